@@ -1,0 +1,295 @@
+"""The ``digitpad`` command: no arguments opens the app, subcommands work headless.
+
+Every error ends with a one-line message on stderr and a non-zero exit
+status, never a traceback (set DIGITPAD_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+#: Exit statuses.
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CliError(Exception):
+    """An expected failure, reported as one line."""
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder with the four MNIST IDX files, gzipped or raw "
+        "(default: $DIGITPAD_MNIST_DIR, else the downloaded copy)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from digitpad import __version__
+    from digitpad.train import TrainConfig
+
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="digitpad",
+        description="Handwritten digit recognition: draw a digit and watch a CNN read it. "
+        "Without a command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"digitpad {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = commands.add_parser("gui", help="open the app (the default)")
+    gui.add_argument("--weights", metavar="PATH", help="weights to start with")
+
+    train = commands.add_parser("train", help="train a model on MNIST")
+    _add_data_dir(train)
+    train.add_argument("--epochs", type=int, default=defaults.epochs)
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    train.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate")
+    train.add_argument("--no-augment", action="store_true", help="train on the plain images")
+    train.add_argument("--seed", type=int, default=defaults.seed)
+    train.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or mps")
+    train.add_argument("--channels", help="conv channels per block, e.g. 32,64,128")
+    train.add_argument("--subset", type=int, help="train on the first N images only")
+    train.add_argument(
+        "--out",
+        metavar="PATH",
+        help="where to save the weights (default: <digitpad home>/weights/trained-<time>.safetensors)",
+    )
+    train.add_argument("--download", action="store_true", help="download MNIST first if it is not there")
+
+    evaluate = commands.add_parser("eval", help="accuracy on MNIST's 10,000 test digits")
+    evaluate.add_argument("--weights", metavar="PATH", help="weights to evaluate (default: the shipped ones)")
+    _add_data_dir(evaluate)
+
+    predict = commands.add_parser("predict", help="read digits from image files (PNG, JPEG)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--weights", metavar="PATH")
+
+    export = commands.add_parser("export", help="export the model")
+    export.add_argument("--onnx", metavar="OUT", required=True, help="ONNX file to write")
+    export.add_argument("--weights", metavar="PATH")
+
+    download = commands.add_parser("download", help="download MNIST into the per-user folder")
+    download.add_argument("--dest", metavar="DIR", help="folder to put the files in")
+    return parser
+
+
+def _run_gui(weights: str | None) -> int:
+    try:
+        from digitpad.gui.app import run_app
+    except ImportError as error:
+        raise CliError(f"the app needs PySide6 and pyqtgraph: {error}") from error
+    return run_app(weights=weights)
+
+
+def _load_data(data_dir: str | None, download: bool = False):
+    from digitpad.data import DataError, has_mnist, load_mnist, resolve_data_dir
+
+    folder = resolve_data_dir(data_dir)
+    if download and not has_mnist(folder):
+        _download(str(folder))
+    try:
+        return load_mnist(folder)
+    except DataError as error:
+        hint = "" if has_mnist(folder) else " (run 'digitpad download' or pass --data-dir)"
+        raise CliError(f"{error}{hint}") from error
+
+
+def _download(dest: str | None) -> Path:
+    from digitpad.download import DownloadError, download_mnist
+
+    last = [0.0]
+
+    def report(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or (total and done >= total):
+            last[0] = now
+            size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            print(f"  {name}: {size}", flush=True)
+
+    try:
+        folder = download_mnist(Path(dest) if dest else None, progress=report)
+    except DownloadError as error:
+        raise CliError(str(error)) from error
+    print(f"MNIST is in {folder}")
+    return folder
+
+
+def _train(args: argparse.Namespace) -> int:
+    from digitpad.model import ModelConfig
+    from digitpad.paths import user_weights_dir
+    from digitpad.train import BatchProgress, TrainConfig, train
+
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        augment=not args.no_augment,
+        seed=args.seed,
+        device=args.device,
+        train_subset=args.subset,
+    )
+    model_config = ModelConfig()
+    if args.channels:
+        try:
+            model_config = ModelConfig(channels=tuple(int(c) for c in args.channels.split(",")))
+        except ValueError as error:
+            raise CliError(f"--channels: expected numbers separated by commas, got {args.channels!r}") from error
+    out = Path(args.out) if args.out else user_weights_dir() / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")
+    data = _load_data(args.data_dir, args.download)
+    count = min(len(data.train_images), args.subset or len(data.train_images))
+    print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
+    last_line = [0.0]
+
+    def report(event) -> None:
+        if isinstance(event, BatchProgress):
+            now = time.monotonic()
+            if now - last_line[0] < 2 and event.batch != event.batches:
+                return
+            last_line[0] = now
+            print(
+                f"epoch {event.epoch}/{event.epochs} batch {event.batch}/{event.batches} "
+                f"loss {event.loss:.4f} acc {event.accuracy:.4f} "
+                f"{event.images_per_second:.0f} img/s eta {event.eta_seconds:.0f}s",
+                flush=True,
+            )
+        else:
+            print(
+                f"epoch {event.epoch}/{event.epochs} done in {event.seconds:.1f}s: "
+                f"train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f}, "
+                f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f}",
+                flush=True,
+            )
+
+    try:
+        result = train(data, config, model_config, progress=report, checkpoint_path=out)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    print(f"saved {result.checkpoint}")
+    print(f"accuracy: {result.history[-1].test_accuracy:.4f}")
+    return EXIT_OK
+
+
+def _load_predictor(weights: str | None):
+    from digitpad.checkpoint import CheckpointError
+    from digitpad.inference import Predictor
+
+    try:
+        return Predictor.from_checkpoint(weights)
+    except CheckpointError as error:
+        raise CliError(str(error)) from error
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from digitpad.preprocess import normalise
+
+    predictor = _load_predictor(args.weights)
+    data = _load_data(args.data_dir)
+    images = normalise(data.test_images.astype(np.float32) / 255)
+    predicted = predictor.predict_batch(images).argmax(1)
+    labels = data.test_labels
+    print(f"weights: {predictor.source}")
+    for digit in range(10):
+        mask = labels == digit
+        print(f"  {digit}: {float((predicted[mask] == digit).mean()):.4f} ({int(mask.sum())} digits)")
+    print(f"accuracy: {float((predicted == labels).mean()):.4f}")
+    return EXIT_OK
+
+
+def read_image(path: Path):
+    """Read a PNG or JPEG as a grey float array in [0, 1] (Pillow, or Qt if Pillow is missing)."""
+    import numpy as np
+
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        Image = None
+    if Image is not None:
+        try:
+            with Image.open(path) as image:
+                image = image.convert("LA") if "A" in image.getbands() else image.convert("L")
+                array = np.asarray(image, dtype=np.float32) / 255
+        except (UnidentifiedImageError, OSError) as error:
+            raise CliError(f"{path}: not a readable image ({error})") from error
+        if array.ndim == 3:  # composite transparency onto white paper
+            grey, alpha = array[..., 0], array[..., 1]
+            array = grey * alpha + (1 - alpha)
+        return array
+    from digitpad.gui.image_io import read_grey_image
+
+    try:
+        return read_grey_image(path)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from digitpad.preprocess import image_to_ink
+
+    predictor = _load_predictor(args.weights)
+    failures = 0
+    for name in args.images:
+        path = Path(name)
+        try:
+            prediction = predictor.predict(image_to_ink(read_image(path)))
+        except CliError as error:
+            print(f"digitpad: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        if prediction is None:
+            print(f"{path}: nothing drawn")
+        else:
+            print(f"{path}: {prediction.digit} ({prediction.confidence:.1%})")
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from digitpad.export import ExportError, export_onnx
+
+    predictor = _load_predictor(args.weights)
+    try:
+        out = export_onnx(predictor.model, Path(args.onnx))
+    except ExportError as error:
+        raise CliError(str(error)) from error
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command in (None, "gui"):
+            return _run_gui(getattr(args, "weights", None))
+        handler = {
+            "train": _train,
+            "eval": _eval,
+            "predict": _predict,
+            "export": _export,
+            "download": lambda a: (_download(a.dest), EXIT_OK)[1],
+        }[args.command]
+        return handler(args)
+    except CliError as error:
+        print(f"digitpad: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("digitpad: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the last resort: one line, not a traceback
+        if os.environ.get("DIGITPAD_DEBUG"):
+            raise
+        print(f"digitpad: unexpected error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

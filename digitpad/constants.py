@@ -1,0 +1,21 @@
+"""The one source of truth for MNIST's geometry and normalisation.
+
+Training, live preprocessing, export and the GUI all import these names;
+nothing else in the project may spell the numbers out again.
+"""
+
+from __future__ import annotations
+
+#: Side of an MNIST image, in pixels.
+MNIST_SIZE = 28
+#: MNIST digits were size-normalised to fit a 20x20 box (aspect kept), then
+#: placed by their centre of mass in the 28x28 frame.
+MNIST_BOX = 20
+#: Mean and standard deviation of MNIST's training pixels scaled to [0, 1].
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+NUM_CLASSES = 10
+
+#: Bumped whenever preprocessing changes in a way that changes what a model
+#: sees; checkpoints record it and loading refuses a mismatch.
+PREPROCESS_VERSION = 1

@@ -1,0 +1,1 @@
+"""Icons and desktop files that ship with digitpad."""
