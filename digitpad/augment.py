@@ -43,9 +43,7 @@ def _uniform(batch: int, low: float, high: float, generator: torch.Generator, de
     return torch.rand(batch, generator=generator, device=device) * (high - low) + low
 
 
-def augment_batch(
-    images: torch.Tensor, config: AugmentConfig, generator: torch.Generator
-) -> torch.Tensor:
+def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Return a randomly deformed copy of ``images`` (B, 1, H, W) in [0, 1]."""
     batch, _, height, width = images.shape
     device = images.device

@@ -74,10 +74,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     actual = len(data) - header_size
     if actual != expected:
         kind = "truncated" if actual < expected else "has trailing bytes"
-        raise DataError(
-            f"{name}: {kind}: header says shape {shape} ({expected} bytes of data), "
-            f"file has {actual}"
-        )
+        raise DataError(f"{name}: {kind}: header says shape {shape} ({expected} bytes of data), file has {actual}")
     array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=False)
 

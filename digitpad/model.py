@@ -121,9 +121,7 @@ def fold_batch_norm(model: DigitNet) -> DigitNet:
                 continue
             conv, norm = unit[0], unit[1]
             scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-            fused = nn.Conv2d(
-                conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding, bias=True
-            )
+            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, padding=conv.padding, bias=True)
             with torch.no_grad():
                 fused.weight.copy_(conv.weight * scale[:, None, None, None])
                 fused.bias.copy_(norm.bias - norm.running_mean * scale)

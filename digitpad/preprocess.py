@@ -140,9 +140,7 @@ def normalise(image: np.ndarray) -> np.ndarray:
     return ((image - MNIST_MEAN) / MNIST_STD).astype(np.float32, copy=False)
 
 
-def preprocess(
-    canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None
-) -> PreprocessResult | None:
+def preprocess(canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None) -> PreprocessResult | None:
     """Run the whole pipeline on a canvas of any size.
 
     ``canvas``: 2-D array, bright ink on dark paper (see :func:`as_ink`).
