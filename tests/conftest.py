@@ -1,0 +1,64 @@
+"""Shared test set-up: offscreen Qt, a private per-user folder, MNIST if present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Before anything imports Qt: no display here or in CI.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from digitpad.data import MNIST_DIR_ENV, Mnist, has_mnist  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own per-user folder, so nothing touches the real one."""
+    home = tmp_path / "digitpad-home"
+    monkeypatch.setenv("DIGITPAD_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The development copy of MNIST ($DIGITPAD_MNIST_DIR); tests that need it skip without it."""
+    value = os.environ.get(MNIST_DIR_ENV)
+    if not value or not has_mnist(Path(value)):
+        pytest.skip(f"${MNIST_DIR_ENV} does not point at the MNIST files")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir: Path) -> Mnist:
+    from digitpad.data import load_mnist
+
+    return load_mnist(mnist_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist() -> Mnist:
+    """A small, learnable stand-in for MNIST that needs no files: bars at ten angles.
+
+    Digit k is a bar rotated by k * 18 degrees, with random thickness and position jitter.
+    """
+    rng = np.random.default_rng(0)
+
+    def make(count: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 10, count).astype(np.uint8)
+        images = np.zeros((count, 28, 28), np.uint8)
+        yy, xx = np.mgrid[0:28, 0:28] - 13.5
+        for index, label in enumerate(labels):
+            angle = np.deg2rad(label * 18.0)
+            dy, dx = rng.normal(0, 1.0, 2)
+            distance = np.abs((xx - dx) * np.sin(angle) - (yy - dy) * np.cos(angle))
+            along = np.abs((xx - dx) * np.cos(angle) + (yy - dy) * np.sin(angle))
+            bar = (distance < rng.uniform(1.0, 2.2)) & (along < 9)
+            images[index][bar] = 255
+        return images, labels
+
+    train_images, train_labels = make(1200)
+    test_images, test_labels = make(300)
+    return Mnist(train_images, train_labels, test_images, test_labels, source="tiny synthetic bars")
