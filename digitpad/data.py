@@ -6,6 +6,7 @@ The download from the public mirrors lives in :mod:`digitpad.download`.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -70,7 +71,8 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise DataError(f"{name}: truncated header")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_TYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: numpy's int64 product wraps around for crafted headers (2^31 * 2^31 * 4 = 0).
+    expected = math.prod(shape) * dtype.itemsize
     actual = len(data) - header_size
     if actual != expected:
         kind = "truncated" if actual < expected else "has trailing bytes"
