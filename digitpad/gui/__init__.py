@@ -1,1 +1,23 @@
-"""The Qt window: a thin layer over the Qt-free core."""
+"""The Qt window: a thin layer over the Qt-free core.
+
+``from digitpad.gui import MainWindow`` is the entry point for tests and tools
+(see README, "The app"). The import is lazy so that ``digitpad.gui.image_io``
+and friends can be used without building any widgets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digitpad.gui.main_window import MainWindow
+
+__all__ = ["MainWindow"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+    if name == "MainWindow":
+        from digitpad.gui.main_window import MainWindow
+
+        return MainWindow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

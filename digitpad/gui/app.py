@@ -1,0 +1,62 @@
+"""Start the app: QApplication, the main window, the event loop.
+
+``DIGITPAD_EXIT_AFTER_SHOWN=1`` makes the app quit by itself, cleanly, once
+the window is painted and the model is loaded: a smoke test for the whole
+start-up that needs no person (tests and benches use it; it prints nothing).
+``DIGITPAD_STARTUP_TIMES=FILE`` writes the wall-clock times (``time.time()``)
+of the first paint and of the end of start-up there, as JSON, for the bench.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+EXIT_AFTER_SHOWN_ENV = "DIGITPAD_EXIT_AFTER_SHOWN"
+STARTUP_TIMES_ENV = "DIGITPAD_STARTUP_TIMES"
+
+
+def run_app(weights: str | None = None) -> int:
+    """Open the window (with ``weights``, else the last used or shipped ones) and run until it closes."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from digitpad.gui import settings as prefs
+
+    QCoreApplication.setOrganizationName(prefs.ORGANISATION)
+    QCoreApplication.setApplicationName(prefs.APPLICATION)
+    QGuiApplication.setDesktopFileName("digitpad")
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationDisplayName("digitpad")
+    app.setStyle("Fusion")
+
+    from digitpad.gui.main_window import MainWindow, app_icon, call_when_started
+
+    app.setWindowIcon(app_icon())
+    window = MainWindow(weights, load_in_background=True)
+    times_file = os.environ.get(STARTUP_TIMES_ENV)
+    times: dict[str, float] = {}
+    if times_file:
+
+        def record(name: str) -> None:
+            times[name] = time.time()
+            with open(times_file, "w", encoding="utf-8") as stream:
+                json.dump(times, stream)
+
+        window.draw_tab.pad.firstPainted.connect(lambda: record("painted"))
+        window.startupFinished.connect(lambda: record("started"))
+    if os.environ.get(EXIT_AFTER_SHOWN_ENV, "") not in ("", "0"):
+        call_when_started(window, window.close)
+    window.show()
+    return app.exec()
+
+
+def main() -> None:
+    """Entry point of the ``digitpad-app`` GUI script."""
+    from digitpad.cli import main as cli_main
+
+    sys.exit(cli_main(["gui", *sys.argv[1:]]))

@@ -1,0 +1,433 @@
+"""The Draw tab: the pad, the live prediction, the 28x28 input and the feature maps.
+
+Predictions follow the pen. Every new piece of ink asks for one through a
+single-shot timer: pen events that arrive while it is pending are coalesced
+into one prediction, and predictions are at least
+:data:`LIVE_PREDICTION_INTERVAL_MS` apart, so however fast the pen reports,
+the GUI thread spends a bounded share of its time predicting and the pen
+never lags. When the pen lifts (and after undo, clear, resize) the whole
+drawing is predicted at once, synchronously.
+
+A prediction costs preprocessing of the ink's bounding box (numpy, ~0.1 ms),
+one forward pass at batch 1 (~0.3 ms), and updates of widgets that were
+built once: a label, a bar chart (``setOpts``), a 28x28 image, and the tiled
+image of the one visible feature-map layer (``setImage``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitpad.constants import MNIST_SIZE, NUM_CLASSES
+from digitpad.gui.canvas import DrawingPad
+from digitpad.gui.feature_maps import FeatureMapPanel
+from digitpad.preprocess import PEN_WIDTH_FRACTION
+
+#: Live predictions start at least this far apart (one 60 Hz frame).
+LIVE_PREDICTION_INTERVAL_MS = 16
+#: Pen width range offered, in percent of the pad's height.
+PEN_WIDTH_PERCENT_RANGE = (2.0, 20.0)
+ACCENT = QColor(47, 111, 222)
+UNSURE = QColor(214, 137, 16)
+#: Below this confidence the digit is shown in the "unsure" colour.
+UNSURE_BELOW = 0.6
+BAR_COLOUR = QColor(160, 178, 200)
+EMPTY_HINT = "Draw a digit on the pad"
+
+PEN_WIDTH_TOOLTIP = (
+    "Pen width in percent of the pad's height (default {default:g}%).\n"
+    "The model was trained on MNIST, whose digits are about 20 px tall with strokes about 2.5 px wide. "
+    "A digit drawn at 60% of the pad's height is scaled by 20 / (0.6 x height), so a pen of "
+    "{default:g}% of the height lands on MNIST's stroke width. Much thinner or bolder pens make "
+    "the digits look unlike anything the model has seen. Pen pressure varies the width from 40% to 160%."
+)
+
+
+class ProbabilityChart(pg.PlotWidget):
+    """Ten bars, one per digit (objectName ``probabilityChart``); built once, updated with setOpts."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("probabilityChart")
+        self.setMinimumHeight(150)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        plot = self.getPlotItem()
+        plot.setXRange(-0.6, NUM_CLASSES - 0.4, padding=0)
+        # A little room below 0 and above 100% keeps both tick labels inside the axis.
+        plot.setYRange(-0.015, 1.06, padding=0)
+        plot.showGrid(x=False, y=True, alpha=0.25)
+        font = QFont()
+        font.setPointSizeF(10)
+        bottom, left = plot.getAxis("bottom"), plot.getAxis("left")
+        bottom.setTicks([[(digit, str(digit)) for digit in range(NUM_CLASSES)]])
+        left.setTicks([[(0.0, "0"), (0.5, "50%"), (1.0, "100%")]])
+        for axis in (bottom, left):
+            axis.setTextPen("#3c4048")
+            axis.setPen("#9aa0aa")
+            axis.setStyle(tickFont=font)
+        left.setWidth(40)
+        self._plain = pg.mkBrush(BAR_COLOUR)
+        self._highlight = pg.mkBrush(ACCENT)
+        self.bars = pg.BarGraphItem(
+            x=np.arange(NUM_CLASSES),
+            height=np.zeros(NUM_CLASSES),
+            width=0.72,
+            brushes=[self._plain] * NUM_CLASSES,
+            pen=pg.mkPen(None),
+        )
+        self.addItem(self.bars)
+        self._heights = np.zeros(NUM_CLASSES, np.float32)
+
+    def set_probabilities(self, probabilities: np.ndarray | None, predicted: int | None = None) -> None:
+        """Show ``probabilities`` (10,), highlighting ``predicted``; None shows empty bars."""
+        heights = np.zeros(NUM_CLASSES, np.float32) if probabilities is None else np.asarray(probabilities)
+        brushes = [self._plain] * NUM_CLASSES
+        if predicted is not None:
+            brushes[predicted] = self._highlight
+        self._heights = heights.astype(np.float32, copy=True)
+        self.bars.setOpts(height=self._heights, brushes=brushes)
+
+    def heights(self) -> np.ndarray:
+        """The bar heights shown (for tests)."""
+        return self._heights.copy()
+
+
+class InputPreview(QWidget):
+    """The 28x28 image the model sees, scaled up by whole pixels (objectName ``inputPreview``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inputPreview")
+        self.setToolTip(
+            "What the network sees: your drawing cropped, scaled into a 20x20 box and centred by its "
+            "centre of mass in a 28x28 frame, as MNIST's digits were."
+        )
+        self.setMinimumSize(MNIST_SIZE * 3 + 2, MNIST_SIZE * 3 + 2)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._pixels = np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+        self._image = QImage(self._pixels.data, MNIST_SIZE, MNIST_SIZE, MNIST_SIZE, QImage.Format.Format_Grayscale8)
+
+    def set_image(self, image: np.ndarray | None) -> None:
+        """A (28, 28) image in [0, 1], bright ink on black; None for a blank frame."""
+        if image is None:
+            self._pixels.fill(0)
+        else:
+            self._pixels[...] = np.rint(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+        self.update()
+
+    def pixels(self) -> np.ndarray:
+        """The shown image as uint8 (for tests)."""
+        return self._pixels.copy()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        side = min(self.width(), self.height()) - 2
+        # Whole device pixels per image pixel keep the squares crisp and equal.
+        ratio = self.devicePixelRatioF()
+        zoom = max(int(side * ratio // MNIST_SIZE), 1) / ratio
+        size = zoom * MNIST_SIZE
+        left = (self.width() - size) / 2
+        top = (self.height() - size) / 2
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        painter.drawImage(QRectF(left, top, size, size), self._image)
+        painter.setPen(QPen(QColor(120, 126, 136), 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(left - 0.5, top - 0.5, size + 1, size + 1))
+        painter.end()
+
+    def sizeHint(self) -> QSize:
+        return QSize(MNIST_SIZE * 5 + 2, MNIST_SIZE * 5 + 2)
+
+    def heightForWidth(self, width: int) -> int:
+        return width
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+
+def _section_title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class DrawTab(QWidget):
+    """The Draw tab (objectName ``drawTab``).
+
+    Signals:
+        predictionUpdated(object): every shown widget was updated for a new
+            :class:`~digitpad.inference.Prediction`, or None when nothing is predicted.
+        penWidthChanged(float): the pen width fraction the user picked.
+    """
+
+    predictionUpdated = Signal(object)
+    penWidthChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("drawTab")
+        self._predictor = None
+        self._model_state = "loading"
+        self._last_prediction_started = -1.0
+        self._last_prediction = None
+
+        self.model_problem = QLabel()
+        self.model_problem.setObjectName("modelProblem")
+        self.model_problem.setWordWrap(True)
+        self.model_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_problem.hide()
+
+        # The pad and its tools.
+        self.pad = DrawingPad()
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setObjectName("undoButton")
+        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setObjectName("clearButton")
+        self.clear_button.setToolTip("Clear the pad (Esc)")
+        self.pen_width = QDoubleSpinBox()
+        self.pen_width.setObjectName("penWidthSpin")
+        self.pen_width.setRange(*PEN_WIDTH_PERCENT_RANGE)
+        self.pen_width.setSingleStep(0.5)
+        self.pen_width.setDecimals(1)
+        self.pen_width.setSuffix(" % of height")
+        self.pen_width.setValue(PEN_WIDTH_FRACTION * 100)
+        self.pen_width.setToolTip(PEN_WIDTH_TOOLTIP.format(default=PEN_WIDTH_FRACTION * 100))
+        pen_label = QLabel("Pen width:")
+        pen_label.setToolTip(self.pen_width.toolTip())
+        tools = QHBoxLayout()
+        tools.setContentsMargins(0, 0, 0, 0)
+        tools.addWidget(self.undo_button)
+        tools.addWidget(self.clear_button)
+        tools.addStretch(1)
+        tools.addWidget(pen_label)
+        tools.addWidget(self.pen_width)
+        pad_column = QWidget()
+        pad_layout = QVBoxLayout(pad_column)
+        pad_layout.setContentsMargins(0, 0, 0, 0)
+        pad_layout.setSpacing(6)
+        pad_layout.addWidget(self.pad, 1)
+        pad_layout.addLayout(tools)
+
+        # The prediction, its confidence, the model's input and the probabilities.
+        self.prediction_label = QLabel("")
+        self.prediction_label.setObjectName("predictionLabel")
+        self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        digit_font = QFont()
+        digit_font.setPixelSize(104)
+        digit_font.setBold(True)
+        self.prediction_label.setFont(digit_font)
+        self.prediction_label.setMinimumSize(120, 130)
+        self.prediction_label.setToolTip("The digit the network reads")
+        self.confidence_label = QLabel(EMPTY_HINT)
+        self.confidence_label.setObjectName("confidenceLabel")
+        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.confidence_label.setWordWrap(True)
+        self.preview = InputPreview()
+        preview_caption = QLabel("28×28 input")
+        preview_caption.setObjectName("caption")
+        preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        digit_box = QVBoxLayout()
+        digit_box.setSpacing(2)
+        digit_box.addWidget(self.prediction_label, 1)
+        digit_box.addWidget(self.confidence_label)
+        preview_box = QVBoxLayout()
+        preview_box.setSpacing(2)
+        preview_box.addWidget(self.preview, 1)
+        preview_box.addWidget(preview_caption)
+        top_row = QHBoxLayout()
+        top_row.setSpacing(12)
+        top_row.addLayout(digit_box, 1)
+        top_row.addLayout(preview_box, 1)
+        self.chart = ProbabilityChart()
+        self.model_info = QLabel("")
+        self.model_info.setObjectName("modelInfo")
+        self.model_info.setWordWrap(True)
+        results = QFrame()
+        results.setObjectName("resultsPanel")
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(12, 10, 12, 10)
+        results_layout.setSpacing(6)
+        results_layout.addWidget(_section_title("Prediction"))
+        results_layout.addLayout(top_row)
+        results_layout.addSpacing(4)
+        results_layout.addWidget(_section_title("Probabilities"))
+        results_layout.addWidget(self.chart, 1)
+        results_layout.addWidget(self.model_info)
+        results.setMinimumWidth(320)
+
+        self.feature_maps = FeatureMapPanel()
+
+        self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.top_splitter.setObjectName("drawTopSplitter")
+        self.top_splitter.addWidget(pad_column)
+        self.top_splitter.addWidget(results)
+        self.top_splitter.setStretchFactor(0, 3)
+        self.top_splitter.setStretchFactor(1, 2)
+        self.top_splitter.setChildrenCollapsible(False)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("drawSplitter")
+        self.splitter.addWidget(self.top_splitter)
+        self.splitter.addWidget(self.feature_maps)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(8)
+        layout.addWidget(self.model_problem)
+        layout.addWidget(self.splitter, 1)
+
+        # Shortcuts work anywhere in the tab, not in the Train tab.
+        self.undo_action = QAction("Undo stroke", self)
+        self.undo_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_action.triggered.connect(self.pad.undo)
+        self.clear_action = QAction("Clear pad", self)
+        self.clear_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.clear_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.clear_action.triggered.connect(self.pad.clear)
+        self.addAction(self.undo_action)
+        self.addAction(self.clear_action)
+
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.timeout.connect(self.predict_now)
+        self.undo_button.clicked.connect(self.pad.undo)
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.pad.inkChanged.connect(self._on_ink_changed)
+        self.pad.drawingChanged.connect(self.predict_now)
+        self.pen_width.valueChanged.connect(self._on_pen_width_changed)
+        self._show_nothing()
+
+    # -- model -------------------------------------------------------------------
+
+    @property
+    def predictor(self):
+        """The :class:`~digitpad.inference.Predictor` in use, or None."""
+        return self._predictor
+
+    def set_loading(self) -> None:
+        """The model is being loaded in the background."""
+        self._model_state = "loading"
+        self._predictor = None
+        self._show_nothing()
+
+    def set_predictor(self, predictor, problem: str | None = None) -> None:  # noqa: ANN001 - torch stays lazy
+        """Use ``predictor`` (None: no model) and show ``problem`` if loading had one."""
+        self._predictor = predictor
+        self._model_state = "ready" if predictor is not None else "missing"
+        self.set_problem(problem)
+        if predictor is not None:
+            _, activations = predictor.predict_input(
+                np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), with_activations=True
+            )
+            self.feature_maps.set_layers(predictor.block_names, [a.shape for a in activations])
+            self.model_info.setText(describe_model(predictor))
+        else:
+            self.feature_maps.set_layers([], [])
+            self.model_info.setText("")
+        self.predict_now()
+
+    def set_problem(self, problem: str | None) -> None:
+        """Show (or hide, for None) a message about the model above the pad."""
+        self.model_problem.setText(problem or "")
+        self.model_problem.setVisible(bool(problem))
+
+    # -- prediction --------------------------------------------------------------
+
+    def last_prediction(self):
+        """The prediction shown, or None."""
+        return self._last_prediction
+
+    def _on_ink_changed(self) -> None:
+        if self._live_timer.isActive():
+            return  # a prediction is already pending: it will see this ink too
+        since_last_ms = (time.perf_counter() - self._last_prediction_started) * 1000
+        self._live_timer.start(max(0, int(LIVE_PREDICTION_INTERVAL_MS - since_last_ms)))
+
+    def predict_now(self) -> None:
+        """Predict the drawing as it is and update every widget (synchronously)."""
+        self._live_timer.stop()
+        self._last_prediction_started = time.perf_counter()
+        prediction = None
+        if self._predictor is not None:
+            crop = self.pad.ink_crop()
+            if crop is not None:
+                ink, _ = crop
+                prediction = self._predictor.predict(ink, bbox=(0, 0, *ink.shape), with_activations=True)
+        if prediction is None:
+            self._show_nothing()
+        else:
+            self._show(prediction)
+        self._last_prediction = prediction
+        self.predictionUpdated.emit(prediction)
+
+    def _show(self, prediction) -> None:  # noqa: ANN001 - a digitpad.inference.Prediction
+        colour = ACCENT if prediction.confidence >= UNSURE_BELOW else UNSURE
+        self.prediction_label.setStyleSheet(f"color: {colour.name()};")
+        self.prediction_label.setText(str(prediction.digit))
+        self.confidence_label.setText(f"{prediction.confidence:.1%} sure")
+        self.chart.set_probabilities(prediction.probabilities, prediction.digit)
+        self.preview.set_image(prediction.stages.centred)
+        self.feature_maps.show_activations(prediction.activations)
+
+    def _show_nothing(self) -> None:
+        self.prediction_label.setText("")
+        if self._model_state == "loading":
+            hint = "Loading the model…"
+        elif self._model_state == "missing":
+            hint = "No model loaded"
+        else:
+            hint = EMPTY_HINT
+        self.confidence_label.setText(hint)
+        self.chart.set_probabilities(None)
+        self.preview.set_image(None)
+        self.feature_maps.clear()
+
+    # -- pen width ---------------------------------------------------------------
+
+    def set_pen_width_fraction(self, fraction: float) -> None:
+        """Pen width as a fraction of the pad's height (clamped to the offered range)."""
+        self.pen_width.setValue(fraction * 100)  # valueChanged updates the pad
+
+    def pen_width_fraction(self) -> float:
+        return self.pad.pen_width_fraction()
+
+    def _on_pen_width_changed(self, percent: float) -> None:
+        self.pad.set_pen_width_fraction(percent / 100)
+        self.penWidthChanged.emit(percent / 100)
+
+
+def describe_model(predictor) -> str:  # noqa: ANN001 - a digitpad.inference.Predictor
+    """One line about the weights in use: file name, channels and test accuracy if known."""
+    parts = []
+    source = getattr(predictor, "source", None)
+    parts.append(f"Model: {source.name}" if source is not None else "Model: trained in this session")
+    info = getattr(predictor, "info", None)
+    if info is not None:
+        channels = "-".join(str(c) for c in info.model_config.channels)
+        parts.append(f"channels {channels}")
+        accuracy = info.metrics.get("test_accuracy") if isinstance(info.metrics, dict) else None
+        if isinstance(accuracy, int | float):
+            parts.append(f"MNIST test accuracy {accuracy:.2%}")
+    return " · ".join(parts)

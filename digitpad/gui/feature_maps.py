@@ -1,0 +1,217 @@
+"""The feature-map panel: every channel of one conv block as a grid of small images.
+
+One layer is shown at a time (a combo box picks it). Its channels are tiled
+into a single image with numpy, shown by one pyqtgraph ImageItem created
+once and updated with ``setImage``; only the visible layer is ever tiled, so
+a live update costs one small numpy copy and one repaint whatever the model's
+size. A colour bar gives the scale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+#: Empty pixels between the channel tiles (shown in the background colour).
+TILE_GAP = 1
+COLOUR_MAP_NAME = "inferno"
+PANEL_BACKGROUND = "#1e2127"
+PANEL_FOREGROUND = "#c8ccd4"
+#: Pixels of the view's width taken by the colour bar, its axis and its label.
+COLOUR_BAR_ALLOWANCE = 90
+
+
+def grid_shape(channels: int, tile_height: int, tile_width: int, view_aspect: float) -> tuple[int, int]:
+    """(rows, columns) that show ``channels`` tiles as large as possible in a view of width/height ``view_aspect``."""
+    best, best_scale = (channels, 1), -1.0
+    for columns in range(1, channels + 1):
+        rows = math.ceil(channels / columns)
+        grid_width = columns * (tile_width + TILE_GAP) - TILE_GAP
+        grid_height = rows * (tile_height + TILE_GAP) - TILE_GAP
+        scale = min(view_aspect / grid_width, 1.0 / grid_height)
+        if scale > best_scale + 1e-12:
+            best, best_scale = (rows, columns), scale
+    return best
+
+
+def tile_channels(maps: np.ndarray, rows: int, columns: int, gap: int = TILE_GAP) -> np.ndarray:
+    """Tile (C, H, W) maps into one (rows*(H+gap)-gap, columns*(W+gap)-gap) float32 image, NaN between tiles."""
+    channels, height, width = maps.shape
+    padded = np.full((rows * columns, height + gap, width + gap), np.nan, dtype=np.float32)
+    padded[:channels, :height, :width] = maps
+    tiled = padded.reshape(rows, columns, height + gap, width + gap).transpose(0, 2, 1, 3)
+    tiled = tiled.reshape(rows * (height + gap), columns * (width + gap))
+    return tiled[: tiled.shape[0] - gap, : tiled.shape[1] - gap]
+
+
+class FeatureMapPanel(QWidget):
+    """Feature maps of the current prediction (objectName ``featureMaps``)."""
+
+    layerChanged = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("featureMaps")
+        self._names: list[str] = []
+        self._shapes: list[tuple[int, int, int]] = []
+        self._activations: tuple[np.ndarray, ...] | None = None
+        self._grid: tuple[int, int] | None = None
+        self._shown_layer = -1
+
+        self.title = QLabel("Feature maps")
+        self.title.setObjectName("sectionTitle")
+        self.layer_selector = QComboBox()
+        self.layer_selector.setObjectName("layerSelector")
+        self.layer_selector.setToolTip(
+            "Which conv block to show: each small image is one channel's output (after ReLU) "
+            "for the current drawing; bright means strongly active."
+        )
+        self.layer_selector.currentIndexChanged.connect(self._on_layer_selected)
+        self.summary = QLabel("")
+        self.summary.setObjectName("featureSummary")
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.title)
+        header.addSpacing(12)
+        header.addWidget(QLabel("Layer:"))
+        header.addWidget(self.layer_selector)
+        header.addSpacing(12)
+        header.addWidget(self.summary, 1)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setObjectName("featureMapView")
+        self.view.setBackground(PANEL_BACKGROUND)
+        self.view.setMinimumHeight(120)
+        self.view.ci.layout.setContentsMargins(4, 4, 4, 4)
+        self.plot = self.view.addPlot()
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.plot.getViewBox().setDefaultPadding(0.01)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        colour_map = pg.colormap.get(COLOUR_MAP_NAME)
+        self.colour_bar = pg.ColorBarItem(
+            values=(0.0, 1.0),
+            colorMap=colour_map,
+            interactive=False,
+            width=14,
+            label="activation",
+            colorMapMenu=False,
+        )
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        colour_bar_axis = self.colour_bar.getAxis("right")
+        colour_bar_axis.setTextPen(PANEL_FOREGROUND)
+        colour_bar_axis.setPen(PANEL_FOREGROUND)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(header)
+        layout.addWidget(self.view, 1)
+        self.clear()
+
+    # -- public API -------------------------------------------------------------
+
+    def set_layers(self, names: list[str], shapes: list[tuple[int, int, int]]) -> None:
+        """The model's blocks: names and (channels, height, width) of their outputs."""
+        current = self.layer_selector.currentIndex()
+        self._names, self._shapes = list(names), [tuple(int(v) for v in shape) for shape in shapes]
+        self.layer_selector.blockSignals(True)
+        self.layer_selector.clear()
+        for name, (channels, height, width) in zip(self._names, self._shapes, strict=True):
+            self.layer_selector.addItem(f"{name}: {channels} × {height}×{width}")
+        if self._names:
+            self.layer_selector.setCurrentIndex(min(max(current, 0), len(self._names) - 1))
+        self.layer_selector.blockSignals(False)
+        self._activations = None
+        self._grid = None
+        self._shown_layer = -1
+        self._refresh()
+
+    def current_layer(self) -> int:
+        return self.layer_selector.currentIndex()
+
+    def set_current_layer(self, index: int) -> None:
+        if 0 <= index < self.layer_selector.count():
+            self.layer_selector.setCurrentIndex(index)
+
+    def show_activations(self, activations: tuple[np.ndarray, ...] | None) -> None:
+        """Show the maps of a new prediction (None: nothing drawn).
+
+        While the panel is hidden (another tab is shown) the maps are only
+        kept; showing the panel draws the latest ones.
+        """
+        self._activations = activations
+        if self.isVisible():
+            self._refresh()
+
+    def clear(self) -> None:
+        self.show_activations(None)
+
+    def displayed_image(self) -> np.ndarray | None:
+        """The tiled image currently shown (for tests), or None."""
+        return self.image.image
+
+    # -- internals --------------------------------------------------------------
+
+    def _on_layer_selected(self, index: int) -> None:
+        self._grid = None
+        self._refresh()
+        self.layerChanged.emit(index)
+
+    def _layer_grid(self, layer: int) -> tuple[int, int]:
+        if self._grid is None or self._shown_layer != layer:
+            channels, height, width = self._shapes[layer]
+            # The colour bar and its axis take a strip on the right; tiles get the rest.
+            tiles_width = max(self.view.width() - COLOUR_BAR_ALLOWANCE, 1)
+            aspect = tiles_width / self.view.height() if self.view.height() > 0 else 3.0
+            self._grid = grid_shape(channels, height, width, max(aspect, 0.2))
+        return self._grid
+
+    def _refresh(self) -> None:
+        layer = self.layer_selector.currentIndex()
+        if layer < 0 or layer >= len(self._shapes):
+            self.image.setImage(np.full((1, 1), np.nan, np.float32), autoLevels=False)
+            self.summary.setText("No model loaded")
+            return
+        channels, height, width = self._shapes[layer]
+        rows, columns = self._layer_grid(layer)
+        maps = None if self._activations is None else self._activations[layer]
+        if maps is None or maps.shape != (channels, height, width):
+            maps = np.zeros((channels, height, width), np.float32)
+            peak = 1.0
+            self.summary.setText(f"{channels} channels of {height}×{width}: draw a digit to see them")
+        else:
+            peak = float(maps.max())
+            active = int((maps.reshape(channels, -1).max(axis=1) > 0).sum())
+            self.summary.setText(f"{channels} channels of {height}×{width}, {active} active; max {peak:.2f}")
+        tiled = tile_channels(maps, rows, columns)
+        first_show = self._shown_layer != layer
+        self.image.setImage(tiled, autoLevels=False, levels=(0.0, max(peak, 1e-6)))
+        self.colour_bar.setLevels((0.0, max(peak, 1e-6)))
+        if first_show:
+            self._shown_layer = layer
+            self.plot.getViewBox().autoRange(padding=0.01)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._shapes:
+            self._grid = None
+            self._shown_layer = -1
+            self._refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._grid = None
+        self._shown_layer = -1
+        self._refresh()

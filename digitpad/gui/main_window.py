@@ -1,0 +1,287 @@
+"""The main window: the Draw tab, the Train tab, preferences and a clean shutdown.
+
+``MainWindow()`` builds everything synchronously with the default weights
+(the automation contract: tests and tools can use it straight away). The
+app itself passes ``load_in_background=True``: the window is painted first
+and the model (which needs torch, a second to import) and the Train tab
+arrive a moment later from a loader thread, so the window shows up fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from digitpad.gui import settings as prefs
+from digitpad.gui.draw_tab import DrawTab
+from digitpad.gui.model_loading import LoadOutcome, load_startup_predictor
+from digitpad.paths import resources_dir
+from digitpad.preprocess import PEN_WIDTH_FRACTION
+
+log = logging.getLogger(__name__)
+
+DRAW_TAB_INDEX, TRAIN_TAB_INDEX = 0, 1
+DEFAULT_SIZE = (1240, 860)
+
+STYLE_SHEET = """
+QLabel#sectionTitle { font-weight: 600; font-size: 11pt; color: #2a2e35; }
+QLabel#caption, QLabel#modelInfo, QLabel#featureSummary { color: #5c6370; }
+QLabel#confidenceLabel { font-size: 12pt; color: #3c4048; }
+QLabel#modelProblem {
+    background: #fff4e0; border: 1px solid #e8b35a; border-radius: 4px; padding: 8px 10px; color: #5a3b00;
+}
+QFrame#resultsPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 6px; }
+"""
+
+
+def app_icon() -> QIcon:
+    """The app's icon from resources/ (an empty icon if the files are missing)."""
+    icon = QIcon()
+    folder = resources_dir()
+    for name in ("digitpad.svg", "digitpad.png"):
+        path = folder / name
+        if path.is_file():
+            icon.addFile(str(path))
+    return icon
+
+
+class _LoaderBridge(QObject):
+    """Carries the loader thread's result to the GUI thread (a queued signal)."""
+
+    loaded = Signal(object)
+
+
+class _UnavailableTab(QWidget):
+    """Stands in for the Train tab while it loads, or if it cannot be built."""
+
+    def __init__(self, message: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainTab")
+        self.message = QLabel(message)
+        self.message.setObjectName("trainTabMessage")
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+
+
+class MainWindow(QMainWindow):
+    """digitpad's window.
+
+    Args:
+        weights: checkpoint to start with; default: the weights used last
+            time, else the shipped ones.
+        settings: where preferences live; default: ``<user home>/settings.ini``.
+        load_in_background: load the model and build the Train tab after the
+            window is first painted, in a thread (what the app does).
+
+    Signals:
+        startupFinished: the model is in place (or known missing) and the Train tab is built.
+    """
+
+    startupFinished = Signal()
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = None,
+        *,
+        settings: QSettings | None = None,
+        load_in_background: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("digitpad")
+        self.setWindowIcon(app_icon())
+        self.setStyleSheet(STYLE_SHEET)
+        self.settings = settings if settings is not None else prefs.open_settings()
+        self._requested_weights = weights
+        self._loader_thread: threading.Thread | None = None
+        self._loader_bridge = _LoaderBridge(self)
+        self._loader_bridge.loaded.connect(self._on_loaded)
+        self._startup_done = False
+        self._closing = False
+        self._feature_layer: int | None = None
+
+        self.draw_tab = DrawTab()
+        self.draw_tab.set_pen_width_fraction(prefs.read_float(self.settings, prefs.PEN_WIDTH_KEY, PEN_WIDTH_FRACTION))
+        self.draw_tab.penWidthChanged.connect(self._save_pen_width)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.draw_tab, "Draw")
+        self.train_tab: QWidget = _UnavailableTab("Loading the Train tab…")
+        self.tabs.addTab(self.train_tab, "Train")
+        self.setCentralWidget(self.tabs)
+        self.model_status = QLabel("")
+        self.model_status.setObjectName("modelStatus")
+        self.statusBar().addPermanentWidget(self.model_status)
+
+        self._restore_layout()
+        if load_in_background:
+            self.draw_tab.set_loading()
+            self.model_status.setText("Loading the model…")
+            # Start loading once the pad is on screen: the import of torch must not delay the first paint.
+            self.draw_tab.pad.firstPainted.connect(self._start_background_load, Qt.ConnectionType.QueuedConnection)
+        else:
+            self._install_train_tab()
+            self._on_loaded(load_startup_predictor(weights, self._last_weights()))
+
+    # -- startup -------------------------------------------------------------------
+
+    def _last_weights(self) -> str | None:
+        value = self.settings.value(prefs.LAST_WEIGHTS_KEY)
+        return str(value) if value else None
+
+    def _start_background_load(self) -> None:
+        if self._loader_thread is not None or self._startup_done or self._closing:
+            return
+        requested, last = self._requested_weights, self._last_weights()
+
+        def load() -> None:
+            outcome = load_startup_predictor(requested, last)
+            try:  # importing the Train tab (torch, the training code) here keeps it off the GUI thread
+                import digitpad.gui.train_tab  # noqa: F401
+            except ImportError:
+                pass  # reported when the tab is built
+            self._loader_bridge.loaded.emit(outcome)
+
+        self._loader_thread = threading.Thread(target=load, name="digitpad-model-loader", daemon=True)
+        self._loader_thread.start()
+
+    def _on_loaded(self, outcome: LoadOutcome) -> None:
+        if self._loader_thread is not None:
+            self._loader_thread.join()
+        if self._closing:
+            return
+        if isinstance(self.train_tab, _UnavailableTab) and self.train_tab.message.text().startswith("Loading"):
+            self._install_train_tab()
+        self.use_predictor(outcome.predictor, outcome.problem, remember=False)
+        self._startup_done = True
+        self.startupFinished.emit()
+
+    def is_started(self) -> bool:
+        """True once the model and the Train tab are in place."""
+        return self._startup_done
+
+    def _install_train_tab(self) -> None:
+        """Put the real Train tab in place (or a note on why it is not available)."""
+        current = self.tabs.currentIndex()
+        try:
+            from digitpad.gui.train_tab import TrainTab
+        except ImportError as error:
+            log.warning("the Train tab is not available: %s", error)
+            tab: QWidget = _UnavailableTab(f"The Train tab is not available: {error}")
+        else:
+            tab = TrainTab(self.settings, self)
+            if hasattr(tab, "useModel"):
+                tab.useModel.connect(self._on_model_from_train_tab)
+            if hasattr(tab, "weightsOpened"):
+                tab.weightsOpened.connect(self._on_model_from_train_tab)
+        old = self.train_tab
+        self.tabs.removeTab(TRAIN_TAB_INDEX)
+        self.tabs.insertTab(TRAIN_TAB_INDEX, tab, "Train")
+        self.tabs.setCurrentIndex(current)
+        old.deleteLater()
+        self.train_tab = tab
+
+    # -- the model -----------------------------------------------------------------
+
+    def use_predictor(self, predictor, problem: str | None = None, remember: bool = True) -> None:  # noqa: ANN001
+        """Draw with ``predictor`` (None: no model); ``remember`` its file as the weights last used."""
+        self.draw_tab.set_predictor(predictor, problem)
+        if predictor is not None and self._feature_layer is not None:
+            # The layer shown last time, once the model's layers are known.
+            self.draw_tab.feature_maps.set_current_layer(self._feature_layer)
+            self._feature_layer = None
+        source = getattr(predictor, "source", None)
+        if hasattr(self.train_tab, "set_current_weights"):
+            self.train_tab.set_current_weights(Path(source) if source is not None else None)
+        if predictor is None:
+            self.model_status.setText("No model loaded")
+            return
+        self.model_status.setText(f"Weights: {source}" if source is not None else "Weights: trained in this session")
+        if remember and source is not None:
+            from digitpad.paths import shipped_weights_path
+
+            if Path(source).resolve() == shipped_weights_path().resolve():
+                self.settings.remove(prefs.LAST_WEIGHTS_KEY)
+            else:
+                self.settings.setValue(prefs.LAST_WEIGHTS_KEY, str(source))
+
+    def _on_model_from_train_tab(self, predictor) -> None:  # noqa: ANN001
+        self.use_predictor(predictor)
+        self.tabs.setCurrentIndex(DRAW_TAB_INDEX)
+        self.statusBar().showMessage("Now drawing with the new model", 5000)
+
+    # -- preferences ---------------------------------------------------------------
+
+    def _save_pen_width(self, fraction: float) -> None:
+        self.settings.setValue(prefs.PEN_WIDTH_KEY, float(fraction))
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value(prefs.WINDOW_GEOMETRY_KEY)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_SIZE)
+        for key, splitter in (
+            (prefs.DRAW_SPLITTER_KEY, self.draw_tab.splitter),
+            (prefs.DRAW_TOP_SPLITTER_KEY, self.draw_tab.top_splitter),
+        ):
+            state = self.settings.value(key)
+            if state is not None:
+                splitter.restoreState(state)
+        if self.draw_tab.splitter.sizes() == [0, 0] or self.settings.value(prefs.DRAW_SPLITTER_KEY) is None:
+            self.draw_tab.splitter.setSizes([600, 230])
+        if self.settings.value(prefs.DRAW_TOP_SPLITTER_KEY) is None:
+            self.draw_tab.top_splitter.setSizes([760, 420])
+        self.tabs.setCurrentIndex(min(max(prefs.read_int(self.settings, prefs.LAST_TAB_KEY, 0), 0), 1))
+        self._feature_layer = prefs.read_int(self.settings, prefs.FEATURE_LAYER_KEY, 0)
+        self.draw_tab.feature_maps.layerChanged.connect(self._save_feature_layer)
+
+    def _save_feature_layer(self, index: int) -> None:
+        if index >= 0:
+            self.settings.setValue(prefs.FEATURE_LAYER_KEY, index)
+
+    def save_preferences(self) -> None:
+        """Write window geometry, splitters, the last tab and the pen width to the settings."""
+        self.settings.setValue(prefs.WINDOW_GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(prefs.DRAW_SPLITTER_KEY, self.draw_tab.splitter.saveState())
+        self.settings.setValue(prefs.DRAW_TOP_SPLITTER_KEY, self.draw_tab.top_splitter.saveState())
+        self.settings.setValue(prefs.LAST_TAB_KEY, self.tabs.currentIndex())
+        self.settings.setValue(prefs.PEN_WIDTH_KEY, float(self.draw_tab.pen_width_fraction()))
+        self.settings.sync()
+
+    # -- shutdown ------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._closing = True
+        self.save_preferences()
+        shutdown = getattr(self.train_tab, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        if self._loader_thread is not None:
+            # An import cannot be interrupted; it ends within a second or two.
+            self._loader_thread.join()
+        super().closeEvent(event)
+
+
+def call_when_started(window: MainWindow, callback: Callable[[], object]) -> None:
+    """Call ``callback`` (once, from the event loop) when ``window`` is painted and its startup is finished."""
+    called = False
+
+    def check() -> None:
+        nonlocal called
+        if not called and window.is_started() and window.draw_tab.pad.has_been_painted():
+            called = True
+            QTimer.singleShot(0, callback)
+
+    window.startupFinished.connect(check)
+    window.draw_tab.pad.firstPainted.connect(check)
+    check()

@@ -1,0 +1,137 @@
+"""Replay pen paths on the pad as real Qt input events: for tests and benchmarks.
+
+Mouse paths go through QTest (press, moves, release); tablet paths are
+QTabletEvents with a pressure per point, sent with QApplication.sendEvent
+from a synthetic stylus (or its eraser end). Both take the same route
+through Qt's event delivery as input from a person.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+Point = tuple[float, float]
+
+_devices: dict[bool, QPointingDevice] = {}
+
+
+def stylus(eraser: bool = False) -> QPointingDevice:
+    """A synthetic tablet stylus (its eraser end if ``eraser``), made once per kind."""
+    if eraser not in _devices:
+        capabilities = (
+            QInputDevice.Capability.Position | QInputDevice.Capability.Pressure | QInputDevice.Capability.Hover
+        )
+        _devices[eraser] = QPointingDevice(
+            "digitpad test eraser" if eraser else "digitpad test stylus",
+            9100 + int(eraser),
+            QInputDevice.DeviceType.Stylus,
+            QPointingDevice.PointerType.Eraser if eraser else QPointingDevice.PointerType.Pen,
+            capabilities,
+            1,
+            3,
+        )
+    return _devices[eraser]
+
+
+def send_tablet_event(
+    widget: QWidget, kind: QEvent.Type, position: Point, pressure: float, eraser: bool = False
+) -> bool:
+    """Deliver one QTabletEvent (TabletPress/Move/Release) at ``position`` in widget coordinates."""
+    local = QPointF(*position)
+    global_position = QPointF(widget.mapToGlobal(local))
+    pressed = kind != QEvent.Type.TabletRelease
+    event = QTabletEvent(
+        kind,
+        stylus(eraser),
+        local,
+        global_position,
+        pressure if pressed else 0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.LeftButton if pressed else Qt.MouseButton.NoButton,
+    )
+    return QApplication.sendEvent(widget, event)
+
+
+def draw_tablet_stroke(
+    widget: QWidget, points: Sequence[Point], pressures: Sequence[float] | float = 0.5, eraser: bool = False
+) -> None:
+    """Press, move through ``points`` and release the stylus, with a pressure per point (or one for all)."""
+    if isinstance(pressures, int | float):
+        pressures = [float(pressures)] * len(points)
+    send_tablet_event(widget, QEvent.Type.TabletPress, points[0], pressures[0], eraser)
+    for point, pressure in zip(points[1:], pressures[1:], strict=True):
+        send_tablet_event(widget, QEvent.Type.TabletMove, point, pressure, eraser)
+    send_tablet_event(widget, QEvent.Type.TabletRelease, points[-1], pressures[-1], eraser)
+
+
+def _point(position: Point) -> QPoint:
+    return QPoint(round(position[0]), round(position[1]))
+
+
+def draw_mouse_stroke(widget: QWidget, points: Sequence[Point]) -> None:
+    """Press the left button at the first point, move through the rest, release at the last."""
+    QTest.mousePress(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _point(points[0]))
+    for point in points[1:]:
+        QTest.mouseMove(widget, _point(point))
+    QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _point(points[-1]))
+
+
+def line(start: Point, end: Point, steps: int = 20) -> list[Point]:
+    """``steps`` + 1 evenly spaced points from ``start`` to ``end``."""
+    return [
+        (start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
+        for i in range(steps + 1)
+    ]
+
+
+def replay_digit_in_window(
+    digits: Iterable, weights: str | None = None, tablet: bool = False, pad_size: int = 400
+) -> list[tuple[object, int | None]]:
+    """Draw each digit on the pad of a real MainWindow and read ``predictionLabel``.
+
+    ``digits``: objects with ``paths`` (list of (N, 2) arrays of pad
+    coordinates) and ``pressures`` (list of (N,) arrays, used with ``tablet``).
+    The pad is fixed at ``pad_size`` square. Returns (digit, predicted digit or None).
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QLabel
+
+    from digitpad.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(weights)
+    window.show()
+    pad = window.draw_tab.pad
+    pad.setFixedSize(pad_size, pad_size)
+    app.processEvents()
+    label = window.findChild(QLabel, "predictionLabel")
+    results = []
+    try:
+        for digit in digits:
+            pad.clear()
+            for path, pressure in zip(digit.paths, digit.pressures, strict=True):
+                points = [(float(x), float(y)) for x, y in path]
+                if tablet:
+                    draw_tablet_stroke(pad, points, [float(p) for p in pressure])
+                else:
+                    draw_mouse_stroke(pad, points)
+            app.processEvents()
+            text = label.text()
+            results.append((digit, int(text) if text else None))
+    finally:
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    return results
