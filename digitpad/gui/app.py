@@ -17,6 +17,22 @@ import time
 EXIT_AFTER_SHOWN_ENV = "DIGITPAD_EXIT_AFTER_SHOWN"
 STARTUP_TIMES_ENV = "DIGITPAD_STARTUP_TIMES"
 
+#: Qt warnings that say nothing about digitpad: platform plugins without a
+#: window manager (offscreen, used in tests and CI) cannot pass size hints on.
+HARMLESS_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+
+
+def _install_qt_message_filter() -> None:
+    """Pass Qt's messages to stderr as usual, except the known harmless ones."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handle(mode, context, message: str) -> None:  # noqa: ANN001 - Qt's signature
+        if message in HARMLESS_QT_MESSAGES:
+            return
+        sys.stderr.write(message + "\n")
+
+    qInstallMessageHandler(handle)
+
 
 def run_app(weights: str | None = None) -> int:
     """Open the window (with ``weights``, else the last used or shipped ones) and run until it closes."""
@@ -30,6 +46,7 @@ def run_app(weights: str | None = None) -> int:
     QCoreApplication.setApplicationName(prefs.APPLICATION)
     QGuiApplication.setDesktopFileName("digitpad")
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    _install_qt_message_filter()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationDisplayName("digitpad")
     app.setStyle("Fusion")
