@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from digitpad.augment import AugmentConfig, augment_batch
 from digitpad.checkpoint import CheckpointInfo, save_checkpoint
@@ -51,6 +52,10 @@ class TrainConfig:
     test_subset: int | None = None
     #: CPU threads for training; None lets torch decide (one per core).
     threads: int | None = None
+    #: "adamw" (the default recipe) or "adam" (plain Adam, as in the seed article's recipe).
+    optimizer: str = "adamw"
+    #: "one_cycle" (warm-up then anneal) or "constant" (the learning rate throughout).
+    schedule: str = "one_cycle"
 
     def to_dict(self) -> dict:
         values = asdict(self)
@@ -97,6 +102,10 @@ class TrainResult:
 
 
 ProgressCallback = Callable[[BatchProgress | EpochResult], None]
+
+#: TrainConfig.optimizer -> optimizer class (both take lr and weight_decay).
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
+SCHEDULES = ("one_cycle", "constant")
 
 
 def choose_device(name: str = "auto") -> torch.device:
@@ -165,16 +174,28 @@ def train(
     checkpoint_path: str | os.PathLike | None = None,
     initial_model: DigitNet | None = None,
     progress_interval: float = 0.1,
+    model_factory: Callable[[], nn.Module] | None = None,
 ) -> TrainResult:
     """Train a model on ``data`` and return it with its history.
 
     ``checkpoint_path``: if given, the model is saved there (atomically) at
     the end of every epoch, so a crash loses at most one epoch.
     ``initial_model``: fine-tune this model instead of starting afresh.
+    ``model_factory``: build the model to train instead of a DigitNet, so
+    that the benches can put another architecture through this very loop; it
+    is called after the seed is set and the data is on the device, and must
+    map normalised (B, 1, 28, 28) images to (B, 10) logits. Such a model
+    cannot be checkpointed (checkpoints describe DigitNets).
     """
     config = config or TrainConfig()
     if config.epochs < 1 or config.batch_size < 1 or not config.learning_rate > 0:
         raise ValueError("epochs and batch size must be at least 1 and the learning rate positive")
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if model_factory is not None and (initial_model is not None or checkpoint_path is not None):
+        raise ValueError("model_factory cannot be combined with initial_model or checkpoint_path")
     device = choose_device(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -192,7 +213,10 @@ def train(
     x_test = images_to_tensor(test_images, device)
     y_test = torch.from_numpy(test_labels.astype(np.int64)).to(device)
 
-    if initial_model is not None:
+    if model_factory is not None:
+        model = model_factory()
+        model_config = model_config or ModelConfig()
+    elif initial_model is not None:
         model = DigitNet(initial_model.config)
         model.load_state_dict(initial_model.state_dict())
         model_config = initial_model.config
@@ -204,10 +228,15 @@ def train(
     count = len(x_train)
     batch_size = min(config.batch_size, count)
     batches = count // batch_size  # drop the ragged last batch: BN dislikes tiny ones
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * batches, pct_start=0.25
+    optimizer = OPTIMIZERS[config.optimizer](
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
+    if config.schedule == "one_cycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.learning_rate, total_steps=config.epochs * batches, pct_start=0.25
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     info = CheckpointInfo(
         model_config=model_config,
         recipe=config.to_dict(),

@@ -1,0 +1,283 @@
+"""Training speed: the seed article's CNN against digitpad's default recipe, through the same loop.
+
+Both models are trained by :func:`digitpad.train.train` (the routine behind
+``digitpad train`` and the GUI), the seed's with its own recipe (plain Adam at
+1e-3, batch 64, no augmentation, constant learning rate), digitpad's with
+``TrainConfig()`` and ``ModelConfig()`` as they are. Every 1/8 epoch the
+whole 10,000-image test set is evaluated with the clock paused; a run stops
+once it first reaches the target accuracy (or at its epoch budget).
+
+Printed: one line per evaluation, then per model the seconds of training to
+the target and the images/s, then the ratio, in a block meant for quoting.
+
+    python bench/train_speed.py                 # both, default settings
+    python bench/train_speed.py --only default --repeats 3
+    python bench/train_speed.py --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+# Run from a checkout without installing: the repository root comes first.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from digitpad.data import load_mnist  # noqa: E402
+from digitpad.model import DigitNet, ModelConfig  # noqa: E402
+from digitpad.train import BatchProgress, EpochResult, TrainConfig, evaluate, images_to_tensor, train  # noqa: E402
+
+TARGET_ACCURACY = 0.99
+
+
+class SeedCnn(nn.Module):
+    """The seed article's Keras CNN, layer for layer.
+
+    Conv2D(32, 3) relu, MaxPool 2, Conv2D(64, 3) relu, MaxPool 2, Conv2D(64, 3)
+    relu, Flatten, Dense(64) relu, Dense(10); valid padding, so 28 -> 26 -> 13
+    -> 11 -> 5 -> 3 and the dense layer sees 64 * 3 * 3 values. Initialised as
+    Keras does (Glorot uniform weights, zero biases), which is what the
+    article's numbers were obtained with.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv2d(1, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(64 * 3 * 3, 64),
+            nn.ReLU(),
+            nn.Linear(64, 10),
+        )
+        for layer in self.layers:
+            if isinstance(layer, nn.Conv2d | nn.Linear):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+#: The seed article's recipe: Adam (no weight decay), lr 1e-3 throughout,
+#: batch 64, plain cross-entropy, no augmentation; capped at 5 epochs.
+SEED_RECIPE = TrainConfig(
+    epochs=5,
+    batch_size=64,
+    learning_rate=1e-3,
+    weight_decay=0.0,
+    label_smoothing=0.0,
+    augment=False,
+    optimizer="adam",
+    schedule="constant",
+)
+
+
+@dataclass
+class Contender:
+    name: str
+    description: str
+    build: Callable[[], nn.Module]
+    recipe: TrainConfig
+
+
+@dataclass
+class RunResult:
+    #: (epochs done, training seconds, test accuracy) at every evaluation.
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+    seconds_to_target: float | None = None
+    accuracy_at_target: float | None = None
+    images: int = 0
+    training_seconds: float = 0.0
+    threads: int = 0
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.training_seconds if self.training_seconds else 0.0
+
+    @property
+    def best_accuracy(self) -> float:
+        return max((accuracy for _, _, accuracy in self.points), default=0.0)
+
+
+def run_one(contender: Contender, data, evals_per_epoch: int, run_to_end: bool, verbose: bool) -> RunResult:
+    """Train one contender; the clock runs only while training batches."""
+    result = RunResult(load_before=os.getloadavg())
+    device = torch.device("cpu")
+    x_test = images_to_tensor(data.test_images, device)
+    y_test = torch.from_numpy(data.test_labels.astype("int64"))
+    holder: dict[str, nn.Module] = {}
+    # The clock starts when train() builds the model, i.e. after the data is
+    # on the device, and stops around every evaluation (ours and train()'s own
+    # at each epoch's end).
+    clock = {"resumed": 0.0}
+    reached = [False]
+
+    def build() -> nn.Module:
+        model = contender.build()
+        holder["model"] = model
+        clock["resumed"] = time.perf_counter()
+        return model
+
+    def record(epochs_done: float, accuracy: float) -> None:
+        result.points.append((epochs_done, result.training_seconds, accuracy))
+        if verbose:
+            print(
+                f"  {contender.name:8s} epoch {epochs_done:6.3f}  trained {result.training_seconds:7.2f} s  "
+                f"test {accuracy * 100:6.2f}%",
+                flush=True,
+            )
+        if accuracy >= TARGET_ACCURACY and result.seconds_to_target is None:
+            result.seconds_to_target = result.training_seconds
+            result.accuracy_at_target = accuracy
+            reached[0] = True
+
+    def progress(event: BatchProgress | EpochResult) -> None:
+        now = time.perf_counter()
+        if isinstance(event, EpochResult):
+            if reached[0] and not run_to_end:
+                return  # the evaluation train() makes of a run stopped at the target
+            # Only train()'s own evaluation happened since the last batch report.
+            record(float(event.epoch), event.test_accuracy)
+            clock["resumed"] = time.perf_counter()
+            return
+        result.training_seconds += now - clock["resumed"]
+        clock["resumed"] = now
+        result.images += contender.recipe.batch_size
+        due = {round(k * event.batches / evals_per_epoch) for k in range(1, evals_per_epoch)}
+        if event.batch in due:
+            model = holder["model"]
+            _, accuracy, _ = evaluate(model, x_test, y_test)
+            model.train()
+            record(event.epoch - 1 + event.batch / event.batches, accuracy)
+            clock["resumed"] = time.perf_counter()
+
+    def should_stop() -> bool:
+        return reached[0] and not run_to_end
+
+    # progress_interval=0: a report after every batch, so that evaluations land
+    # on exact fractions of an epoch. The report itself costs microseconds.
+    train(
+        data, contender.recipe, progress=progress, should_stop=should_stop, progress_interval=0.0, model_factory=build
+    )
+    result.threads = torch.get_num_threads()
+    result.load_after = os.getloadavg()
+    return result
+
+
+def format_load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $DIGITPAD_MNIST_DIR)")
+    parser.add_argument("--only", choices=["seed", "default"], help="run just one of the two")
+    parser.add_argument("--seed-epochs", type=int, default=SEED_RECIPE.epochs, help="epoch cap for the seed model")
+    parser.add_argument(
+        "--default-epochs", type=int, help="epochs of the default recipe's schedule (default: TrainConfig's)"
+    )
+    parser.add_argument("--evals-per-epoch", type=int, default=8, help="test-set evaluations per epoch")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each; the summary takes medians")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice, one per core)")
+    parser.add_argument("--full", action="store_true", help="train to the end instead of stopping at the target")
+    parser.add_argument("--quiet", action="store_true", help="no line per evaluation")
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = load_mnist(args.data_dir)
+    default_recipe = TrainConfig()
+    if args.default_epochs:
+        default_recipe = replace(default_recipe, epochs=args.default_epochs)
+    contenders = {
+        "seed": Contender(
+            "seed",
+            "seed article CNN (conv32-pool-conv64-pool-conv64-dense64-dense10), Adam 1e-3, batch 64, no augmentation",
+            SeedCnn,
+            replace(SEED_RECIPE, epochs=args.seed_epochs),
+        ),
+        "default": Contender(
+            "default",
+            f"digitpad DigitNet {ModelConfig().channels}, TrainConfig() "
+            f"(AdamW one-cycle peak {default_recipe.learning_rate:g}, batch {default_recipe.batch_size}, "
+            f"{default_recipe.epochs} epoch schedule, augmentation {'on' if default_recipe.augment else 'off'})",
+            lambda: DigitNet(ModelConfig()),
+            default_recipe,
+        ),
+    }
+    names = [args.only] if args.only else ["seed", "default"]
+
+    print(f"train_speed: torch {torch.__version__}, python {platform.python_version()}, {os.cpu_count()} CPUs")
+    print(f"torch threads {torch.get_num_threads()}, load average at start {format_load(os.getloadavg())}")
+    print(
+        f"target: {TARGET_ACCURACY:.1%} on all {len(data.test_images)} test digits, evaluated every "
+        f"1/{args.evals_per_epoch} epoch with the clock paused; {'full runs' if args.full else 'stop at target'}"
+    )
+    results: dict[str, list[RunResult]] = {name: [] for name in names}
+    for repeat in range(args.repeats):
+        for name in names:
+            contender = contenders[name]
+            print(f"[{name} run {repeat + 1}/{args.repeats}] {contender.description}", flush=True)
+            outcome = run_one(contender, data, args.evals_per_epoch, args.full, not args.quiet)
+            results[name].append(outcome)
+            print(
+                f"  -> to {TARGET_ACCURACY:.1%}: "
+                + (f"{outcome.seconds_to_target:.2f} s" if outcome.seconds_to_target is not None else "not reached")
+                + f", {outcome.images_per_second:.0f} images/s, best {outcome.best_accuracy:.2%}, "
+                f"load {format_load(outcome.load_before)} -> {format_load(outcome.load_after)}",
+                flush=True,
+            )
+
+    print()
+    print("=" * 78)
+    print(
+        f"SUMMARY train_speed (median of {args.repeats}), threads {torch.get_num_threads()}, "
+        f"load average now {format_load(os.getloadavg())}"
+    )
+    medians: dict[str, float | None] = {}
+    for name in names:
+        runs = results[name]
+        times = [run.seconds_to_target for run in runs]
+        reached = [t for t in times if t is not None]
+        medians[name] = statistics.median(reached) if len(reached) == len(runs) else None
+        rate = statistics.median(run.images_per_second for run in runs)
+        shown = f"{medians[name]:6.2f} s" if medians[name] is not None else "not reached"
+        every = ", ".join(f"{t:.2f}" if t is not None else "-" for t in times)
+        print(
+            f"  {name:8s} to {TARGET_ACCURACY:.1%}: {shown}  ({every})   {rate:7.0f} images/s   "
+            f"best {max(run.best_accuracy for run in runs):.2%}"
+        )
+        print(f"           {contenders[name].description}")
+    if medians.get("seed") and medians.get("default"):
+        print(f"  ratio seed/default time to {TARGET_ACCURACY:.1%}: {medians['seed'] / medians['default']:.2f}x")
+    if medians.get("default") is not None:
+        verdict = "met" if medians["default"] <= 10 else "NOT met"
+        extra = ""
+        if medians.get("seed"):
+            extra = f", >= 3x faster than the seed: {'met' if medians['seed'] / medians['default'] >= 3 else 'NOT met'}"
+        print(f"  targets: default <= 10 s: {verdict}{extra}")
+    print("=" * 78)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Predictor: the fast batch-1 path gives the eager model's numbers, and its thread setting stays local."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from digitpad import inference
+from digitpad.inference import Predictor
+from digitpad.model import DigitNet, ModelConfig
+from digitpad.preprocess import preprocess
+from digitpad.strokes import Stroke, render
+
+TOLERANCE = 1e-4
+
+
+def random_trained_model(channels: tuple[int, ...]) -> DigitNet:
+    """A DigitNet with random weights and non-trivial batch-norm statistics, in eval mode."""
+    torch.manual_seed(1)
+    model = DigitNet(ModelConfig(channels=channels))
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+                module.running_mean.uniform_(-0.3, 0.3)
+                module.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+def drawn_two(size: int = 400) -> np.ndarray:
+    """A '2' drawn on a size x size pad with the pad's default pen."""
+    stroke = Stroke()
+    width = 0.07 * size
+    for t in np.linspace(0.0, 1.0, 60):
+        if t < 0.5:
+            angle = np.pi * (1.0 - 2.2 * t)
+            stroke.add(size * (0.5 + 0.17 * np.cos(angle)), size * (0.37 - 0.15 * np.sin(angle)), width)
+        elif t < 0.8:
+            u = (t - 0.5) / 0.3
+            stroke.add(size * (0.65 - 0.33 * u), size * (0.45 + 0.32 * u), width)
+        else:
+            u = (t - 0.8) / 0.2
+            stroke.add(size * (0.32 + 0.35 * u), size * 0.77, width)
+    return render([stroke], size, size)
+
+
+def inputs() -> list[np.ndarray]:
+    """A realistic digit and random noise, both as the model's normalised 28x28 input."""
+    stages = preprocess(drawn_two())
+    assert stages is not None
+    noise = np.random.default_rng(0).normal(0, 1, (28, 28)).astype(np.float32)
+    return [stages.normalised, noise]
+
+
+@pytest.mark.parametrize("channels", [(16, 32, 64), (32, 64, 128)])
+def test_fast_path_matches_the_eager_model(channels: tuple[int, ...]) -> None:
+    model = random_trained_model(channels)
+    predictor = Predictor(model)
+    assert predictor.optimised, "the TorchScript fast path failed to build; see the logged warning"
+    for image in inputs():
+        x = torch.from_numpy(image).view(1, 1, 28, 28)
+        with torch.no_grad():
+            logits, activations = model.forward_with_activations(x)
+        expected = torch.softmax(logits[0], 0).numpy()
+        plain, none = predictor.predict_input(image, with_activations=False)
+        live, maps = predictor.predict_input(image, with_activations=True)
+        assert none is None
+        assert plain.dtype == np.float32 and plain.shape == (10,)
+        np.testing.assert_allclose(plain, expected, atol=TOLERANCE, rtol=0)
+        np.testing.assert_allclose(live, expected, atol=TOLERANCE, rtol=0)
+        assert maps is not None and len(maps) == len(activations)
+        for got, want in zip(maps, activations, strict=True):
+            assert got.dtype == np.float32 and got.shape == tuple(want.shape[1:])
+            np.testing.assert_allclose(got, want[0].numpy(), atol=TOLERANCE, rtol=TOLERANCE)
+
+
+def test_shipped_weights_fast_path_matches_eager() -> None:
+    predictor = Predictor.from_checkpoint()
+    image = inputs()[0]
+    with torch.no_grad():
+        expected = torch.softmax(predictor.model(torch.from_numpy(image).view(1, 1, 28, 28))[0], 0).numpy()
+    probabilities, _ = predictor.predict_input(image)
+    np.testing.assert_allclose(probabilities, expected, atol=TOLERANCE, rtol=0)
+    batch = predictor.predict_batch(np.stack(inputs()))
+    np.testing.assert_allclose(batch[0], probabilities, atol=TOLERANCE, rtol=0)
+
+
+def test_predict_on_a_canvas() -> None:
+    predictor = Predictor(random_trained_model((16, 32, 64)))
+    canvas = drawn_two()
+    prediction = predictor.predict(canvas, with_activations=True)
+    assert prediction is not None
+    assert prediction.digit == int(prediction.probabilities.argmax())
+    assert prediction.confidence == pytest.approx(float(prediction.probabilities.max()))
+    assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert [a.shape for a in prediction.activations] == [(16, 28, 28), (32, 14, 14), (64, 7, 7)]
+    same = predictor.predict(canvas, bbox=prediction.stages.bbox)
+    np.testing.assert_array_equal(same.probabilities, prediction.probabilities)
+    assert same.activations is None
+    assert predictor.predict(np.zeros((400, 400), np.float32)) is None
+
+
+def test_falls_back_to_eager_when_tracing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_trace(*args, **kwargs):
+        raise RuntimeError("no TorchScript here")
+
+    monkeypatch.setattr(torch.jit, "trace", broken_trace)
+    model = random_trained_model((16, 32, 64))
+    predictor = Predictor(model)
+    assert not predictor.optimised
+    image = inputs()[0]
+    probabilities, maps = predictor.predict_input(image, with_activations=True)
+    with torch.no_grad():
+        expected = torch.softmax(model(torch.from_numpy(image).view(1, 1, 28, 28))[0], 0).numpy()
+    np.testing.assert_allclose(probabilities, expected, atol=TOLERANCE, rtol=0)
+    assert maps is not None and len(maps) == 3
+
+
+def run_in_thread(function):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(function()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def test_one_thread_for_prediction_leaves_other_threads_alone() -> None:
+    """torch.set_num_threads is per thread here; prediction must not slow down a training thread."""
+    original = torch.get_num_threads()
+    predictor = Predictor(random_trained_model((16, 32, 64)))
+    image = inputs()[0]
+    run_in_thread(lambda: torch.set_num_threads(2))  # what new threads start with
+    try:
+        ready, go = threading.Event(), threading.Event()
+        seen = {}
+
+        def training_thread() -> None:
+            torch.ones(64, 64) @ torch.ones(64, 64)  # torch initialises this thread's threads on first use
+            seen["before"] = torch.get_num_threads()
+            ready.set()
+            go.wait()
+            seen["after"] = torch.get_num_threads()
+
+        trainer = threading.Thread(target=training_thread)
+        trainer.start()
+        ready.wait()
+
+        def predict_and_count() -> tuple[int, int]:
+            predictor.predict_input(image)
+            during = torch.get_num_threads()
+            predictor.predict_batch(np.stack([image] * 3))
+            return during, torch.get_num_threads()
+
+        assert run_in_thread(predict_and_count) == (1, 1)
+        go.set()
+        trainer.join()
+        assert seen == {"before": 2, "after": 2}
+        # A thread that starts using torch after a prediction still gets every core.
+        assert run_in_thread(torch.get_num_threads) == 2
+    finally:
+        run_in_thread(lambda: torch.set_num_threads(original))
+
+
+def test_thread_count_is_restored_around_batches() -> None:
+    def batch_thread_count() -> tuple[int, int]:
+        torch.set_num_threads(2)
+        inference.use_one_thread_here()
+        counts = []
+        with inference._usual_threads():
+            counts.append(torch.get_num_threads())
+        counts.append(torch.get_num_threads())
+        return tuple(counts)
+
+    original = torch.get_num_threads()
+    try:
+        assert run_in_thread(batch_thread_count) == (2, 1)
+    finally:
+        run_in_thread(lambda: torch.set_num_threads(original))
