@@ -1,0 +1,198 @@
+"""The ``digitpad`` command, run in-process: output formats, and one-line errors with a non-zero status."""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitpad import __version__, download
+from digitpad.checkpoint import load_checkpoint
+from digitpad.cli import EXIT_ERROR, EXIT_OK, main
+
+REPO = Path(__file__).resolve().parent.parent
+Image = pytest.importorskip("PIL.Image")
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == EXIT_ERROR
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("digitpad: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def save_image(path: Path, array: np.ndarray) -> Path:
+    Image.fromarray(array).save(path)
+    return path
+
+
+def bar_one(dark_on_light: bool) -> np.ndarray:
+    """A clear "1": a thick vertical bar."""
+    image = np.zeros((200, 160), np.uint8)
+    image[30:170, 70:95] = 255
+    return 255 - image if dark_on_light else image
+
+
+def test_eval_with_the_shipped_weights(mnist_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run(["eval", "--data-dir", str(mnist_dir)], capsys)
+    assert code == EXIT_OK, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("weights: ") and lines[0].endswith("digitpad-cnn.safetensors")
+    per_class = [re.fullmatch(r"  (\d): (\d\.\d{4}) \((\d+) digits\)", line) for line in lines[1:-1]]
+    assert all(per_class) and [int(m[1]) for m in per_class] == list(range(10))
+    assert sum(int(m[3]) for m in per_class) == 10000
+    last = re.fullmatch(r"accuracy: (0\.\d{4}|1\.0000)", lines[-1])
+    assert last, lines[-1]
+    assert float(last[1]) > 0.95
+    # The overall figure is the digit-weighted mean of the per-class ones.
+    weighted = sum(float(m[2]) * int(m[3]) for m in per_class) / 10000
+    assert float(last[1]) == pytest.approx(weighted, abs=1e-3)
+
+
+def test_eval_takes_the_data_from_the_environment(
+    mnist_dir: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DIGITPAD_MNIST_DIR", str(tmp_path / "nowhere"))
+    code, _, err = run(["eval"], capsys)
+    assert_one_line_error(code, err, str(tmp_path / "nowhere"), "digitpad download")
+
+
+def test_predict_reads_digits_in_both_polarities(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    dark = save_image(tmp_path / "dark.png", bar_one(dark_on_light=True))
+    light = save_image(tmp_path / "light.jpg", bar_one(dark_on_light=False))
+    blank = save_image(tmp_path / "blank.png", np.full((64, 64), 255, np.uint8))
+    code, out, err = run(["predict", str(dark), str(light), str(blank)], capsys)
+    assert code == EXIT_OK, err
+    lines = out.strip().splitlines()
+    assert re.fullmatch(rf"{re.escape(str(dark))}: 1 \(\d+\.\d%\)", lines[0])
+    assert re.fullmatch(rf"{re.escape(str(light))}: 1 \(\d+\.\d%\)", lines[1])
+    assert lines[2] == f"{blank}: nothing drawn"
+    assert err == ""
+
+
+def test_predict_reads_transparent_png_as_ink_on_paper(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A black "1" on a fully transparent background (the usual export of drawing apps)."""
+    rgba = np.zeros((200, 160, 4), np.uint8)
+    rgba[30:170, 70:95, 3] = 255  # opaque black bar, transparent black elsewhere
+    path = tmp_path / "transparent.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    code, out, err = run(["predict", str(path)], capsys)
+    assert code == EXIT_OK, err
+    assert out.startswith(f"{path}: 1 ")
+
+
+def test_predict_errors_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"this is not a PNG")
+    good = save_image(tmp_path / "good.png", bar_one(dark_on_light=True))
+    missing = tmp_path / "missing.png"
+    code, out, err = run(["predict", str(junk), str(good), str(missing)], capsys)
+    assert code == EXIT_ERROR
+    assert out.strip() == f"{good}: 1 " + out.strip().split(": 1 ", 1)[1]  # the good one is still read
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in err
+    assert lines[0].startswith(f"digitpad: {junk}: not a readable image")
+    assert lines[1] == f"digitpad: {missing}: no such file"
+
+
+def test_missing_weights_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    image = save_image(tmp_path / "one.png", bar_one(dark_on_light=True))
+    code, _, err = run(["predict", "--weights", str(tmp_path / "absent.safetensors"), str(image)], capsys)
+    assert_one_line_error(code, err, "absent.safetensors", "no such file")
+
+
+def test_pickle_as_weights_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture, mnist_dir: Path) -> None:
+    weights = tmp_path / "model.pt"
+    weights.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    code, _, err = run(["eval", "--weights", str(weights), "--data-dir", str(mnist_dir)], capsys)
+    assert_one_line_error(code, err, str(weights), "pickle")
+
+
+def test_missing_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run(["eval", "--data-dir", str(tmp_path / "no-mnist")], capsys)
+    assert_one_line_error(code, err, "no-mnist", "no such folder")
+
+
+def test_malformed_data_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
+        (tmp_path / stem).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x00")
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05\x01")  # truncated
+    code, _, err = run(["eval", "--data-dir", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, str(tmp_path / "train-images-idx3-ubyte"), "28x28")
+
+
+def test_train_a_little(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out_path = tmp_path / "out" / "small.safetensors"
+    argv = ["train", "--data-dir", str(mnist_dir), "--subset", "500", "--epochs", "1", "--out", str(out_path)]
+    code, out, err = run([*argv, "--channels", "8,16,16", "--batch-size", "50"], capsys)
+    assert code == EXIT_OK, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("training on 500 images from ")
+    assert any(line.startswith("epoch 1/1 done in ") for line in lines)
+    assert lines[-2] == f"saved {out_path}"
+    accuracy = re.fullmatch(r"accuracy: (\d\.\d{4})", lines[-1])
+    assert accuracy and float(accuracy[1]) > 0.3  # 500 images, one epoch: far above chance already
+    loaded = load_checkpoint(out_path)
+    assert loaded.model.config.channels == (8, 16, 16)
+    assert loaded.info.metrics["test_accuracy"] == pytest.approx(float(accuracy[1]), abs=1e-4)
+
+
+def test_train_rejects_bad_channels(capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run(["train", "--channels", "8,x"], capsys)
+    assert_one_line_error(code, err, "--channels")
+
+
+def test_download_failure_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(download, "MIRRORS", (f"http://127.0.0.1:{port}/mnist/",))
+    monkeypatch.setenv("no_proxy", "*")
+    code, _, err = run(["download", "--dest", str(tmp_path / "mnist")], capsys)
+    assert_one_line_error(code, err, "could not download train-images-idx3-ubyte.gz from any mirror")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None,
+    reason="onnx/onnxscript not installed",
+)
+def test_export_onnx(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out_path = tmp_path / "digitpad.onnx"
+    code, out, err = run(["export", "--onnx", str(out_path)], capsys)
+    assert code == EXIT_OK, err
+    assert out.strip() == f"wrote {out_path}"
+    assert out_path.stat().st_size > 10_000
+    assert err == ""
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["frobnicate"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_version_as_a_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "digitpad", "--version"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"digitpad {__version__}"
