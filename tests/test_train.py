@@ -203,3 +203,26 @@ def test_augment_with_everything_off_is_the_identity() -> None:
     )
     images = _digit_batch()
     torch.testing.assert_close(augment_batch(images, off, torch.Generator().manual_seed(0)), images)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@needs_cuda
+def test_training_on_cuda_learns_and_returns_a_cpu_model(tiny_mnist: Mnist, tmp_path: Path) -> None:
+    out = tmp_path / "cuda.safetensors"
+    result = train(tiny_mnist, quick(device="auto", augment=True, epochs=3, threads=None), SMALL, checkpoint_path=out)
+    assert choose_device("auto").type == "cuda"
+    assert result.history[-1].test_accuracy > 0.6
+    assert all(tensor.device.type == "cpu" for tensor in result.model.state_dict().values())
+    assert load_checkpoint(out).info.metrics["epochs_completed"] == 3
+
+
+@needs_cuda
+def test_augment_on_cuda_is_deterministic_for_a_seed() -> None:
+    images = _digit_batch().cuda()
+    first = augment_batch(images, AugmentConfig(), torch.Generator(device="cuda").manual_seed(7))
+    again = augment_batch(images, AugmentConfig(), torch.Generator(device="cuda").manual_seed(7))
+    assert first.device.type == "cuda" and first.shape == images.shape
+    assert torch.equal(first, again)
+    assert float(first.min()) >= 0.0 and float(first.max()) <= 1.0
