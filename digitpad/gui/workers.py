@@ -1,0 +1,292 @@
+"""Background workers for the Train tab: training and the MNIST download.
+
+Each worker is a QObject with a ``run`` slot that is moved to its own QThread
+(:func:`start_in_thread`). It talks to the GUI thread only through signals
+(queued across threads), and it is stopped through a ``threading.Event``
+that the GUI thread sets directly: the worker's thread is busy inside
+``run`` and never returns to its event loop, so a queued "stop" slot would
+only run after the work is over.
+
+Progress signals are throttled to at most :data:`MAX_PROGRESS_HZ` a second:
+every signal costs the GUI thread a slot call and the GIL, and a flood of
+them starves both the GUI and the training thread.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from digitpad.data import DataError, Mnist, load_mnist
+from digitpad.download import DownloadError, download_mnist
+from digitpad.train import BatchProgress, EpochResult, TrainConfig, train
+
+log = logging.getLogger(__name__)
+
+#: Upper bound on cross-thread progress signals per second.
+MAX_PROGRESS_HZ = 20.0
+
+#: Training runs this much "nicer" than the GUI (Linux): on a busy machine the
+#: scheduler then lets the GUI thread in first, while an otherwise idle
+#: machine still gives training all the CPU the GUI does not use.
+TRAINING_NICENESS = 5
+
+#: Loads MNIST from a folder; the tab's default is :func:`digitpad.data.load_mnist`.
+DataLoader = Callable[[Path], Mnist]
+#: Same signature as :func:`digitpad.download.download_mnist` (plus ``should_stop``).
+Downloader = Callable[..., Path]
+
+
+class ProgressThrottle:
+    """Lets an event through at most ``hz`` times a second (the first one always)."""
+
+    def __init__(self, hz: float = MAX_PROGRESS_HZ) -> None:
+        self.interval = 1.0 / hz
+        self._last = -float("inf")
+
+    def ready(self, force: bool = False) -> bool:
+        now = time.perf_counter()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    file_name: str
+    done_bytes: int
+    #: None when the server does not say.
+    total_bytes: int | None
+
+
+class StoppableWorker(QObject):
+    """Shared part: a stop flag that any thread may set."""
+
+    #: A line for the log.
+    message = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stop_requested = threading.Event()
+
+    def request_stop(self) -> None:
+        """Thread-safe; the work notices at its next check (one batch, or one download chunk)."""
+        self._stop_requested.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop_requested.is_set()
+
+
+class TrainingWorker(StoppableWorker):
+    """Loads MNIST and runs :func:`digitpad.train.train` on the worker thread."""
+
+    #: BatchProgress, throttled.
+    progress = Signal(object)
+    #: EpochResult after every epoch (evaluation done, autosave written).
+    epochFinished = Signal(object)
+    #: TrainResult (``stopped`` says whether Stop ended it), or None if stopped before training began.
+    finished = Signal(object)
+    #: A one-line reason; the run is over.
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        data_dir: Path,
+        config: TrainConfig,
+        *,
+        autosave_path: Path | None = None,
+        data_loader: DataLoader | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.config = config
+        self.autosave_path = autosave_path
+        self._load = data_loader or load_mnist
+        self._throttle = ProgressThrottle()
+
+    @Slot()
+    def run(self) -> None:
+        lower_thread_priority(TRAINING_NICENESS)
+        try:
+            self.message.emit(f"Loading MNIST from {self.data_dir}")
+            started = time.perf_counter()
+            data = self._load(self.data_dir)
+            self.message.emit(
+                f"Loaded {len(data.train_labels):,} training and {len(data.test_labels):,} test images "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+            if self.stop_requested():
+                self.finished.emit(None)
+                return
+            result = train(
+                data,
+                self.config,
+                progress=self._report,
+                should_stop=self.stop_requested,
+                checkpoint_path=self.autosave_path,
+            )
+            self.finished.emit(result)
+        except DataError as error:
+            self.failed.emit(str(error))
+        except (ValueError, RuntimeError, OSError) as error:
+            # Bad settings, out of memory, a device that went away, a full disk:
+            # the message is for the user; the traceback goes to the log.
+            log.exception("training failed")
+            self.failed.emit(f"{type(error).__name__}: {error}")
+        except Exception as error:  # noqa: BLE001 - nothing may escape a worker thread silently
+            log.exception("training failed unexpectedly")
+            self.failed.emit(f"unexpected {type(error).__name__}: {error}")
+        finally:
+            # Quit this thread's event loop from inside it: a queued
+            # connection to QThread.quit would wait for the GUI thread,
+            # which may be blocked in shutdown() waiting for us.
+            QThread.currentThread().quit()
+
+    def _report(self, event: BatchProgress | EpochResult) -> None:
+        if isinstance(event, EpochResult):
+            self.epochFinished.emit(event)
+        elif self._throttle.ready(force=event.batch == event.batches):
+            self.progress.emit(event)
+
+
+class DownloadWorker(StoppableWorker):
+    """Runs :func:`digitpad.download.download_mnist` on the worker thread."""
+
+    #: DownloadProgress, throttled.
+    progress = Signal(object)
+    #: The folder holding the four files.
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(
+        self, destination: Path | None = None, *, downloader: Downloader | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.destination = destination
+        self._download = downloader or download_mnist
+        self._throttle = ProgressThrottle()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            kwargs = {"progress": self._report}
+            if _accepts_keyword(self._download, "should_stop"):
+                kwargs["should_stop"] = self.stop_requested
+            folder = self._download(self.destination, **kwargs)
+            if self.stop_requested():
+                self.cancelled.emit()
+            else:
+                self.finished.emit(Path(folder))
+        except DownloadError as error:
+            # DownloadCancelled is a DownloadError; a stop request explains it.
+            if self.stop_requested():
+                self.cancelled.emit()
+            else:
+                self.failed.emit(str(error))
+        except Exception as error:  # noqa: BLE001 - nothing may escape a worker thread silently
+            log.exception("download failed unexpectedly")
+            self.failed.emit(f"unexpected {type(error).__name__}: {error}")
+        finally:
+            QThread.currentThread().quit()
+
+    def _report(self, file_name: str, done_bytes: int, total_bytes: int | None) -> None:
+        if self._throttle.ready(force=total_bytes is not None and done_bytes >= total_bytes):
+            self.progress.emit(DownloadProgress(file_name, done_bytes, total_bytes))
+
+
+_warm_up_thread: threading.Thread | None = None
+
+
+def warm_up_training() -> threading.Thread:
+    """Start doing, once and in the background, the slow one-off work of a run's first optimizer.
+
+    Creating the first torch optimizer imports ``torch._dynamo`` (about a
+    second of imports). Imports hold the GIL for up to ~150 ms at a time, so
+    done at the start of a run they stall the GUI thread then; the Train tab
+    calls this when it is first shown, before anyone presses Start.
+    """
+    global _warm_up_thread
+    if _warm_up_thread is None:
+        # Not a daemon: an import cut short at exit can crash the interpreter.
+        _warm_up_thread = threading.Thread(target=_create_throwaway_optimizer, name="digitpad-warm-up")
+        _warm_up_thread.start()
+    return _warm_up_thread
+
+
+def _create_throwaway_optimizer() -> None:
+    import torch
+
+    try:
+        torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1e-3)
+    except Exception:  # noqa: BLE001 - only a speed-up; the real run reports real errors
+        log.debug("training warm-up failed", exc_info=True)
+
+
+def lower_thread_priority(increment: int) -> bool:
+    """Raise the calling thread's nice value by ``increment`` (Linux only); True if done.
+
+    On Linux the nice value is per thread and inherited by threads it starts,
+    so torch's intra-op threads, which the training thread creates, follow.
+    QThread's priorities do nothing there for ordinary threads.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        thread_id = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread_id, os.getpriority(os.PRIO_PROCESS, thread_id) + increment)
+    except OSError:
+        return False
+    return True
+
+
+def _accepts_keyword(function: Callable, name: str) -> bool:
+    """Whether ``function`` takes keyword ``name`` (older download code has no cancellation)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def start_in_thread(worker: StoppableWorker, parent: QObject | None = None) -> QThread:
+    """Move ``worker`` to a new QThread, run its ``run`` slot there, and return the started thread.
+
+    The worker quits the thread itself when ``run`` returns. The thread is
+    parented to ``parent`` so that it outlives nothing it should not; the
+    caller must still stop the worker and wait for the thread before the
+    parent goes (see :func:`stop_and_wait`).
+    """
+    thread = QThread(parent)
+    thread.setObjectName(f"{type(worker).__name__}Thread")
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    thread.finished.connect(worker.deleteLater)
+    thread.start()
+    return thread
+
+
+def stop_and_wait(worker: StoppableWorker | None, thread: QThread | None, timeout_ms: int) -> bool:
+    """Ask ``worker`` to stop and wait up to ``timeout_ms`` for ``thread``; True if it has finished.
+
+    Never terminates the thread: that could kill it inside a file write or
+    while holding a lock.
+    """
+    if thread is None:
+        return True
+    if worker is not None:
+        worker.request_stop()
+    if thread.isFinished() or not thread.isRunning():
+        return True
+    return thread.wait(timeout_ms)
