@@ -216,6 +216,10 @@ def read_image(path: Path):
     if Image is not None:
         try:
             with Image.open(path) as image:
+                if "transparency" in image.info:
+                    # Palette or single-colour transparency (PNG tRNS): make it an alpha
+                    # band first, or the grey conversion drops it and shows the hidden colour.
+                    image = image.convert("RGBA")
                 image = image.convert("LA") if "A" in image.getbands() else image.convert("L")
                 array = np.asarray(image, dtype=np.float32) / 255
         except (UnidentifiedImageError, OSError) as error:
