@@ -97,6 +97,19 @@ def test_predict_reads_transparent_png_as_ink_on_paper(tmp_path: Path, capsys: p
     assert out.startswith(f"{path}: 1 ")
 
 
+def test_predict_reads_palette_png_with_transparency(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Optimised PNGs keep transparency in the palette (tRNS), not in an alpha band."""
+    rgba = np.zeros((200, 160, 4), np.uint8)
+    rgba[30:170, 70:95, 3] = 255  # opaque black bar, transparent black elsewhere
+    path = tmp_path / "palette.png"
+    Image.fromarray(rgba, "RGBA").convert("P").save(path)
+    assert Image.open(path).mode == "P" and "transparency" in Image.open(path).info
+    code, out, err = run(["predict", str(path)], capsys)
+    assert code == EXIT_OK, err
+    assert out.startswith(f"{path}: 1 ")
+    assert err == ""
+
+
 def test_predict_errors_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"this is not a PNG")
