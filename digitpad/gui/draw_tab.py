@@ -2,11 +2,14 @@
 
 Predictions follow the pen. Every new piece of ink asks for one through a
 single-shot timer: pen events that arrive while it is pending are coalesced
-into one prediction, and predictions are at least
-:data:`LIVE_PREDICTION_INTERVAL_MS` apart, so however fast the pen reports,
-the GUI thread spends a bounded share of its time predicting and the pen
-never lags. When the pen lifts (and after undo, clear, resize) the whole
-drawing is predicted at once, synchronously.
+into one prediction. A live prediction starts no sooner than
+:func:`live_gap_ms` after the previous one ended: three times as long as the
+previous one took, but never less than 4 ms nor more than one 60 Hz frame.
+So when predicting is cheap, each pen event gets its own prediction almost
+at once; when it is slow (a training thread competing for the CPU and the
+GIL), the GUI thread still spends at most about a quarter of its time on
+predictions and the pen never lags. When the pen lifts (and after undo,
+clear, resize) the whole drawing is predicted at once, synchronously.
 
 A prediction costs preprocessing of the ink's bounding box (numpy, ~0.1 ms),
 one forward pass at batch 1 (~0.3 ms), and updates of widgets that were
@@ -16,15 +19,17 @@ image of the one visible feature-map layer (``setImage``).
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -37,10 +42,14 @@ from PySide6.QtWidgets import (
 from digitpad.constants import MNIST_SIZE, NUM_CLASSES
 from digitpad.gui.canvas import DrawingPad
 from digitpad.gui.feature_maps import FeatureMapPanel
+from digitpad.gui.style import muted, scaled_font, section_title, warning, white_panel
 from digitpad.preprocess import PEN_WIDTH_FRACTION
 
-#: Live predictions start at least this far apart (one 60 Hz frame).
-LIVE_PREDICTION_INTERVAL_MS = 16
+#: Bounds of the pause between the end of a live prediction and the start of the next.
+MIN_LIVE_GAP_MS = 4.0
+MAX_LIVE_GAP_MS = 16.0
+#: The pause is this many times the previous prediction's duration.
+LIVE_GAP_FACTOR = 3.0
 #: Pen width range offered, in percent of the pad's height.
 PEN_WIDTH_PERCENT_RANGE = (2.0, 20.0)
 ACCENT = QColor(47, 111, 222)
@@ -57,6 +66,11 @@ PEN_WIDTH_TOOLTIP = (
     "{default:g}% of the height lands on MNIST's stroke width. Much thinner or bolder pens make "
     "the digits look unlike anything the model has seen. Pen pressure varies the width from 40% to 160%."
 )
+
+
+def live_gap_ms(previous_duration_ms: float) -> float:
+    """Pause after a live prediction that took ``previous_duration_ms`` before the next may start."""
+    return min(max(LIVE_GAP_FACTOR * previous_duration_ms, MIN_LIVE_GAP_MS), MAX_LIVE_GAP_MS)
 
 
 class ProbabilityChart(pg.PlotWidget):
@@ -83,6 +97,8 @@ class ProbabilityChart(pg.PlotWidget):
             axis.setTextPen("#3c4048")
             axis.setPen("#9aa0aa")
             axis.setStyle(tickFont=font)
+            # Axes never change; without a cache they (and the grid) are redrawn whenever the bars are.
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         left.setWidth(40)
         self._plain = pg.mkBrush(BAR_COLOUR)
         self._highlight = pg.mkBrush(ACCENT)
@@ -121,9 +137,11 @@ class InputPreview(QWidget):
             "centre of mass in a 28x28 frame, as MNIST's digits were."
         )
         self.setMinimumSize(MNIST_SIZE * 3 + 2, MNIST_SIZE * 3 + 2)
+        # Paints every pixel itself, so a new image repaints only this widget, not its parents.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._pixels = np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-        self._image = QImage(self._pixels.data, MNIST_SIZE, MNIST_SIZE, MNIST_SIZE, QImage.Format.Format_Grayscale8)
+        self._scaled: tuple[int, QImage, np.ndarray] | None = None
 
     def set_image(self, image: np.ndarray | None) -> None:
         """A (28, 28) image in [0, 1], bright ink on black; None for a blank frame."""
@@ -131,23 +149,40 @@ class InputPreview(QWidget):
             self._pixels.fill(0)
         else:
             self._pixels[...] = np.rint(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+        self._scaled = None
         self.update()
 
     def pixels(self) -> np.ndarray:
         """The shown image as uint8 (for tests)."""
         return self._pixels.copy()
 
+    def _scaled_image(self, zoom: int) -> QImage:
+        """The image blown up by ``zoom`` device pixels per pixel with numpy, so painting is a plain copy.
+
+        (QPainter's scaled drawImage of a tiny grey image costs over a millisecond; this costs ~0.05.)
+        """
+        if self._scaled is None or self._scaled[0] != zoom:
+            side = MNIST_SIZE * zoom
+            stride = (side + 3) // 4 * 4
+            buffer = np.zeros((side, stride), np.uint8)
+            buffer[:, :side] = np.repeat(np.repeat(self._pixels, zoom, axis=0), zoom, axis=1)
+            image = QImage(buffer.data, side, side, stride, QImage.Format.Format_Grayscale8)
+            self._scaled = (zoom, image, buffer)  # the QImage shares the numpy buffer: keep both
+        return self._scaled[1]
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
         side = min(self.width(), self.height()) - 2
         # Whole device pixels per image pixel keep the squares crisp and equal.
         ratio = self.devicePixelRatioF()
-        zoom = max(int(side * ratio // MNIST_SIZE), 1) / ratio
-        size = zoom * MNIST_SIZE
-        left = (self.width() - size) / 2
-        top = (self.height() - size) / 2
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        painter.drawImage(QRectF(left, top, size, size), self._image)
+        zoom = max(int(side * ratio // MNIST_SIZE), 1)
+        size = zoom * MNIST_SIZE / ratio
+        left = round((self.width() - size) / 2 * ratio) / ratio
+        top = round((self.height() - size) / 2 * ratio) / ratio
+        image = self._scaled_image(zoom)
+        image.setDevicePixelRatio(ratio)
+        painter.drawImage(QPointF(left, top), image)
         painter.setPen(QPen(QColor(120, 126, 136), 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(left - 0.5, top - 0.5, size + 1, size + 1))
@@ -161,12 +196,6 @@ class InputPreview(QWidget):
 
     def hasHeightForWidth(self) -> bool:
         return True
-
-
-def _section_title(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("sectionTitle")
-    return label
 
 
 class DrawTab(QWidget):
@@ -186,13 +215,16 @@ class DrawTab(QWidget):
         self.setObjectName("drawTab")
         self._predictor = None
         self._model_state = "loading"
-        self._last_prediction_started = -1.0
+        #: perf_counter() when the last prediction ended, and how long it took (ms).
+        self._last_prediction_ended = -1.0
+        self._last_prediction_ms = 0.0
         self._last_prediction = None
 
         self.model_problem = QLabel()
         self.model_problem.setObjectName("modelProblem")
         self.model_problem.setWordWrap(True)
         self.model_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        warning(self.model_problem)
         self.model_problem.hide()
 
         # The pad and its tools.
@@ -237,12 +269,14 @@ class DrawTab(QWidget):
         self.prediction_label.setFont(digit_font)
         self.prediction_label.setMinimumSize(120, 130)
         self.prediction_label.setToolTip("The digit the network reads")
+        self._digit_colour = QColor()
         self.confidence_label = QLabel(EMPTY_HINT)
         self.confidence_label.setObjectName("confidenceLabel")
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label.setWordWrap(True)
+        self.confidence_label.setFont(scaled_font(self.confidence_label, 1.25))
         self.preview = InputPreview()
-        preview_caption = QLabel("28×28 input")
+        preview_caption = muted(QLabel("28×28 input"))
         preview_caption.setObjectName("caption")
         preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         digit_box = QVBoxLayout()
@@ -258,18 +292,18 @@ class DrawTab(QWidget):
         top_row.addLayout(digit_box, 1)
         top_row.addLayout(preview_box, 1)
         self.chart = ProbabilityChart()
-        self.model_info = QLabel("")
+        self.model_info = muted(QLabel(""))
         self.model_info.setObjectName("modelInfo")
         self.model_info.setWordWrap(True)
-        results = QFrame()
+        results = white_panel(QFrame())
         results.setObjectName("resultsPanel")
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(12, 10, 12, 10)
         results_layout.setSpacing(6)
-        results_layout.addWidget(_section_title("Prediction"))
+        results_layout.addWidget(section_title("Prediction"))
         results_layout.addLayout(top_row)
         results_layout.addSpacing(4)
-        results_layout.addWidget(_section_title("Probabilities"))
+        results_layout.addWidget(section_title("Probabilities"))
         results_layout.addWidget(self.chart, 1)
         results_layout.addWidget(self.model_info)
         results.setMinimumWidth(320)
@@ -362,13 +396,13 @@ class DrawTab(QWidget):
     def _on_ink_changed(self) -> None:
         if self._live_timer.isActive():
             return  # a prediction is already pending: it will see this ink too
-        since_last_ms = (time.perf_counter() - self._last_prediction_started) * 1000
-        self._live_timer.start(max(0, int(LIVE_PREDICTION_INTERVAL_MS - since_last_ms)))
+        since_last_ms = (time.perf_counter() - self._last_prediction_ended) * 1000
+        self._live_timer.start(max(0, math.ceil(live_gap_ms(self._last_prediction_ms) - since_last_ms)))
 
     def predict_now(self) -> None:
         """Predict the drawing as it is and update every widget (synchronously)."""
         self._live_timer.stop()
-        self._last_prediction_started = time.perf_counter()
+        started = time.perf_counter()
         prediction = None
         if self._predictor is not None:
             crop = self.pad.ink_crop()
@@ -380,11 +414,20 @@ class DrawTab(QWidget):
         else:
             self._show(prediction)
         self._last_prediction = prediction
+        self._last_prediction_ended = time.perf_counter()
+        self._last_prediction_ms = (self._last_prediction_ended - started) * 1000
         self.predictionUpdated.emit(prediction)
 
+    def _set_digit_colour(self, colour: QColor) -> None:
+        # A palette change only when the colour changes: style and palette updates are not free.
+        if self._digit_colour != colour:
+            self._digit_colour = colour
+            palette = self.prediction_label.palette()
+            palette.setColor(QPalette.ColorRole.WindowText, colour)
+            self.prediction_label.setPalette(palette)
+
     def _show(self, prediction) -> None:  # noqa: ANN001 - a digitpad.inference.Prediction
-        colour = ACCENT if prediction.confidence >= UNSURE_BELOW else UNSURE
-        self.prediction_label.setStyleSheet(f"color: {colour.name()};")
+        self._set_digit_colour(ACCENT if prediction.confidence >= UNSURE_BELOW else UNSURE)
         self.prediction_label.setText(str(prediction.digit))
         self.confidence_label.setText(f"{prediction.confidence:.1%} sure")
         self.chart.set_probabilities(prediction.probabilities, prediction.digit)

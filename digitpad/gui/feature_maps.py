@@ -15,7 +15,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from digitpad.gui.style import muted, section_title
 
 #: Empty pixels between the channel tiles (shown in the background colour).
 TILE_GAP = 1
@@ -24,6 +26,21 @@ PANEL_BACKGROUND = "#1e2127"
 PANEL_FOREGROUND = "#c8ccd4"
 #: Pixels of the view's width taken by the colour bar, its axis and its label.
 COLOUR_BAR_ALLOWANCE = 90
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5, 7.5 times a power of ten that is >= ``value`` (> 0).
+
+    The colour scale's top snaps to these, so it moves only when the maps'
+    peak crosses one: a steadier legend, and one fewer axis redraw per update.
+    """
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0):
+        if step * power >= value * (1 - 1e-9):
+            return step * power
+    return 10.0 * power
 
 
 def grid_shape(channels: int, tile_height: int, tile_width: int, view_aspect: float) -> tuple[int, int]:
@@ -62,9 +79,9 @@ class FeatureMapPanel(QWidget):
         self._activations: tuple[np.ndarray, ...] | None = None
         self._grid: tuple[int, int] | None = None
         self._shown_layer = -1
+        self._levels: tuple[float, float] | None = None
 
-        self.title = QLabel("Feature maps")
-        self.title.setObjectName("sectionTitle")
+        self.title = section_title("Feature maps")
         self.layer_selector = QComboBox()
         self.layer_selector.setObjectName("layerSelector")
         self.layer_selector.setToolTip(
@@ -72,7 +89,7 @@ class FeatureMapPanel(QWidget):
             "for the current drawing; bright means strongly active."
         )
         self.layer_selector.currentIndexChanged.connect(self._on_layer_selected)
-        self.summary = QLabel("")
+        self.summary = muted(QLabel(""))
         self.summary.setObjectName("featureSummary")
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
@@ -112,6 +129,8 @@ class FeatureMapPanel(QWidget):
         colour_bar_axis = self.colour_bar.getAxis("right")
         colour_bar_axis.setTextPen(PANEL_FOREGROUND)
         colour_bar_axis.setPen(PANEL_FOREGROUND)
+        # Redrawn only when the scale changes, not with every new image.
+        colour_bar_axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -197,8 +216,11 @@ class FeatureMapPanel(QWidget):
             self.summary.setText(f"{channels} channels of {height}×{width}, {active} active; max {peak:.2f}")
         tiled = tile_channels(maps, rows, columns)
         first_show = self._shown_layer != layer
-        self.image.setImage(tiled, autoLevels=False, levels=(0.0, max(peak, 1e-6)))
-        self.colour_bar.setLevels((0.0, max(peak, 1e-6)))
+        levels = (0.0, nice_ceiling(peak))
+        self.image.setImage(tiled, autoLevels=False, levels=levels)
+        if levels != self._levels:
+            self._levels = levels
+            self.colour_bar.setLevels(levels)
         if first_show:
             self._shown_layer = layer
             self.plot.getViewBox().autoRange(padding=0.01)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWid
 from digitpad.gui import settings as prefs
 from digitpad.gui.draw_tab import DrawTab
 from digitpad.gui.model_loading import LoadOutcome, load_startup_predictor
+from digitpad.gui.style import muted
 from digitpad.paths import resources_dir
 from digitpad.preprocess import PEN_WIDTH_FRACTION
 
@@ -29,16 +30,6 @@ log = logging.getLogger(__name__)
 
 DRAW_TAB_INDEX, TRAIN_TAB_INDEX = 0, 1
 DEFAULT_SIZE = (1240, 860)
-
-STYLE_SHEET = """
-QLabel#sectionTitle { font-weight: 600; font-size: 11pt; color: #2a2e35; }
-QLabel#caption, QLabel#modelInfo, QLabel#featureSummary { color: #5c6370; }
-QLabel#confidenceLabel { font-size: 12pt; color: #3c4048; }
-QLabel#modelProblem {
-    background: #fff4e0; border: 1px solid #e8b35a; border-radius: 4px; padding: 8px 10px; color: #5a3b00;
-}
-QFrame#resultsPanel { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 6px; }
-"""
 
 
 def app_icon() -> QIcon:
@@ -100,7 +91,6 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("digitpad")
         self.setWindowIcon(app_icon())
-        self.setStyleSheet(STYLE_SHEET)
         self.settings = settings if settings is not None else prefs.open_settings()
         self._requested_weights = weights
         self._loader_thread: threading.Thread | None = None
@@ -120,7 +110,7 @@ class MainWindow(QMainWindow):
         self.train_tab: QWidget = _UnavailableTab("Loading the Train tab…")
         self.tabs.addTab(self.train_tab, "Train")
         self.setCentralWidget(self.tabs)
-        self.model_status = QLabel("")
+        self.model_status = muted(QLabel(""))
         self.model_status.setObjectName("modelStatus")
         self.statusBar().addPermanentWidget(self.model_status)
 
