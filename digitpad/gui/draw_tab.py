@@ -85,8 +85,8 @@ class ProbabilityChart(pg.PlotWidget):
         self.hideButtons()
         plot = self.getPlotItem()
         plot.setXRange(-0.6, NUM_CLASSES - 0.4, padding=0)
-        # A little room below 0 and above 100% keeps both tick labels inside the axis.
-        plot.setYRange(-0.015, 1.06, padding=0)
+        # Room above 100% for the value written over the tallest bar.
+        plot.setYRange(0.0, 1.13, padding=0)
         plot.showGrid(x=False, y=True, alpha=0.25)
         font = QFont()
         font.setPointSizeF(10)
@@ -99,7 +99,9 @@ class ProbabilityChart(pg.PlotWidget):
             axis.setStyle(tickFont=font)
             # Axes never change; without a cache they (and the grid) are redrawn whenever the bars are.
             axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        left.setWidth(40)
+        left.setWidth(44)
+        # Show the 0 and 100% labels although they sit at the ends of the axis.
+        left.setStyle(hideOverlappingLabels=False)
         self._plain = pg.mkBrush(BAR_COLOUR)
         self._highlight = pg.mkBrush(ACCENT)
         self.bars = pg.BarGraphItem(
@@ -110,6 +112,10 @@ class ProbabilityChart(pg.PlotWidget):
             pen=pg.mkPen(None),
         )
         self.addItem(self.bars)
+        # The predicted digit's probability, written above its bar.
+        self.value_label = pg.TextItem("", color="#2a2e35", anchor=(0.5, 1.0))
+        self.value_label.setFont(font)
+        self.addItem(self.value_label)
         self._heights = np.zeros(NUM_CLASSES, np.float32)
 
     def set_probabilities(self, probabilities: np.ndarray | None, predicted: int | None = None) -> None:
@@ -120,6 +126,12 @@ class ProbabilityChart(pg.PlotWidget):
             brushes[predicted] = self._highlight
         self._heights = heights.astype(np.float32, copy=True)
         self.bars.setOpts(height=self._heights, brushes=brushes)
+        if predicted is None:
+            self.value_label.setText("")
+        else:
+            top = float(self._heights[predicted])
+            self.value_label.setText(f"{top:.0%}")
+            self.value_label.setPos(predicted, top + 0.01)
 
     def heights(self) -> np.ndarray:
         """The bar heights shown (for tests)."""

@@ -1,0 +1,106 @@
+"""Make the README's screenshots: the real window under Xvfb, a real handwritten digit drawn with a pen.
+
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/make_screenshots.py
+
+The digit is a UNIPEN pen trajectory (../shared/data/unipen-dev) replayed on
+the pad as tablet events with a pressure curve; the Train tab is shown as it
+is when the window opens (and after a short training run with --train).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+OUT = Path(__file__).resolve().parent
+UNIPEN = REPO.parent / "shared" / "data" / "unipen-dev" / "unipen-1a-dev.json.gz"
+WINDOW_SIZE = (1280, 820)
+
+
+def pick_samples(label: int, count: int = 40) -> list[list[np.ndarray]]:
+    with gzip.open(UNIPEN, "rt") as stream:
+        samples = json.load(stream)["samples"]
+    chosen = [s for s in samples if s["label"] == label][:count]
+    return [[np.asarray(stroke, np.float64).reshape(-1, 2) for stroke in s["strokes"] if stroke] for s in chosen]
+
+
+def place(strokes: list[np.ndarray], width: float, height: float) -> list[np.ndarray]:
+    """Scale to 62% of the pad's height, centred."""
+    points = np.concatenate(strokes)
+    low, high = points.min(0), points.max(0)
+    scale = 0.62 * height / max(high[1] - low[1], 1e-6)
+    centre = np.array([width / 2, height / 2])
+    return [(stroke - (low + high) / 2) * scale + centre for stroke in strokes]
+
+
+def pen_pressure(count: int) -> list[float]:
+    """Light at pen-down and pen-up, firm in between, as a real pen stroke."""
+    return [0.35 + 0.4 * math.sin(math.pi * min(max(i / max(count - 1, 1), 0.0), 1.0)) for i in range(count)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--digit", type=int, default=4)
+    parser.add_argument("--train", action="store_true", help="also run a short training before the Train tab shot")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-shots-"))
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from digitpad.gui import settings as prefs
+
+    QCoreApplication.setOrganizationName(prefs.ORGANISATION)
+    QCoreApplication.setApplicationName(prefs.APPLICATION)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+    from digitpad.gui.main_window import MainWindow, app_icon
+    from digitpad.gui.replay import draw_tablet_stroke
+
+    app.setWindowIcon(app_icon())
+    window = MainWindow()
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    for _ in range(5):
+        app.processEvents()
+    pad = window.draw_tab.pad
+    best = None
+    for strokes in pick_samples(args.digit):
+        pad.clear()
+        for stroke in place(strokes, pad.width(), pad.height()):
+            points = [(float(x), float(y)) for x, y in stroke]
+            draw_tablet_stroke(pad, points, pen_pressure(len(points)))
+        app.processEvents()
+        prediction = window.draw_tab.last_prediction()
+        if prediction is not None and prediction.digit == args.digit and prediction.confidence > 0.9:
+            best = strokes
+            break
+    if best is None:
+        raise SystemExit(f"no sample of {args.digit} was read with confidence")
+    window.draw_tab.feature_maps.set_current_layer(0)
+    for _ in range(5):
+        app.processEvents()
+    window.grab().save(str(OUT / "draw-tab.png"))
+    window.draw_tab.feature_maps.set_current_layer(1)
+    app.processEvents()
+    window.draw_tab.grab().save(str(OUT / "draw-tab-block2.png"))
+
+    window.tabs.setCurrentIndex(1)
+    for _ in range(5):
+        app.processEvents()
+    window.grab().save(str(OUT / "train-tab.png"))
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
