@@ -38,6 +38,19 @@ class AugmentConfig:
     def to_dict(self) -> dict:
         return {**asdict(self), "scale_range": list(self.scale_range)}
 
+    def scaled(self, strength: float) -> AugmentConfig:
+        """Every deformation multiplied by ``strength`` (1.0: these defaults, 0: none)."""
+        low, high = self.scale_range
+        return AugmentConfig(
+            rotation_degrees=self.rotation_degrees * strength,
+            shear=self.shear * strength,
+            scale_range=(1 - (1 - low) * strength, 1 + (high - 1) * strength),
+            aspect_jitter=self.aspect_jitter * strength,
+            translate_px=self.translate_px * strength,
+            elastic_px=self.elastic_px * strength,
+            thickness=self.thickness * strength,
+        )
+
 
 def _uniform(batch: int, low: float, high: float, generator: torch.Generator, device) -> torch.Tensor:
     return torch.rand(batch, generator=generator, device=device) * (high - low) + low

@@ -51,10 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=defaults.batch_size)
     train.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate")
     train.add_argument("--no-augment", action="store_true", help="train on the plain images")
+    train.add_argument(
+        "--augment-strength", type=float, default=1.0, help="scale every augmentation range (default 1.0)"
+    )
+    train.add_argument(
+        "--pen-styles",
+        type=float,
+        default=defaults.pen_styles,
+        help="fraction of 0s and 1s also added as slashed zeros and serif ones (0: off)",
+    )
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or mps")
     train.add_argument("--channels", help="conv channels per block, e.g. 32,64,128")
     train.add_argument("--subset", type=int, help="train on the first N images only")
+    train.add_argument(
+        "--init", metavar="PATH", help="start from these weights (fine-tuning) instead of a fresh model"
+    )
     train.add_argument(
         "--out",
         metavar="PATH",
@@ -121,6 +133,7 @@ def _download(dest: str | None) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from digitpad.augment import AugmentConfig
     from digitpad.model import ModelConfig
     from digitpad.paths import user_weights_dir
     from digitpad.train import BatchProgress, TrainConfig, train
@@ -130,7 +143,9 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         augment=not args.no_augment,
+        augment_config=AugmentConfig().scaled(args.augment_strength),
         seed=args.seed,
+        pen_styles=args.pen_styles,
         device=args.device,
         train_subset=args.subset,
     )
@@ -166,8 +181,18 @@ def _train(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
+    initial_model = None
+    if args.init:
+        from digitpad.checkpoint import CheckpointError, load_checkpoint
+
+        try:
+            initial_model = load_checkpoint(args.init).model
+        except CheckpointError as error:
+            raise CliError(str(error)) from error
     try:
-        result = train(data, config, model_config, progress=report, checkpoint_path=out)
+        result = train(
+            data, config, model_config, progress=report, checkpoint_path=out, initial_model=initial_model
+        )
     except ValueError as error:
         raise CliError(str(error)) from error
     print(f"saved {result.checkpoint}")

@@ -68,8 +68,9 @@ def as_ink(canvas: np.ndarray) -> np.ndarray:
     array = np.asarray(canvas)
     if array.ndim != 2:
         raise ValueError(f"expected a 2-D grey image, got shape {array.shape}")
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) * np.float32(1 / 255)
+    if np.issubdtype(array.dtype, np.integer):
+        # Integer images are 0..255 grey levels whatever their width.
+        return np.clip(array.astype(np.float32) * np.float32(1 / 255), 0.0, 1.0)
     if array.dtype == np.bool_:
         return array.astype(np.float32)
     ink = array.astype(np.float32, copy=False)
@@ -160,6 +161,9 @@ def preprocess(canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None
     if cropped.size == 0 or float(cropped.max()) <= INK_THRESHOLD:
         return None
     scaled = scale_to_box(cropped)
+    # Every MNIST digit has full-black ink somewhere (peak 255); a thin
+    # stroke averaged down to 20 px would otherwise come out faint grey.
+    scaled /= max(float(scaled.max()), 1e-6)
     centred = centre_by_mass(scaled)
     return PreprocessResult(
         cropped=cropped,

@@ -29,6 +29,7 @@ from digitpad.checkpoint import CheckpointInfo, save_checkpoint
 from digitpad.constants import MNIST_MEAN, MNIST_STD, NUM_CLASSES
 from digitpad.data import Mnist
 from digitpad.model import DigitNet, ModelConfig
+from digitpad.synth import add_pen_styles
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class TrainConfig:
     label_smoothing: float = 0.1
     augment: bool = True
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
+    #: Fraction of the training 0s and 1s also added as slashed zeros and
+    #: serif ones (see synth.py); 0 turns it off.
+    pen_styles: float = 0.4
     seed: int = 0
     #: "auto" picks cuda, then mps, then cpu.
     device: str = "auto"
@@ -205,6 +209,8 @@ def train(
     train_images, train_labels = data.train_images, data.train_labels
     if config.train_subset:
         train_images, train_labels = train_images[: config.train_subset], train_labels[: config.train_subset]
+    if config.pen_styles > 0:
+        train_images, train_labels = add_pen_styles(train_images, train_labels, config.pen_styles, config.seed)
     test_images, test_labels = data.test_images, data.test_labels
     if config.test_subset:
         test_images, test_labels = test_images[: config.test_subset], test_labels[: config.test_subset]

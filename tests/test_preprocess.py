@@ -150,7 +150,8 @@ def test_ink_touching_every_edge_loses_nothing() -> None:
     assert result.scaled.shape == (MNIST_BOX, 15)
     assert result.centred.sum() == pytest.approx(result.scaled.sum(), rel=1e-5)
     row, col = centre_of_mass(result.centred)
-    assert abs(row - MNIST_CENTRE) <= 0.5 and abs(col - MNIST_CENTRE) <= 0.5
+    # Exactly half-way cases round either way: allow float noise on top of 0.5.
+    assert abs(row - MNIST_CENTRE) <= 0.5 + 1e-4 and abs(col - MNIST_CENTRE) <= 0.5 + 1e-4
 
 
 def test_lopsided_digit_is_clamped_into_the_frame() -> None:
