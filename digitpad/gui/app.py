@@ -73,7 +73,14 @@ def run_app(weights: str | None = None) -> int:
 
 
 def main() -> None:
-    """Entry point of the ``digitpad-app`` GUI script."""
-    from digitpad.cli import main as cli_main
+    """Entry point of the ``digitpad-app`` GUI script: ``digitpad-app [--weights PATH]``.
 
-    sys.exit(cli_main(["gui", *sys.argv[1:]]))
+    Parses its one option itself rather than through the ``digitpad`` command's
+    parser, which imports the training code (and torch) before the window could show.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="digitpad-app", description="Open the digitpad window.")
+    parser.add_argument("--weights", metavar="PATH", help="weights to start with")
+    args = parser.parse_args()
+    sys.exit(run_app(weights=args.weights))
