@@ -178,7 +178,8 @@ def start_training() -> tuple[threading.Thread, threading.Event, dict]:
     state = {"batches": 0, "source": source, "error": None}
 
     def progress(event) -> None:
-        state["batches"] = getattr(event, "batch", state["batches"])
+        if hasattr(event, "batch"):  # BatchProgress: count batches over all epochs
+            state["batches"] = (event.epoch - 1) * event.batches + event.batch
 
     def run() -> None:
         try:
@@ -231,7 +232,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
-    measure_startup(args.startup_runs)
+    if args.startup_runs > 0:
+        measure_startup(args.startup_runs)
 
     from PySide6.QtWidgets import QApplication
 
@@ -260,7 +262,7 @@ def main() -> None:
         if state["error"] is not None:
             raise SystemExit(f"training failed: {state['error']!r}")
         report("training", *result)
-        print(f"(training on {state['source']} ran {batches}+ batches during the measurement)")
+        print(f"(training on {state['source']} ran about {batches} batches during the measurement)")
         print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         window.close()
 
