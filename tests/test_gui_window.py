@@ -22,6 +22,9 @@ from digitpad.gui.replay import draw_mouse_stroke, line
 def close(window: MainWindow) -> None:
     threads_before = {t for t in threading.enumerate() if t.name != "digitpad-model-loader"}
     window.close()
+    for thread in threading.enumerate():
+        if thread.name == "digitpad-warm-up":  # the Train tab's one-off warm-up import: bounded, not a leak
+            thread.join(timeout=60)
     leftover = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
     assert not leftover, f"threads left running: {leftover}"
 

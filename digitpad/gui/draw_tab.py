@@ -343,14 +343,16 @@ class DrawTab(QWidget):
         layout.addWidget(self.model_problem)
         layout.addWidget(self.splitter, 1)
 
-        # Shortcuts work anywhere in the tab, not in the Train tab.
+        # Window-wide shortcuts (they work with the focus on the tab bar too); the main
+        # window turns them off while another tab is shown. A focused text field still
+        # gets its own Ctrl+Z first.
         self.undo_action = QAction("Undo stroke", self)
         self.undo_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
-        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.undo_action.triggered.connect(self.pad.undo)
         self.clear_action = QAction("Clear pad", self)
         self.clear_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.clear_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.clear_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.clear_action.triggered.connect(self.pad.clear)
         self.addAction(self.undo_action)
         self.addAction(self.clear_action)
@@ -364,6 +366,11 @@ class DrawTab(QWidget):
         self.pad.drawingChanged.connect(self.predict_now)
         self.pen_width.valueChanged.connect(self._on_pen_width_changed)
         self._show_nothing()
+
+    def set_shortcuts_enabled(self, enabled: bool) -> None:
+        """Turn Ctrl+Z and Esc on (the tab is shown) or off (another tab is)."""
+        self.undo_action.setEnabled(enabled)
+        self.clear_action.setEnabled(enabled)
 
     # -- model -------------------------------------------------------------------
 

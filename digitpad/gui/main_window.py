@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.draw_tab, "Draw")
         self.train_tab: QWidget = _UnavailableTab("Loading the Train tab…")
         self.tabs.addTab(self.train_tab, "Train")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
         self.model_status = muted(QLabel(""))
         self.model_status.setObjectName("modelStatus")
@@ -210,6 +211,9 @@ class MainWindow(QMainWindow):
         self.use_predictor(predictor)
         self.tabs.setCurrentIndex(DRAW_TAB_INDEX)
         self.statusBar().showMessage("Now drawing with the new model", 5000)
+
+    def _on_tab_changed(self, index: int) -> None:
+        self.draw_tab.set_shortcuts_enabled(index == DRAW_TAB_INDEX)
 
     # -- preferences ---------------------------------------------------------------
 
