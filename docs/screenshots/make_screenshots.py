@@ -1,6 +1,6 @@
 """Make the README's screenshots: the real window under Xvfb, a real handwritten digit drawn with a pen.
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/make_screenshots.py
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/make_screenshots.py [--train]
 
 The digit is a UNIPEN pen trajectory (../shared/data/unipen-dev) replayed on
 the pad as tablet events with a pressure curve; the Train tab is shown as it
@@ -48,6 +48,29 @@ def pen_pressure(count: int) -> list[float]:
     return [0.35 + 0.4 * math.sin(math.pi * min(max(i / max(count - 1, 1), 0.0), 1.0)) for i in range(count)]
 
 
+def train_quickly(window, app) -> None:  # noqa: ANN001
+    """Run a short training in the Train tab (MNIST from $DIGITPAD_MNIST_DIR) and wait for its end."""
+    import time
+
+    from PySide6.QtWidgets import QCheckBox, QPushButton, QSpinBox
+
+    tab = window.train_tab
+    tab.findChild(QSpinBox, "epochsSpin").setValue(2)
+    tab.findChild(QCheckBox, "quickRunCheck").setChecked(True)
+    finished = []
+    tab.trainingFinished.connect(finished.append)
+    tab.trainingFailed.connect(finished.append)
+    tab.findChild(QPushButton, "startTrainingButton").click()
+    deadline = time.monotonic() + 600
+    while not finished and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    if not finished:
+        raise SystemExit("training did not finish in time")
+    for _ in range(10):
+        app.processEvents()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--digit", type=int, default=4)
@@ -55,6 +78,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-shots-"))
+    os.environ.setdefault("DIGITPAD_MNIST_DIR", str(REPO.parent / "shared" / "data" / "mnist"))
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
@@ -98,6 +122,8 @@ def main() -> None:
     window.tabs.setCurrentIndex(1)
     for _ in range(5):
         app.processEvents()
+    if args.train:
+        train_quickly(window, app)
     window.grab().save(str(OUT / "train-tab.png"))
     window.close()
 
