@@ -13,9 +13,10 @@ and for every event measures the time from sending it to:
 Live predictions are throttled (see digitpad/gui/draw_tab.py: a pause of
 4 to 16 ms after each), so an event that follows a prediction closely waits
 for the next slot: that wait is part of the figures.
-Both are measured idle and while a training runs in a background thread
-(digitpad.train.train on MNIST if $DIGITPAD_MNIST_DIR points at it, else a
-synthetic stand-in), the way the Train tab runs it.
+Both are measured idle and while a training runs in the background: by
+default started with the Train tab's own Start button (a quick run on MNIST
+from $DIGITPAD_MNIST_DIR, in its QThread worker, with its live curves), or
+with ``--training thread``, digitpad.train.train in a plain Python thread.
 
 Also measures ``digitpad`` to a painted window: the command is started as a
 process (offscreen) and reports when its pad was first painted and when the
@@ -87,31 +88,35 @@ def digit_paths(width: float, height: float) -> list[list[list[tuple[float, floa
     return [[two], [eight], [seven], four]
 
 
-def measure_latencies(window, app, digits: int) -> tuple[list[float], list[float], list[float]]:
-    """Replay digits; per event, seconds to 'updated' and to 'painted', and per update the work time."""
-    from PySide6.QtCore import QPoint, Qt
+def measure_latencies(window, app, digits: int) -> dict[str, list[float]]:  # noqa: ANN001
+    """Replay digits; per pen event, seconds to 'updated', to 'painted', and the GUI thread's CPU time.
+
+    Waiting happens in a real QEventLoop (which sleeps, releasing the GIL, as
+    the app's loop does), not by spinning processEvents, which would steal the
+    CPU and the GIL from a training thread.
+    """
+    from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
     from PySide6.QtTest import QTest
 
     pad = window.draw_tab.pad
+    loop = QEventLoop()
     updates = [0]
-    work: list[float] = []
-    original_predict = window.draw_tab.predict_now
+    waiting = [False]
 
-    def timed_predict() -> None:
-        started = time.perf_counter()
-        original_predict()
-        work.append(time.perf_counter() - started)
+    def on_update(_prediction) -> None:  # noqa: ANN001
+        updates[0] += 1
+        if waiting[0]:
+            loop.quit()
 
-    # Time the work of each update too (the slot the timer and the pad call).
-    window.draw_tab._live_timer.timeout.disconnect()
-    window.draw_tab._live_timer.timeout.connect(timed_predict)
-    window.draw_tab.predictionUpdated.connect(lambda _: updates.__setitem__(0, updates[0] + 1))
+    window.draw_tab.predictionUpdated.connect(on_update)
     # Events that add no ink (the pen moved less than a pixel) have nothing to update: not counted.
     ink_changes = [0]
     pad.inkChanged.connect(lambda: ink_changes.__setitem__(0, ink_changes[0] + 1))
     pad.drawingChanged.connect(lambda: ink_changes.__setitem__(0, ink_changes[0] + 1))
-    updated: list[float] = []
-    painted: list[float] = []
+    timeout = QTimer()
+    timeout.setSingleShot(True)
+    timeout.timeout.connect(loop.quit)
+    results: dict[str, list[float]] = {"updated": [], "painted": [], "cpu": []}
     shapes = digit_paths(pad.width(), pad.height())
     next_send = time.perf_counter()
     for index in range(digits):
@@ -124,7 +129,7 @@ def measure_latencies(window, app, digits: int) -> tuple[list[float], list[float
                 if delay > 0:
                     time.sleep(delay)
                 before, inked = updates[0], ink_changes[0]
-                sent = time.perf_counter()
+                sent, cpu_before = time.perf_counter(), time.thread_time()
                 next_send = sent + EVENT_INTERVAL_S
                 if number == 0:
                     QTest.mousePress(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
@@ -134,23 +139,29 @@ def measure_latencies(window, app, digits: int) -> tuple[list[float], list[float
                     QTest.mouseMove(pad, point)
                 if ink_changes[0] == inked:
                     continue
-                deadline = sent + 1.0
-                while updates[0] == before and time.perf_counter() < deadline:
-                    app.processEvents()
-                updated.append(time.perf_counter() - sent)
-                app.processEvents()
-                app.processEvents()
-                painted.append(time.perf_counter() - sent)
-    return updated, painted, work
+                if updates[0] == before:
+                    waiting[0] = True
+                    timeout.start(1000)
+                    loop.exec()
+                    timeout.stop()
+                    waiting[0] = False
+                results["updated"].append(time.perf_counter() - sent)
+                results["cpu"].append(time.thread_time() - cpu_before)
+                # The repaints are posted events: a zero timer fires once they are done.
+                QTimer.singleShot(0, loop.quit)
+                loop.exec()
+                results["painted"].append(time.perf_counter() - sent)
+    return results
 
 
-def report(name: str, updated: list[float], painted: list[float], work: list[float]) -> None:
-    ms = 1000
+def report(name: str, results: dict[str, list[float]]) -> None:
+    def figures(values: list[float]) -> str:
+        return f"p50 {percentile(values, 50) * 1000:.1f} ms p95 {percentile(values, 95) * 1000:.1f} ms"
+
     print(
-        f"{name}: p50 {percentile(updated, 50) * ms:.1f} ms p95 {percentile(updated, 95) * ms:.1f} ms "
-        f"(max {max(updated) * ms:.1f} ms, {len(updated)} pen events); "
-        f"with repaint p50 {percentile(painted, 50) * ms:.1f} ms p95 {percentile(painted, 95) * ms:.1f} ms; "
-        f"work per live update p50 {percentile(work, 50) * ms:.1f} ms p95 {percentile(work, 95) * ms:.1f} ms",
+        f"{name}: {figures(results['updated'])} (max {max(results['updated']) * 1000:.1f} ms, "
+        f"{len(results['updated'])} pen events); with repaint {figures(results['painted'])}; "
+        f"GUI thread CPU per event {figures(results['cpu'])}",
         flush=True,
     )
 
@@ -197,6 +208,40 @@ def start_training() -> tuple[threading.Thread, threading.Event, dict]:
     return thread, stop, state
 
 
+def start_training_in_tab(window, app) -> tuple[object, dict]:  # noqa: ANN001
+    """Start a long training run with the Train tab's own Start button (its QThread worker and live curves)."""
+    from PySide6.QtWidgets import QCheckBox, QProgressBar, QPushButton, QSpinBox
+
+    tab = window.train_tab
+    tab.findChild(QSpinBox, "epochsSpin").setValue(50)
+    tab.findChild(QCheckBox, "quickRunCheck").setChecked(True)
+    state = {"finished": False, "source": "MNIST (Train tab, quick run)"}
+    tab.trainingFinished.connect(lambda _: state.__setitem__("finished", True))
+    tab.trainingFailed.connect(lambda message: state.__setitem__("finished", message))
+    tab.findChild(QPushButton, "startTrainingButton").click()
+    # Wait until batches are running (data loaded, first progress shown).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not state["finished"]:
+        app.processEvents()
+        progress = tab.findChild(QProgressBar, "trainingProgress")
+        if tab.is_training() and progress is not None and progress.value() > progress.minimum():
+            break
+        time.sleep(0.01)
+    return tab, state
+
+
+def stop_training_in_tab(tab, app, state: dict) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QPushButton
+
+    tab.findChild(QPushButton, "stopTrainingButton").click()
+    deadline = time.monotonic() + 120
+    while tab.is_training() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    if isinstance(state["finished"], str):
+        raise SystemExit(f"training failed: {state['finished']}")
+
+
 def measure_startup(runs: int) -> None:
     painted, started, exited = [], [], []
     for _ in range(runs):
@@ -229,6 +274,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--digits", type=int, default=8, help="digits drawn per condition")
     parser.add_argument("--startup-runs", type=int, default=3)
+    parser.add_argument(
+        "--training",
+        choices=("tab", "thread"),
+        default="tab",
+        help="run the background training with the Train tab (default) or digitpad.train in a plain thread",
+    )
     args = parser.parse_args()
 
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
@@ -249,20 +300,30 @@ def main() -> None:
         pad = window.draw_tab.pad
         print(f"pad {pad.width()}x{pad.height()} px, model channels {window.draw_tab.predictor.model.config.channels}")
         measure_latencies(window, app, 1)  # warm-up
-        report("idle", *measure_latencies(window, app, args.digits))
+        report("idle", measure_latencies(window, app, args.digits))
 
-        thread, stop, state = start_training()
-        while state["batches"] == 0 and thread.is_alive():
-            time.sleep(0.05)
-        started_batches = state["batches"]
-        result = measure_latencies(window, app, args.digits)
-        batches = state["batches"] - started_batches
-        stop.set()
-        thread.join()
-        if state["error"] is not None:
-            raise SystemExit(f"training failed: {state['error']!r}")
-        report("training", *result)
-        print(f"(training on {state['source']} ran about {batches} batches during the measurement)")
+        window.tabs.setCurrentIndex(1)  # shown once, as a user would before pressing Start
+        app.processEvents()
+        if args.training == "tab" and hasattr(window.train_tab, "is_training"):
+            tab, state = start_training_in_tab(window, app)
+            window.tabs.setCurrentIndex(0)
+            app.processEvents()
+            result = measure_latencies(window, app, args.digits)
+            stop_training_in_tab(tab, app, state)
+            source = state["source"]
+        else:
+            window.tabs.setCurrentIndex(0)
+            thread, stop, state = start_training()
+            while state["batches"] == 0 and thread.is_alive():
+                time.sleep(0.05)
+            result = measure_latencies(window, app, args.digits)
+            stop.set()
+            thread.join()
+            if state["error"] is not None:
+                raise SystemExit(f"training failed: {state['error']!r}")
+            source = f"{state['source']} in a plain thread"
+        report("training", result)
+        print(f"(training: {source})")
         print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
         window.close()
 
