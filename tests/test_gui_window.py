@@ -151,3 +151,13 @@ def test_read_grey_image(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a readable image"):
         (tmp_path / "junk.png").write_bytes(b"junk")
         read_grey_image(tmp_path / "junk.png")
+
+
+def test_numpy_blas_runs_on_one_thread(qtbot) -> None:
+    from digitpad.gui.threads import blas_thread_count
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    # Multi-threaded BLAS makes preprocessing's small products 100x slower when another core is busy.
+    assert blas_thread_count() in (None, 1)
+    close(window)

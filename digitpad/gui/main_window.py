@@ -23,6 +23,7 @@ from digitpad.gui import settings as prefs
 from digitpad.gui.draw_tab import DrawTab
 from digitpad.gui.model_loading import LoadOutcome, load_startup_predictor
 from digitpad.gui.style import muted
+from digitpad.gui.threads import use_one_blas_thread
 from digitpad.paths import resources_dir
 from digitpad.preprocess import PEN_WIDTH_FRACTION
 
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # Predictions run numpy matrix products on this thread; see digitpad.gui.threads.
+        use_one_blas_thread()
         self.setObjectName("mainWindow")
         self.setWindowTitle("digitpad")
         self.setWindowIcon(app_icon())
