@@ -101,10 +101,20 @@ def save_checkpoint(path: str | os.PathLike, model: DigitNet, info: CheckpointIn
     return target
 
 
-def _looks_like_pickle(head: bytes) -> bool:
+def _looks_like_safetensors(raw: bytes) -> bool:
+    """An 8-byte little-endian header size that fits the file, then a JSON object."""
+    if len(raw) < 10:
+        return False
+    header_size = int.from_bytes(raw[:8], "little")
+    return 0 < header_size <= len(raw) - 8 and raw[8:9] == b"{"
+
+
+def _looks_like_pickle(raw: bytes) -> bool:
     # torch.save writes a zip archive (PK\x03\x04) or, in the legacy format,
-    # a raw pickle stream starting with the PROTO opcode 0x80.
-    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+    # a raw pickle stream starting with the PROTO opcode 0x80. Checked only
+    # after the safetensors test: a safetensors header size can begin with
+    # the byte 0x80 too.
+    return raw.startswith(b"PK\x03\x04") or raw[:1] == b"\x80"
 
 
 def _parse_metadata(raw: bytes, path: Path) -> dict:
@@ -171,7 +181,7 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
         raise CheckpointError(f"{path}: no such file") from error
     except OSError as error:
         raise CheckpointError(f"{path}: cannot read: {error.strerror or error}") from error
-    if _looks_like_pickle(raw[:8]):
+    if not _looks_like_safetensors(raw) and _looks_like_pickle(raw):
         raise CheckpointError(
             f"{path}: refused: this is a pickle (torch.save) file, which can run code when "
             "loaded; digitpad only loads safetensors checkpoints"

@@ -278,3 +278,20 @@ def test_shipped_weights_load_and_describe_themselves() -> None:
     assert loaded.info.preprocess_version == PREPROCESS_VERSION
     assert 0.0 < loaded.info.metrics["test_accuracy"] <= 1.0
     assert loaded.info.recipe and loaded.info.data
+
+
+def test_safetensors_whose_header_size_starts_with_0x80_is_not_taken_for_a_pickle(tmp_path) -> None:
+    """Regression: the pickle sniffing looked at byte 0 only, and a header of 0x..80 bytes was refused."""
+    from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
+    from digitpad.model import DigitNet, ModelConfig
+
+    model = DigitNet(ModelConfig())
+    for padding in range(300):
+        path = save_checkpoint(
+            tmp_path / "model.safetensors", model, CheckpointInfo(ModelConfig(), data={"pad": "x" * padding})
+        )
+        if path.read_bytes()[0] == 0x80:
+            break
+    else:
+        raise AssertionError("could not make a header whose size starts with 0x80")
+    assert load_checkpoint(path).info.data["pad"] == "x" * padding
