@@ -294,8 +294,13 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if not arguments:
+        # Plain `digitpad` opens the app: skip the parser, whose training defaults
+        # import torch (a second or more) before the window could show.
+        args = argparse.Namespace(command=None, weights=None)
+    else:
+        args = build_parser().parse_args(arguments)
     try:
         if args.command in (None, "gui"):
             return _run_gui(getattr(args, "weights", None))
