@@ -181,3 +181,17 @@ def test_thread_count_is_restored_around_batches() -> None:
         assert run_in_thread(batch_thread_count) == (2, 1)
     finally:
         run_in_thread(lambda: torch.set_num_threads(original))
+
+
+def test_results_are_not_overwritten_by_the_next_prediction() -> None:
+    """Activations are numpy views of the forward pass's outputs: a later call must not reuse that memory."""
+    predictor = Predictor(random_trained_model((16, 32, 64)))
+    first_image, second_image = inputs()
+    probabilities, maps = predictor.predict_input(first_image, with_activations=True)
+    kept = [a.copy() for a in maps]
+    kept_probabilities = probabilities.copy()
+    predictor.predict_input(second_image, with_activations=True)
+    predictor.predict_input(second_image, with_activations=False)
+    np.testing.assert_array_equal(probabilities, kept_probabilities)
+    for now, before in zip(maps, kept, strict=True):
+        np.testing.assert_array_equal(now, before)
