@@ -208,3 +208,21 @@ def test_feature_map_layer_selector(window: MainWindow) -> None:
         assert np.isfinite(tiles).sum() >= channels * height * width
         assert np.nanmax(tiles) == pytest.approx(float(maps.max()))
         assert str(channels) in panel.layer_selector.currentText()
+
+
+def test_pad_pixels_match_the_core_rasteriser(window: MainWindow) -> None:
+    """The pad's QPainter ink and digitpad.strokes.render agree (so offline benches and training match the app)."""
+    from digitpad.strokes import Stroke, render
+
+    pad = window.draw_tab.pad
+    height, width = pad.height(), pad.width()
+    stroke = Stroke()
+    for x, y in line((width * 0.3, height * 0.2), (width * 0.6, height * 0.7), 25):
+        stroke.add(x, y, pad.pen_width())
+    pad.set_strokes([stroke])
+    scale = pad.device_scale()
+    ours = pad.ink_array().astype(np.float32) / 255
+    core = render([stroke], ours.shape[0], ours.shape[1], scale=scale)
+    both, either = ((ours > 0.5) & (core > 0.5)).sum(), ((ours > 0.5) | (core > 0.5)).sum()
+    assert both / either > 0.97
+    assert abs(float(ours.sum()) - float(core.sum())) / float(core.sum()) < 0.03

@@ -63,11 +63,6 @@ def _midpoint(a: tuple[float, float], b: tuple[float, float]) -> QPointF:
     return QPointF((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
 
 
-def stroke_piece_count(stroke: Stroke) -> int:
-    """Number of pieces :func:`stroke_piece` can draw while the pen is still down."""
-    return len(stroke.points)
-
-
 def stroke_piece(stroke: Stroke, index: int) -> tuple[QPainterPath | None, QPointF, float]:
     """Piece ``index`` of a stroke as (path or None for a dot, dot centre, width).
 
