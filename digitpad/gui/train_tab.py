@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QShowEvent
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
-    QGroupBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -41,6 +41,7 @@ from digitpad.checkpoint import CheckpointError, CheckpointInfo, save_checkpoint
 from digitpad.constants import NUM_CLASSES
 from digitpad.data import MNIST_FILES, find_idx_file, has_mnist, resolve_data_dir
 from digitpad.download import download_mnist
+from digitpad.gui.style import MUTED_TEXT, section_title, set_text_colour, white_panel
 from digitpad.gui.workers import (
     DataLoader,
     Downloader,
@@ -75,10 +76,16 @@ INITIAL_LOSS_RANGE = (0.01, 3.0)
 SMOOTHING = 0.3
 #: Legend of the training curves: smoothed means over the last few batches.
 TRAIN_LEGEND = "training (smoothed)"
-TRAIN_COLOUR = "#2b7bba"
+#: Loss axis labels (the axis is logarithmic).
+LOSS_TICKS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30)
+# The Draw tab's colours: its accent blue, grey-blue bars, the same axes.
+TRAIN_COLOUR = "#2f6fde"
 TEST_COLOUR = "#e8743b"
-BAR_COLOUR = "#3a9d5d"
-ERROR_STYLE = "color: #c0392b;"
+BAR_COLOUR = "#a0b2c8"
+WEAKEST_COLOUR = "#e8743b"
+AXIS_COLOUR = "#9aa0aa"
+AXIS_TEXT_COLOUR = "#3c4048"
+ERROR_COLOUR = QColor("#c0392b")
 # Threads whose wait timed out in shutdown(): kept referenced so that Python
 # does not destroy a running QThread (which aborts the process).
 _orphaned_threads: list[tuple[QThread, object]] = []
@@ -185,7 +192,7 @@ class TrainTab(QWidget):
 
     def _build_ui(self) -> None:
         side = QWidget(objectName="trainSidePanel")
-        side.setFixedWidth(330)
+        side.setFixedWidth(340)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(10)
@@ -198,13 +205,14 @@ class TrainTab(QWidget):
         # The plots' ranges are set by hand, not auto-ranged: a range change
         # repaints the whole plot with new ticks, which at 10 updates a second
         # costs the GUI thread tens of milliseconds each time.
-        self.lossPlot = self._make_plot("Loss", "loss (log scale)")
+        self.lossPlot = self._make_plot("loss (log scale)")
         self.lossPlot.setObjectName("lossPlot")
         self.lossPlot.setLogMode(y=True)
+        self.lossPlot.getAxis("left").setTicks([[(math.log10(v), f"{v:g}") for v in LOSS_TICKS], []])
         self.lossPlot.setToolTip(
             "The training loss includes label smoothing, so it levels off near 0.5 while the test loss keeps falling."
         )
-        self.accuracyPlot = self._make_plot("Accuracy", "accuracy (%)")
+        self.accuracyPlot = self._make_plot("accuracy (%)")
         self.accuracyPlot.setObjectName("accuracyPlot")
         self._train_loss_curve = self._make_curve(self.lossPlot, TRAIN_LEGEND, TRAIN_COLOUR, symbol=False)
         self._test_loss_curve = self._make_curve(self.lossPlot, "test", TEST_COLOUR, symbol=True)
@@ -215,18 +223,24 @@ class TrainTab(QWidget):
         self._loss_range = INITIAL_LOSS_RANGE
         self._reset_plot_ranges(TrainConfig().epochs)
 
-        self.perClassPlot = self._make_plot("Test accuracy per digit", "accuracy (%)", x_label="digit")
+        self.perClassPlot = self._make_plot("accuracy (%)", x_label="digit")
         self.perClassPlot.setObjectName("perClassPlot")
         self.perClassPlot.setMouseEnabled(x=False, y=False)
         self.perClassPlot.getAxis("bottom").setTicks([[(d, str(d)) for d in range(NUM_CLASSES)]])
         self.perClassPlot.setXRange(-0.6, NUM_CLASSES - 0.4, padding=0)
+        self._bar_brush = pg.mkBrush(BAR_COLOUR)
+        self._weakest_brush = pg.mkBrush(WEAKEST_COLOUR)
         self._per_class_bars = pg.BarGraphItem(
-            x=np.arange(NUM_CLASSES), height=np.zeros(NUM_CLASSES), width=0.7, brush=BAR_COLOUR, pen=None
+            x=np.arange(NUM_CLASSES),
+            height=np.zeros(NUM_CLASSES),
+            width=0.72,
+            brushes=[self._bar_brush] * NUM_CLASSES,
+            pen=pg.mkPen(None),
         )
         self.perClassPlot.addItem(self._per_class_bars)
         self._per_class_labels = []
         for digit in range(NUM_CLASSES):
-            label = pg.TextItem("", color=self._text_colour(), anchor=(0.5, 1.0))
+            label = pg.TextItem("", color=AXIS_TEXT_COLOUR, anchor=(0.5, 1.0))
             label.setFont(self._small_font())
             label.setPos(digit, 0)
             self.perClassPlot.addItem(label)
@@ -238,37 +252,51 @@ class TrainTab(QWidget):
         self.logView.setMaximumBlockCount(5000)
         self.logView.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.logView.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.logView.setPlaceholderText("Training log")
+        self.logView.setFrameShape(QFrame.Shape.NoFrame)
 
         curves = QSplitter(Qt.Orientation.Horizontal)
-        curves.addWidget(self.lossPlot)
-        curves.addWidget(self.accuracyPlot)
+        curves.addWidget(self._plot_panel("Loss", self.lossPlot))
+        curves.addWidget(self._plot_panel("Accuracy", self.accuracyPlot))
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.perClassPlot)
-        bottom.addWidget(self.logView)
-        bottom.setSizes([380, 520])
+        bottom.addWidget(self._plot_panel("Test accuracy per digit", self.perClassPlot))
+        bottom.addWidget(self._plot_panel("Log", self.logView))
+        bottom.setSizes([400, 500])
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(curves)
         right.addWidget(bottom)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
+        right.setSizes([480, 300])
         for splitter in (curves, bottom, right):
             splitter.setChildrenCollapsible(False)
+            splitter.setHandleWidth(8)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(12)
+        layout.setSpacing(10)
         layout.addWidget(side)
         layout.addWidget(right, 1)
 
-    def _build_data_group(self) -> QGroupBox:
-        group = QGroupBox("Data")
+    def _panel(self, title: str) -> tuple[QFrame, QVBoxLayout]:
+        """A white panel with a heading, like the Draw tab's."""
+        frame = white_panel(QFrame())
+        layout = QVBoxLayout(frame)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        layout.addWidget(section_title(title))
+        return frame, layout
+
+    def _plot_panel(self, title: str, widget: QWidget) -> QFrame:
+        frame, layout = self._panel(title)
+        layout.addWidget(widget, 1)
+        return frame
+
+    def _build_data_group(self) -> QFrame:
+        group, layout = self._panel("Data")
         self.dataStatusLabel = QLabel(objectName="dataStatusLabel")
         self.dataStatusLabel.setTextFormat(Qt.TextFormat.RichText)
         self.dataFolderLabel = QLabel(objectName="dataFolderLabel")
         self.dataFolderLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.dataFolderLabel.setWordWrap(True)
-        self.dataFolderLabel.setStyleSheet("color: palette(placeholder-text);")
+        set_text_colour(self.dataFolderLabel, MUTED_TEXT)
         self.chooseDataButton = QPushButton("Choose folder…", objectName="chooseDataButton")
         self.chooseDataButton.setToolTip("A folder with MNIST's four IDX files (raw or .gz)")
         self.chooseDataButton.clicked.connect(self._choose_data_folder)
@@ -293,7 +321,6 @@ class TrainTab(QWidget):
         download_row.setContentsMargins(0, 0, 0, 0)
         self._download_row.setVisible(False)
 
-        layout = QVBoxLayout(group)
         layout.addWidget(self.dataStatusLabel)
         layout.addWidget(self.dataFolderLabel)
         layout.addLayout(buttons)
@@ -301,9 +328,9 @@ class TrainTab(QWidget):
         layout.addWidget(self.dataErrorLabel)
         return group
 
-    def _build_settings_group(self) -> QGroupBox:
+    def _build_settings_group(self) -> QFrame:
         defaults = TrainConfig()
-        group = QGroupBox("Settings")
+        group, layout = self._panel("Settings")
         self.epochsSpin = QSpinBox(objectName="epochsSpin")
         self.epochsSpin.setRange(1, 200)
         self.batchSizeSpin = QSpinBox(objectName="batchSizeSpin")
@@ -332,7 +359,8 @@ class TrainTab(QWidget):
         self.defaultsButton.clicked.connect(self.restore_default_settings)
         self._set_settings(defaults, quick_run=False)
 
-        form = QFormLayout(group)
+        form = QFormLayout()
+        layout.addLayout(form)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Epochs", self.epochsSpin)
         form.addRow("Batch size", self.batchSizeSpin)
@@ -362,7 +390,7 @@ class TrainTab(QWidget):
         self.trainingProgress.setFormat("Idle")
         self.trainingProgress.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.trainingStatusLabel = QLabel(objectName="trainingStatusLabel")
-        self.trainingStatusLabel.setStyleSheet("color: palette(placeholder-text);")
+        set_text_colour(self.trainingStatusLabel, MUTED_TEXT)
         self.trainingErrorLabel = self._error_label("trainingErrorLabel")
 
         buttons = QHBoxLayout()
@@ -376,8 +404,8 @@ class TrainTab(QWidget):
         layout.addWidget(self.trainingErrorLabel)
         return box
 
-    def _build_model_group(self) -> QGroupBox:
-        group = QGroupBox("Model")
+    def _build_model_group(self) -> QFrame:
+        group, layout = self._panel("Model")
         self.accuracyLabel = QLabel("–", objectName="accuracyLabel")
         font = self.accuracyLabel.font()
         font.setPointSizeF(font.pointSizeF() * 2.0)
@@ -387,7 +415,7 @@ class TrainTab(QWidget):
         self.resultLabel.setWordWrap(True)
         self.currentWeightsLabel = QLabel(objectName="currentWeightsLabel")
         self.currentWeightsLabel.setWordWrap(True)
-        self.currentWeightsLabel.setStyleSheet("color: palette(placeholder-text);")
+        set_text_colour(self.currentWeightsLabel, MUTED_TEXT)
         self.useModelButton = QPushButton("Use this model", objectName="useModelButton")
         self.useModelButton.setToolTip("Swap the model just trained into the Draw tab")
         self.useModelButton.clicked.connect(self.use_model)
@@ -403,9 +431,8 @@ class TrainTab(QWidget):
         files = QHBoxLayout()
         files.addWidget(self.saveModelButton)
         files.addWidget(self.openWeightsButton)
-        layout = QVBoxLayout(group)
         caption = QLabel("Test accuracy")
-        caption.setStyleSheet("color: palette(placeholder-text);")
+        set_text_colour(caption, MUTED_TEXT)
         layout.addWidget(caption)
         layout.addWidget(self.accuracyLabel)
         layout.addWidget(self.resultLabel)
@@ -426,35 +453,34 @@ class TrainTab(QWidget):
     def _error_label(self, name: str) -> QLabel:
         label = QLabel(objectName=name)
         label.setWordWrap(True)
-        label.setStyleSheet(ERROR_STYLE)
+        set_text_colour(label, ERROR_COLOUR)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         label.setVisible(False)
         return label
-
-    def _text_colour(self) -> QColor:
-        return self.palette().color(QPalette.ColorRole.Text)
 
     def _small_font(self) -> QFont:
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         return font
 
-    def _make_plot(self, title: str, y_label: str, x_label: str = "epoch") -> pg.PlotWidget:
-        background = self.palette().color(QPalette.ColorRole.Base)
-        text = self._text_colour()
-        plot = pg.PlotWidget(background=background)
-        plot.setMinimumSize(220, 160)
+    def _make_plot(self, y_label: str, x_label: str = "epoch") -> pg.PlotWidget:
+        plot = pg.PlotWidget(background="w")
+        plot.setMinimumSize(220, 150)
         item = plot.getPlotItem()
-        item.setTitle(title, color=text.name(), size="11pt")
-        item.showGrid(x=True, y=True, alpha=0.15)
+        item.showGrid(x=True, y=True, alpha=0.2)
         item.setMenuEnabled(False)
         item.hideButtons()
+        font = self._small_font()
         for name, label in (("left", y_label), ("bottom", x_label)):
             axis = plot.getAxis(name)
-            axis.setPen(pg.mkPen(text.darker(130) if text.lightness() > 128 else text.lighter(200)))
-            axis.setTextPen(pg.mkPen(text))
-            axis.setLabel(label, color=text.name())
+            axis.setPen(AXIS_COLOUR)
+            axis.setTextPen(AXIS_TEXT_COLOUR)
+            axis.setLabel(label, color=AXIS_TEXT_COLOUR)
+            # Major ticks only: a finer grid is clutter at this size.
+            axis.setStyle(tickFont=font, maxTickLevel=0)
+            # Redraw axes (and their grid lines) only when their range changes, not with every curve update.
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot
 
     def _make_curve(
@@ -463,8 +489,9 @@ class TrainTab(QWidget):
         if plot.getPlotItem().legend is None:
             # Negative offsets anchor the legend at the right / bottom edge.
             offset = (-10, -10) if legend_at_bottom else (-10, 10)
-            legend = plot.addLegend(offset=offset, labelTextColor=self._text_colour())
-            legend.setBrush(pg.mkBrush(self.palette().color(QPalette.ColorRole.Base)))
+            legend = plot.addLegend(offset=offset, labelTextColor=AXIS_TEXT_COLOUR)
+            legend.setBrush(pg.mkBrush(255, 255, 255, 220))
+            legend.setPen(pg.mkPen(AXIS_COLOUR))
         options = {"pen": pg.mkPen(colour, width=2), "name": name, "antialias": True}
         if symbol:
             options.update(symbol="o", symbolSize=8, symbolBrush=colour, symbolPen=pg.mkPen("w", width=1))
@@ -718,10 +745,10 @@ class TrainTab(QWidget):
         self.trainingProgress.setFormat(
             f"Epoch {event.epoch}/{event.epochs} · {fraction:.0%} · ETA {format_duration(event.eta_seconds)}"
         )
-        self.trainingStatusLabel.setText(
-            f"loss {event.loss:.3f} · accuracy {event.accuracy:.1%} · {event.images_per_second:,.0f} images/s"
-        )
         loss, accuracy = self._recent_training_figures(event)
+        self.trainingStatusLabel.setText(
+            f"training loss {loss:.3f} · accuracy {accuracy:.1%} · {event.images_per_second:,.0f} images/s"
+        )
         self._train_x.append(event.epoch - 1 + event.batch / event.batches)
         self._train_loss.append(loss)
         self._train_accuracy.append(100 * accuracy)
@@ -754,8 +781,11 @@ class TrainTab(QWidget):
         return self._smoothed_loss, self._smoothed_accuracy
 
     def _reset_plot_ranges(self, epochs: int) -> None:
+        step = max(1, math.ceil(epochs / 10))
+        epoch_ticks = [[(e, str(e)) for e in range(0, epochs + 1, step)], []]
         for plot in (self.lossPlot, self.accuracyPlot):
             plot.setXRange(0, epochs, padding=0.02)
+            plot.getAxis("bottom").setTicks(epoch_ticks)
         self._loss_range = INITIAL_LOSS_RANGE
         self.lossPlot.setYRange(*(math.log10(v) for v in self._loss_range), padding=0.02)
         self.accuracyPlot.setYRange(0, 100, padding=0.02)
@@ -813,7 +843,7 @@ class TrainTab(QWidget):
     def _show_per_class(self, per_class: tuple[float | None, ...] | list[float | None] | None) -> None:
         """Bars of per-digit test accuracy, zoomed onto the range they span."""
         if per_class is None:
-            self._per_class_bars.setOpts(height=np.zeros(NUM_CLASSES), y0=0)
+            self._per_class_bars.setOpts(height=np.zeros(NUM_CLASSES), y0=0, brushes=[self._bar_brush] * NUM_CLASSES)
             for label in self._per_class_labels:
                 label.setText("")
             self.perClassPlot.setYRange(0, 100, padding=0)
@@ -822,7 +852,11 @@ class TrainTab(QWidget):
         finite = values[np.isfinite(values)]
         base = max(0.0, math.floor(finite.min() - 1.0)) if len(finite) else 0.0
         heights = np.where(np.isfinite(values), values - base, 0.0)
-        self._per_class_bars.setOpts(height=heights, y0=base)
+        brushes = [self._bar_brush] * NUM_CLASSES
+        if len(finite):
+            # The digit the model reads worst stands out.
+            brushes[int(np.nanargmin(values))] = self._weakest_brush
+        self._per_class_bars.setOpts(height=heights, y0=base, brushes=brushes)
         for digit, label in enumerate(self._per_class_labels):
             value = values[digit]
             label.setText(f"{value:.1f}" if np.isfinite(value) else "n/a")
@@ -1020,6 +1054,7 @@ class TrainTab(QWidget):
         training, downloading = self.is_training(), self.is_downloading()
         busy = training or downloading
         self.startTrainingButton.setEnabled(not busy and self.data_ready())
+        self.quickRunCheck.setText(f"Quick run (first {self.QUICK_RUN_TRAIN_IMAGES:,} images)")
         stopping = self._train_worker is not None and self._train_worker.stop_requested()
         self.stopTrainingButton.setEnabled(training and not stopping)
         for widget in (

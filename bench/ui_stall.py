@@ -1,0 +1,277 @@
+"""The longest stall of the GUI event loop while the Train tab trains an epoch in its worker thread.
+
+Builds the whole window (``digitpad.gui.MainWindow``; the Train tab alone if
+that is not importable), shows the Train tab, starts a real training run on
+MNIST through the tab's worker exactly as the Start button does, and
+meanwhile runs a 5 ms timer on the GUI thread that records the time between
+its ticks: a gap much above 5 ms is the event loop stalled. With the window
+present it also draws on the pad during the run (mouse events at 60 Hz:
+strokes, live prediction, feature maps), as someone trying the Draw tab
+while a model trains would.
+
+The one-off warm-up that the Train tab does when first shown (torch imports
+on a background thread) is measured separately, before the run.
+
+    python bench/ui_stall.py                          # one epoch on all 60,000 images
+    python bench/ui_stall.py --images 10000 --view draw
+    python bench/ui_stall.py --screenshot docs/screenshots/train_tab.png --epochs 2 --images 12000
+
+Prints ``longest stall: X ms`` and ``p99 gap: Y ms`` for the training run; target <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Run from a checkout without installing: the repository root comes first.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton, QTabWidget, QWidget  # noqa: E402
+
+from digitpad.data import has_mnist, resolve_data_dir  # noqa: E402
+from digitpad.gui.train_tab import TrainTab  # noqa: E402
+from digitpad.gui.workers import warm_up_training  # noqa: E402
+
+TARGET_MS = 50.0
+
+
+class GapRecorder:
+    """A precise 5 ms timer on the GUI thread; records every interval between ticks with its phase."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        self.gaps: list[float] = []
+        self.phases: list[str] = []
+        self.phase = "idle"
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self.phases.clear()
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(now - self._last)
+        self.phases.append(self.phase)
+        self._last = now
+
+
+class PenFeeder:
+    """Draws circles and strokes on the pad with mouse events, 60 a second, as a hand would."""
+
+    def __init__(self, canvas: QWidget, clear_button: QPushButton | None) -> None:
+        self.canvas = canvas
+        self.clear_button = clear_button
+        self.step = 0
+        self.events = 0
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(16)
+        self.timer.timeout.connect(self._next)
+
+    def _send(self, kind: QEvent.Type, point: QPointF, buttons: Qt.MouseButton) -> None:
+        button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+        global_point = QPointF(self.canvas.mapToGlobal(point.toPoint()))
+        event = QMouseEvent(kind, point, global_point, button, buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(self.canvas, event)
+        self.events += 1
+
+    def _next(self) -> None:
+        # A stroke of 40 moves (a loop, like a 0 or a 6), then lift, then clear every third stroke.
+        width, height = max(self.canvas.width(), 100), max(self.canvas.height(), 100)
+        phase = self.step % 42
+        stroke = self.step // 42
+        angle = 2 * math.pi * phase / 40
+        radius = 0.3 * min(width, height)
+        point = QPointF(width / 2 + radius * math.sin(angle) * 0.7, height / 2 - radius * math.cos(angle))
+        if phase == 0:
+            if stroke % 3 == 0 and self.clear_button is not None:
+                self.clear_button.click()
+            self._send(QEvent.Type.MouseButtonPress, point, Qt.MouseButton.LeftButton)
+        elif phase < 40:
+            self._send(QEvent.Type.MouseMove, point, Qt.MouseButton.LeftButton)
+        elif phase == 40:
+            self._send(QEvent.Type.MouseButtonRelease, point, Qt.MouseButton.NoButton)
+        self.step += 1
+
+
+def build(settings_path: Path) -> tuple[QWidget, TrainTab, QWidget | None]:
+    """The main window (or a bare Train tab), its Train tab and its drawing pad."""
+    try:
+        from digitpad.gui import MainWindow
+    except ImportError:
+        MainWindow = None  # noqa: N806
+    if MainWindow is None:
+        tab = TrainTab(QSettings(str(settings_path), QSettings.Format.IniFormat))
+        tab.resize(1280, 800)
+        return tab, tab, None
+    window = MainWindow()
+    window.resize(1280, 860)
+    return window, None, window.findChild(QWidget, "canvas")
+
+
+def wait(app: QApplication, condition, timeout: float) -> bool:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.002)
+    return True
+
+
+def summarise(gaps_s: list[float], phases: list[str]) -> dict:
+    gaps = np.asarray(gaps_s) * 1000
+    order = np.argsort(gaps)[::-1][:5]
+    return {
+        "ticks": len(gaps),
+        "longest": float(gaps.max()) if len(gaps) else float("nan"),
+        "p99": float(np.percentile(gaps, 99)) if len(gaps) else float("nan"),
+        "p50": float(np.percentile(gaps, 50)) if len(gaps) else float("nan"),
+        "over_target": int((gaps > TARGET_MS).sum()),
+        "worst": [(float(gaps[i]), phases[i]) for i in order],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITPAD_MNIST_DIR)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--images", type=int, default=None, help="train on the first N images (default: all)")
+    parser.add_argument(
+        "--view", choices=("train", "draw"), default="train", help="the tab on screen during the run (default: train)"
+    )
+    parser.add_argument("--no-pen", action="store_true", help="do not draw on the pad during the run")
+    parser.add_argument("--screenshot", type=Path, default=None, help="save a grab of the Train tab after the run")
+    args = parser.parse_args(argv)
+
+    data_dir = resolve_data_dir(args.data_dir)
+    if not has_mnist(data_dir):
+        print(f"no MNIST in {data_dir}: pass --data-dir or set $DIGITPAD_MNIST_DIR", file=sys.stderr)
+        return 2
+    if "DIGITPAD_HOME" not in os.environ:
+        # Keep the bench's settings and autosaves out of the user's folder.
+        import tempfile
+
+        os.environ["DIGITPAD_HOME"] = tempfile.mkdtemp(prefix="digitpad-bench-")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window, tab, canvas = build(Path(os.environ["DIGITPAD_HOME"]) / "bench-settings.ini")
+    window.show()
+    if tab is None:
+        # The main window builds its Train tab once the model has loaded.
+        if not wait(app, lambda: isinstance(window.findChild(QWidget, "trainTab"), TrainTab), 60):
+            print("the window's Train tab did not appear", file=sys.stderr)
+            return 1
+        tab = window.findChild(QWidget, "trainTab")
+    tabs = window.findChild(QTabWidget)
+
+    def show(view: str) -> None:
+        if tabs is not None:
+            tabs.setCurrentWidget(tab if view == "train" else tabs.widget(0))
+
+    # The warm-up happens when the Train tab is first shown; measure it on its own.
+    recorder = GapRecorder()
+    recorder.phase = "warm-up"
+    recorder.start()
+    show("train")
+    warm_up = warm_up_training()
+    wait(app, lambda: not warm_up.is_alive(), 120)
+    wait(app, lambda: False, 0.3)
+    recorder.stop()
+    warm = summarise(recorder.gaps, recorder.phases)
+
+    if not tab.set_data_dir(data_dir):
+        print(tab.dataErrorLabel.text(), file=sys.stderr)
+        return 2
+    if args.images:
+        TrainTab.QUICK_RUN_TRAIN_IMAGES = args.images
+    tab.quickRunCheck.setChecked(bool(args.images))
+    tab.epochsSpin.setValue(args.epochs)
+    show(args.view)
+
+    pen = None
+    if canvas is not None and not args.no_pen:
+        pen = PenFeeder(canvas, window.findChild(QPushButton, "clearButton"))
+    finished: list[object] = []
+    tab.trainingFinished.connect(finished.append)
+    failed: list[str] = []
+    tab.trainingFailed.connect(failed.append)
+
+    started = time.perf_counter()
+    recorder.phase = "loading data"
+    recorder.start()
+    tab.start_training()
+    worker = tab._train_worker
+
+    def on_progress(event) -> None:
+        recorder.phase = f"training (epoch {event.epoch})"
+
+    def on_epoch(result) -> None:
+        recorder.phase = f"after epoch {result.epoch}"
+
+    worker.progress.connect(on_progress)
+    worker.epochFinished.connect(on_epoch)
+    if pen is not None:
+        pen.timer.start()
+    wait(app, lambda: bool(finished), 3600)
+    if pen is not None:
+        pen.timer.stop()
+    recorder.stop()
+    seconds = time.perf_counter() - started
+    if failed:
+        print(f"training failed: {failed[0]}", file=sys.stderr)
+        return 1
+    run = summarise(recorder.gaps, recorder.phases)
+
+    result = finished[0]
+    images = result.info.data["train_images"] if result is not None else 0
+    accuracy = result.history[-1].test_accuracy if result is not None and result.history else float("nan")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
+    print(f"window: {type(window).__name__}, view: {args.view} tab, pen events: {pen.events if pen else 0}")
+    print(
+        f"run: {args.epochs} epoch(s) of {images:,} images in {seconds:.1f} s (data loading included), "
+        f"test accuracy {accuracy:.2%}"
+    )
+    print(
+        f"warm-up when the Train tab is first shown (one-off, before any run): longest stall {warm['longest']:.0f} ms"
+    )
+    print(f"GUI event loop during the run: {run['ticks']} ticks of a 5 ms timer")
+    print("  worst gaps: " + ", ".join(f"{ms:.0f} ms ({phase})" for ms, phase in run["worst"]))
+    print(f"  gaps over {TARGET_MS:.0f} ms: {run['over_target']}")
+    print(f"  p50 gap: {run['p50']:.1f} ms")
+    print(f"p99 gap: {run['p99']:.1f} ms")
+    print(f"longest stall: {run['longest']:.0f} ms (target <= {TARGET_MS:.0f} ms)")
+
+    if args.screenshot is not None:
+        show("train")
+        wait(app, lambda: False, 0.3)
+        args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+        # Grab the whole window where there is one: the tab bar shows where the Train tab lives.
+        window.grab().save(str(args.screenshot))
+        print(f"screenshot: {args.screenshot}")
+    window.close()
+    tab.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
