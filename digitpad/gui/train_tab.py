@@ -71,9 +71,10 @@ WEIGHTS_FILTER = "digitpad weights (*.safetensors)"
 SHUTDOWN_TIMEOUT_MS = 30_000
 
 #: Initial loss axis (log scale): from a fresh model's 2.3 down to a good model's test loss.
-INITIAL_LOSS_RANGE = (0.01, 3.0)
-#: Exponential smoothing of the training curves, per report (about 10 a second).
-SMOOTHING = 0.3
+INITIAL_LOSS_RANGE = (0.05, 3.0)
+#: Exponential smoothing of the training curves, by images seen: each curve
+#: point mostly reflects the last few thousand images (a couple of dozen batches).
+SMOOTHING_IMAGES = 3000
 #: Legend of the training curves: smoothed means over the last few batches.
 TRAIN_LEGEND = "training (smoothed)"
 #: Loss axis labels (the axis is logarithmic).
@@ -171,6 +172,7 @@ class TrainTab(QWidget):
         self._previous_progress: BatchProgress | None = None
         self._smoothed_loss: float | None = None
         self._smoothed_accuracy: float | None = None
+        self.batch_size_of_run = TrainConfig().batch_size
 
         self._build_ui()
         self._load_settings()
@@ -418,6 +420,7 @@ class TrainTab(QWidget):
         set_text_colour(self.currentWeightsLabel, MUTED_TEXT)
         self.useModelButton = QPushButton("Use this model", objectName="useModelButton")
         self.useModelButton.setToolTip("Swap the model just trained into the Draw tab")
+        self.useModelButton.setFont(self.startTrainingButton.font())  # bold: the step after training
         self.useModelButton.clicked.connect(self.use_model)
         self.saveModelButton = QPushButton("Save as…", objectName="saveModelButton")
         self.saveModelButton.clicked.connect(self._save_model_dialog)
@@ -726,6 +729,7 @@ class TrainTab(QWidget):
         ):
             curve.setData([], [])
         self._reset_plot_ranges(config.epochs)
+        self.batch_size_of_run = config.batch_size
         self._model = None
         self._model_info = None
         self._model_path = None
@@ -772,12 +776,15 @@ class TrainTab(QWidget):
             loss = (event.loss * event.batch - previous.loss * previous.batch) / batches
             accuracy = (event.accuracy * event.batch - previous.accuracy * previous.batch) / batches
         else:
+            batches = event.batch
             loss, accuracy = event.loss, event.accuracy
-        if self._smoothed_loss is None:
+        if self._smoothed_loss is None or self._smoothed_accuracy is None:
             self._smoothed_loss, self._smoothed_accuracy = loss, accuracy
         else:
-            self._smoothed_loss += SMOOTHING * (loss - self._smoothed_loss)
-            self._smoothed_accuracy += SMOOTHING * (accuracy - self._smoothed_accuracy)
+            images = batches * self.batch_size_of_run
+            weight = 1.0 - math.exp(-images / SMOOTHING_IMAGES)
+            self._smoothed_loss += weight * (loss - self._smoothed_loss)
+            self._smoothed_accuracy += weight * (accuracy - self._smoothed_accuracy)
         return self._smoothed_loss, self._smoothed_accuracy
 
     def _reset_plot_ranges(self, epochs: int) -> None:

@@ -40,6 +40,9 @@ MAX_PROGRESS_HZ = 20.0
 #: machine still gives training all the CPU the GUI does not use.
 TRAINING_NICENESS = 5
 
+#: Seconds a mirror may stay silent before the download tries the next one.
+DOWNLOAD_TIMEOUT_S = 10.0
+
 #: Loads MNIST from a folder; the tab's default is :func:`digitpad.data.load_mnist`.
 DataLoader = Callable[[Path], Mnist]
 #: Same signature as :func:`digitpad.download.download_mnist` (plus ``should_stop``).
@@ -184,6 +187,10 @@ class DownloadWorker(StoppableWorker):
             kwargs = {"progress": self._report}
             if _accepts_keyword(self._download, "should_stop"):
                 kwargs["should_stop"] = self.stop_requested
+            if _accepts_keyword(self._download, "timeout"):
+                # A stop cannot interrupt a connection attempt, only the
+                # transfer; a short timeout keeps Cancel and closing quick.
+                kwargs["timeout"] = DOWNLOAD_TIMEOUT_S
             folder = self._download(self.destination, **kwargs)
             if self.stop_requested():
                 self.cancelled.emit()
