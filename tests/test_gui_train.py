@@ -21,7 +21,7 @@ from digitpad.checkpoint import load_checkpoint
 from digitpad.data import MNIST_FILES, Mnist
 from digitpad.download import DownloadError
 from digitpad.gui.train_tab import AUTOSAVE_NAME, TrainTab, format_duration
-from digitpad.gui.workers import ProgressThrottle
+from digitpad.gui.workers import MnistCache, ProgressThrottle
 from digitpad.inference import Predictor
 from digitpad.paths import shipped_weights_dir, shipped_weights_path, user_weights_dir
 from digitpad.train import TrainResult, normalise_batch
@@ -435,6 +435,24 @@ def test_a_failed_download_shows_why(make_tab, qtbot, monkeypatch):
 
 
 # ------------------------------------------------------------------- helpers
+
+
+def test_mnist_cache_loads_once_and_again_when_the_files_change(tmp_path, tiny_mnist):
+    folder = write_mnist_folder(tmp_path / "mnist", tiny_mnist)
+    loads: list[int] = []
+
+    def loader(path: Path) -> Mnist:
+        loads.append(threading.get_ident())
+        return tiny_mnist
+
+    cache = MnistCache(loader)
+    cache.preload(folder)
+    assert cache.wait(10)
+    assert cache.load(folder) is tiny_mnist
+    assert len(loads) == 1 and loads[0] != threading.get_ident()  # loaded on the preload thread
+    write_idx(folder / MNIST_FILES["test_labels"], tiny_mnist.test_labels[:-1])
+    cache.load(folder)
+    assert len(loads) == 2
 
 
 def test_progress_throttle_lets_through_at_most_the_rate():

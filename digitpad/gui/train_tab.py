@@ -47,6 +47,7 @@ from digitpad.gui.workers import (
     Downloader,
     DownloadProgress,
     DownloadWorker,
+    MnistCache,
     TrainingWorker,
     start_in_thread,
     stop_and_wait,
@@ -147,6 +148,7 @@ class TrainTab(QWidget):
         self.setObjectName("trainTab")
         self.settings = settings
         self._data_loader = data_loader
+        self._mnist_cache = MnistCache(data_loader)
         self._downloader = downloader or download_mnist
         self._data_dir = self._initial_data_dir()
 
@@ -187,8 +189,20 @@ class TrainTab(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         # The user is looking at this tab, not drawing: a good moment for the
-        # one-off imports that would otherwise stall the GUI when a run starts.
+        # one-off imports and the data loading that would otherwise stall the
+        # GUI when a run starts.
         warm_up_training()
+        self._preload_data()
+
+    def wait_until_prepared(self, timeout: float = 60.0) -> bool:
+        """Block until the background preparation started by showing the tab (imports, data) is done."""
+        deadline = time.perf_counter() + timeout
+        warm_up_training().join(timeout)
+        return self._mnist_cache.wait(max(0.0, deadline - time.perf_counter()))
+
+    def _preload_data(self) -> None:
+        if self.data_ready() and not self.is_training():
+            self._mnist_cache.preload(self._data_dir)
 
     # ----------------------------------------------------------------- layout
 
@@ -585,6 +599,8 @@ class TrainTab(QWidget):
         self._refresh_data_status()
         self._update_buttons()
         self._log(f"Data folder: {folder}")
+        if self.isVisible():
+            self._preload_data()
         return True
 
     def _refresh_data_status(self) -> None:
@@ -680,7 +696,7 @@ class TrainTab(QWidget):
             self._data_dir,
             config,
             autosave_path=user_weights_dir() / AUTOSAVE_NAME,
-            data_loader=self._data_loader,
+            data_loader=self._mnist_cache.load,
         )
         worker.message.connect(self._log)
         worker.progress.connect(self._on_progress)
@@ -1043,6 +1059,8 @@ class TrainTab(QWidget):
         for worker, thread in pairs:
             if worker is not None and thread is not None and thread.isRunning():
                 worker.request_stop()
+        # Loading cannot be interrupted; it takes about a second.
+        self._mnist_cache.wait(SHUTDOWN_TIMEOUT_MS / 1000)
         for worker, thread in pairs:
             if not stop_and_wait(worker, thread, SHUTDOWN_TIMEOUT_MS):
                 log.warning("%s did not stop within %d ms", thread.objectName(), SHUTDOWN_TIMEOUT_MS)

@@ -72,6 +72,71 @@ class DownloadProgress:
     total_bytes: int | None
 
 
+class MnistCache:
+    """Keeps the last MNIST loaded, so that a run starts without loading it again.
+
+    Loading copies tens of megabytes in single calls that hold the GIL
+    (gzip's output, numpy's copies), which stalls the GUI thread for tens of
+    milliseconds; the Train tab therefore loads ahead (:meth:`preload`) when
+    it is shown, and each run takes the copy from here. Thread-safe: a run
+    that starts while a preload is under way waits for it instead of loading
+    twice.
+    """
+
+    def __init__(self, loader: DataLoader | None = None) -> None:
+        self._loader = loader or load_mnist
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._data: Mnist | None = None
+        self._preload_thread: threading.Thread | None = None
+
+    def load(self, folder: Path) -> Mnist:
+        """MNIST from ``folder``: the kept copy if the files have not changed, else freshly loaded."""
+        key = _folder_signature(folder)
+        with self._lock:
+            if self._data is None or key != self._key:
+                self._data = None  # let the old copy go before the new one is read
+                self._data = self._loader(folder)
+                self._key = key
+            return self._data
+
+    def preload(self, folder: Path) -> None:
+        """Load ``folder`` on a background thread, unless that is under way; errors wait for the real run."""
+        if self._preload_thread is not None and self._preload_thread.is_alive():
+            return
+
+        def load_quietly() -> None:
+            try:
+                self.load(folder)
+            except Exception:  # noqa: BLE001 - the run that needs the data reports the error
+                log.debug("preloading %s failed", folder, exc_info=True)
+
+        # Not a daemon: interrupted at exit in the middle of numpy work, a daemon thread can crash the interpreter.
+        self._preload_thread = threading.Thread(target=load_quietly, name="digitpad-mnist-preload")
+        self._preload_thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a preload to end; True if none is running."""
+        thread = self._preload_thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+
+def _folder_signature(folder: Path) -> tuple:
+    """What identifies a folder's content cheaply: its path and its files' sizes and times."""
+    entries = []
+    try:
+        for path in sorted(Path(folder).iterdir()):
+            if path.is_file():
+                stat = path.stat()
+                entries.append((path.name, stat.st_size, stat.st_mtime_ns))
+    except OSError:
+        pass
+    return (str(Path(folder).resolve()), tuple(entries))
+
+
 class StoppableWorker(QObject):
     """Shared part: a stop flag that any thread may set."""
 
