@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -195,3 +196,67 @@ def test_results_are_not_overwritten_by_the_next_prediction() -> None:
     np.testing.assert_array_equal(probabilities, kept_probabilities)
     for now, before in zip(maps, kept, strict=True):
         np.testing.assert_array_equal(now, before)
+
+
+def cpu_seconds_by_thread() -> dict[int, float]:
+    """CPU seconds used so far by each thread of this process (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        seconds[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+def share_done_by_helper_threads() -> float:
+    """Run parallelisable torch work on the calling thread; the fraction of its CPU time spent in other threads."""
+    x = torch.randn(32, 32, 56, 56)
+    weight = torch.randn(32, 32, 3, 3)
+    me = threading.get_native_id()
+    before = cpu_seconds_by_thread()
+    for _ in range(6):  # about 0.3 s of CPU: well above the 10 ms accounting tick
+        torch.relu(torch.nn.functional.conv2d(x, weight, padding=1) * 2)
+    after = cpu_seconds_by_thread()
+    own = after.get(me, 0.0) - before.get(me, 0.0)
+    helpers = sum(after[tid] - before.get(tid, 0.0) for tid in after if tid != me)
+    return helpers / max(own + helpers, 1e-9)
+
+
+@pytest.mark.skipif(
+    not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2, reason="needs Linux's /proc and 2+ CPUs"
+)
+def test_one_thread_for_prediction_really_runs_other_threads_in_parallel() -> None:
+    """Not just the reported counts: CPU time shows which threads actually did the work."""
+    original = torch.get_num_threads()
+    run_in_thread(lambda: torch.set_num_threads(2))
+    try:
+        ready, go = threading.Event(), threading.Event()
+        shares = {}
+
+        def training_thread() -> None:
+            shares["training, before"] = share_done_by_helper_threads()
+            ready.set()
+            go.wait()
+            shares["training, after a prediction elsewhere"] = share_done_by_helper_threads()
+
+        trainer = threading.Thread(target=training_thread)
+        trainer.start()
+        ready.wait()
+
+        def predicting_thread() -> float:
+            inference.use_one_thread_here()
+            return share_done_by_helper_threads()
+
+        shares["predicting thread"] = run_in_thread(predicting_thread)
+        go.set()
+        trainer.join()
+        shares["thread started afterwards"] = run_in_thread(share_done_by_helper_threads)
+        assert shares["predicting thread"] < 0.1, shares
+        for name in ("training, before", "training, after a prediction elsewhere", "thread started afterwards"):
+            assert shares[name] > 0.25, shares
+    finally:
+        run_in_thread(lambda: torch.set_num_threads(original))
