@@ -36,6 +36,8 @@ from digitpad.strokes import Stroke, pressure_factor, render  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "unipen-dev" / "unipen-1a-dev.json.gz"
 PAD_SIZE = 400
+#: Writers with fewer digits than this are only counted in their group.
+MIN_WRITER_DIGITS = 20
 
 
 def writer_group(writer: str) -> str:
@@ -106,6 +108,13 @@ def report(name: str, results: list[tuple[PlacedDigit, int | None]], seconds: fl
     groups = "  ".join(f"{group} {np.mean(v):.4f} ({len(v)})" for group, v in sorted(by_group.items()))
     worst = min(np.mean(v) for v in by_group.values())
     print(f"{name:8s} accuracy {overall:.4f}  worst group {worst:.4f}  |  {groups}  [{seconds:.1f}s]", flush=True)
+    # Individual writers: only those with enough digits for a percentage to mean something.
+    by_writer: dict[str, list[bool]] = defaultdict(list)
+    for digit, predicted in results:
+        by_writer[digit.writer].append(predicted == digit.label)
+    sizeable = sorted((np.mean(v), writer, len(v)) for writer, v in by_writer.items() if len(v) >= MIN_WRITER_DIGITS)
+    listed = "  ".join(f"{writer} {accuracy:.4f} ({count})" for accuracy, writer, count in sizeable[:4])
+    print(f"{'':8s} worst writers with >= {MIN_WRITER_DIGITS} digits: {listed}", flush=True)
     return overall
 
 

@@ -59,7 +59,12 @@ def slashed_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | No
     centre_x, centre_y = (left + right) / 2, (top + bottom) / 2
     # Angle from vertical: 0 is a φ-like bar, 45 degrees a classic Ø slash;
     # both are common, the bar mostly through narrow zeros.
-    angle = np.deg2rad(rng.uniform(0, 12) if rng.random() < 0.5 else rng.uniform(12, 45))
+    vertical_bar = rng.random() < 0.5
+    angle = np.deg2rad(rng.uniform(0, 12) if vertical_bar else rng.uniform(12, 45))
+    if vertical_bar and rng.random() < 0.6:
+        ink = _squeeze_horizontally(ink, centre_x, rng.uniform(0.6, 0.85))
+        left, top, right, bottom, width = _ink_geometry(ink)
+        centre_x = (left + right) / 2
     half = height / 2 * rng.uniform(1.0, 1.3)
     dx, dy = np.sin(angle) * half, np.cos(angle) * half
     shift = rng.normal(0, 0.05 * height, 2)
@@ -67,6 +72,18 @@ def slashed_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | No
     end = (centre_x + dx + shift[0], centre_y - dy + shift[1])
     slash = render([_stroke([start, end], width * rng.uniform(0.8, 1.1))], *ink.shape)
     return _to_mnist(np.maximum(ink, slash))
+
+
+def _squeeze_horizontally(ink: np.ndarray, centre_x: float, factor: float) -> np.ndarray:
+    """Narrow the ink about ``centre_x`` by ``factor`` (linear interpolation along rows)."""
+    source = centre_x + (np.arange(ink.shape[1]) + 0.5 - centre_x) / factor - 0.5
+    inside = (source >= 0) & (source <= ink.shape[1] - 1)
+    source = np.clip(source, 0, ink.shape[1] - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, ink.shape[1] - 1)
+    blend = (source - low).astype(np.float32)
+    squeezed = ink[:, low] * (1 - blend) + ink[:, high] * blend
+    return squeezed * inside
 
 
 def serif_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
@@ -85,9 +102,9 @@ def serif_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     stroke_width = width * rng.uniform(0.8, 1.1)
     if style in ("flag", "both"):
         # From nearly horizontal (a continental one) to a steep upstroke.
-        # A long, flat flag would be a seven: flat flags stay short.
+        # A long, flat flag would be a seven: flat flags stay shorter.
         angle = np.deg2rad(rng.uniform(0, 60))  # below the horizontal, pointing left
-        length = height * rng.uniform(0.15, 0.3 if angle < np.deg2rad(20) else 0.45)
+        length = height * rng.uniform(0.15, 0.38 if angle < np.deg2rad(20) else 0.45)
         tip = (top_x - np.cos(angle) * length, top + np.sin(angle) * length)
         strokes.append(_stroke([(top_x, top + width / 2), tip], stroke_width))
     if style in ("foot", "both"):
