@@ -142,6 +142,13 @@ def wait(app: QApplication, condition, timeout: float) -> bool:
     return True
 
 
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 def summarise(gaps_s: list[float], phases: list[str]) -> dict:
     gaps = np.asarray(gaps_s) * 1000
     order = np.argsort(gaps)[::-1][:5]
@@ -237,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         recorder.stop()
         baseline = summarise(recorder.gaps, recorder.phases)
 
+    load_before = _load_average()
     started = time.perf_counter()
     recorder.phase = "loading data"
     recorder.start()
@@ -252,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         recorder.phase = f"after epoch {result.epoch}"
 
     def on_message(line: str) -> None:
-        if line.startswith("Loaded"):
+        if line.startswith("Data ready"):
             recorder.phase = "preparing the run"
 
     worker.message.connect(on_message)
@@ -273,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     result = finished[0]
     images = result.info.data["train_images"] if result is not None else 0
     accuracy = result.history[-1].test_accuracy if result is not None and result.history else float("nan")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"load average {load_before:.1f} before the run, {_load_average():.1f} after (other processes count too)"
+    )
     print(f"window: {type(window).__name__}, view: {args.view} tab, pen events: {pen.events if pen else 0}")
     print(f"run: {args.epochs} epoch(s) of {images:,} images in {seconds:.1f} s, test accuracy {accuracy:.2%}")
     print(

@@ -174,7 +174,7 @@ class TrainTab(QWidget):
         self._previous_progress: BatchProgress | None = None
         self._smoothed_loss: float | None = None
         self._smoothed_accuracy: float | None = None
-        self.batch_size_of_run = TrainConfig().batch_size
+        self._batch_size_of_run = TrainConfig().batch_size
 
         self._build_ui()
         self._load_settings()
@@ -745,7 +745,7 @@ class TrainTab(QWidget):
         ):
             curve.setData([], [])
         self._reset_plot_ranges(config.epochs)
-        self.batch_size_of_run = config.batch_size
+        self._batch_size_of_run = config.batch_size
         self._model = None
         self._model_info = None
         self._model_path = None
@@ -797,7 +797,7 @@ class TrainTab(QWidget):
         if self._smoothed_loss is None or self._smoothed_accuracy is None:
             self._smoothed_loss, self._smoothed_accuracy = loss, accuracy
         else:
-            images = batches * self.batch_size_of_run
+            images = batches * self._batch_size_of_run
             weight = 1.0 - math.exp(-images / SMOOTHING_IMAGES)
             self._smoothed_loss += weight * (loss - self._smoothed_loss)
             self._smoothed_accuracy += weight * (accuracy - self._smoothed_accuracy)

@@ -191,8 +191,8 @@ class TrainingWorker(StoppableWorker):
             started = time.perf_counter()
             data = self._load(self.data_dir)
             self.message.emit(
-                f"Loaded {len(data.train_labels):,} training and {len(data.test_labels):,} test images "
-                f"in {time.perf_counter() - started:.1f} s"
+                f"Data ready: {len(data.train_labels):,} training and {len(data.test_labels):,} test images "
+                f"({time.perf_counter() - started:.1f} s)"
             )
             if self.stop_requested():
                 self.finished.emit(None)
