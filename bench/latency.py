@@ -25,6 +25,7 @@ import argparse
 import os
 import platform
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +79,15 @@ def make_predictor(large: bool, eager: bool, large_weights: str | None) -> Predi
         os.environ.pop("DIGITPAD_EAGER_INFERENCE", None)
         if previous is not None:
             os.environ["DIGITPAD_EAGER_INFERENCE"] = previous
+
+
+def threads_of_a_new_thread() -> int:
+    """torch's intra-op thread count as a thread starting now sees it (e.g. the GUI's training thread)."""
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    return seen[0]
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -159,9 +169,10 @@ def main(argv: list[str] | None = None) -> int:
                 timings.append(clock() - started)
     load_after = os.getloadavg()
 
+    threads_for_new_threads = threads_of_a_new_thread()
     print(
-        f"torch threads in the predicting thread: {threads_in_predicting_thread} "
-        f"(process default for other threads: {torch.get_num_interop_threads()} inter-op)"
+        f"torch threads: {threads_in_predicting_thread} in the predicting thread, "
+        f"{threads_for_new_threads} in a thread that starts using torch now (e.g. training)"
     )
     print(f"{per_round * args.rounds} calls per row in {args.rounds} interleaved rounds after {args.warmup} warm-up")
     print()
@@ -169,17 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"SUMMARY latency, ms per call, batch 1, {threads_in_predicting_thread} torch thread(s) while predicting")
     print(f"  load average {' '.join(f'{v:.2f}' for v in load_before)} -> {' '.join(f'{v:.2f}' for v in load_after)}")
     print(f"  {'':58s} {'p50':>7s} {'p95':>7s} {'max':>7s}")
-    verdicts = []
+    verdicts: dict[str, list[bool]] = {}
     for name, timings in samples.items():
         p50, p95, worst = percentiles(timings)
         print(f"  {name:58s} {p50:7.3f} {p95:7.3f} {worst:7.2f}")
-        if "| predict" in name and "eager |" not in name.replace("eager-fallback", ""):
-            verdicts.append(p50 <= TARGET_P50_MS and p95 <= TARGET_P95_MS)
-    met = "met" if verdicts and all(verdicts) else "NOT met"
-    print(
-        f"  target preprocess + forward p50 <= {TARGET_P50_MS} ms and p95 <= {TARGET_P95_MS} ms "
-        f"(every 'predict' row of the shipped path): {met}"
-    )
+        model, _, case = name.partition(" | ")
+        if case.startswith("predict") and not model.endswith(" eager"):
+            verdicts.setdefault(model, []).append(p50 <= TARGET_P50_MS and p95 <= TARGET_P95_MS)
+    for model, results in verdicts.items():
+        print(
+            f"  target p50 <= {TARGET_P50_MS} ms, p95 <= {TARGET_P95_MS} ms, {model}: "
+            f"{'met' if all(results) else 'NOT met'} ({sum(results)} of {len(results)} predict rows within both)"
+        )
     print("=" * 92)
     return 0
 
