@@ -74,11 +74,14 @@ def use_one_thread_here() -> None:
     Why this is safe while a training thread runs: in this build (OpenMP
     backend, libgomp) ``torch.set_num_threads`` sets the calling thread's
     OpenMP and MKL thread counts, which are per thread: a thread that has
-    already run torch ops keeps its own count (checked empirically, see
-    tests/test_inference.py). It also records the count that threads which
-    start using torch later pick up; that record is put back at once, from a
-    short-lived helper thread whose own count does not matter, so that a
-    training thread started afterwards still gets every core.
+    already run torch ops keeps running them on every core. It also records
+    a count that threads which start using torch later pick up (for ATen's
+    own parallel loops); that record is put back at once, from a short-lived
+    helper thread whose own count does not matter, so that a training thread
+    started afterwards still gets every core. Both are checked by per-thread
+    CPU time in tests/test_inference.py. The record is 1 for the ~0.1 ms the
+    helper takes, once per predicting thread; a thread making its very first
+    torch call in that instant would run its elementwise ops on one thread.
     """
     current = torch.get_num_threads()
     if current == 1:
