@@ -353,6 +353,7 @@ def test_a_corrupt_data_folder_shows_the_error_in_the_tab(make_tab, qtbot, monke
     assert "train-images-idx3-ubyte" in failed.args[0]
     assert tab.trainingErrorLabel.isVisible()
     assert tab.trainingErrorLabel.text() == failed.args[0]
+    assert tab.dataErrorLabel.isVisible() and "cannot be read" in tab.dataStatusLabel.text()
     assert "Traceback" not in tab.logView.toPlainText()
     # The buttons come back once the thread has finished.
     qtbot.waitUntil(tab.startTrainingButton.isEnabled, timeout=10_000)

@@ -605,11 +605,13 @@ class TrainTab(QWidget):
 
     def _refresh_data_status(self) -> None:
         if self._data_loader is not None:
-            ready, text = True, "Ready (data provided by the caller)"
+            self._set_data_status(True, "Ready (data provided by the caller)")
         elif has_mnist(self._data_dir):
-            ready, text = True, "MNIST ready"
+            self._set_data_status(True, "MNIST ready")
         else:
-            ready, text = False, "No MNIST yet: download it or choose a folder"
+            self._set_data_status(False, "No MNIST yet: download it or choose a folder")
+
+    def _set_data_status(self, ready: bool, text: str) -> None:
         colour = "#2e9d57" if ready else "#d68910"
         self.dataStatusLabel.setText(f'<span style="color:{colour}; font-size:14pt;">●</span>&nbsp; {text}')
         self.dataFolderLabel.setText(str(self._data_dir))
@@ -703,6 +705,7 @@ class TrainTab(QWidget):
         worker.epochFinished.connect(self._on_epoch_finished)
         worker.finished.connect(self._on_training_finished)
         worker.failed.connect(self._on_training_failed)
+        worker.dataFailed.connect(self._on_data_failed)
         self._train_worker = worker
         self._run_started = time.perf_counter()
         subset = f", first {config.train_subset:,} images" if config.train_subset else ""
@@ -913,6 +916,11 @@ class TrainTab(QWidget):
             self._log(f"Done in {format_duration(seconds)}: test accuracy {last.test_accuracy:.2%}")
         if result.checkpoint is not None:
             self._log(f"Autosave: {result.checkpoint}")
+
+    @Slot(str)
+    def _on_data_failed(self, message: str) -> None:
+        self._show_error(self.dataErrorLabel, message)
+        self._set_data_status(False, "MNIST files cannot be read")
 
     @Slot(str)
     def _on_training_failed(self, message: str) -> None:

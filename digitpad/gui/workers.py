@@ -175,6 +175,8 @@ class TrainingWorker(StoppableWorker):
     finished = Signal(object)
     #: A one-line reason; the run is over.
     failed = Signal(str)
+    #: Emitted just before ``failed`` when the reason is the data (missing or broken files).
+    dataFailed = Signal(str)
 
     def __init__(
         self,
@@ -217,6 +219,7 @@ class TrainingWorker(StoppableWorker):
             )
             self.finished.emit(result)
         except DataError as error:
+            self.dataFailed.emit(str(error))
             self.failed.emit(str(error))
         except (ValueError, RuntimeError, OSError) as error:
             # Bad settings, out of memory, a device that went away, a full disk:
