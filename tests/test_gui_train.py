@@ -219,6 +219,58 @@ def test_shutdown_during_training_stops_the_thread_and_leaves_whole_files(make_t
     assert not [p.name for p in weights.iterdir() if p.suffix == ".tmp"]
 
 
+CLOSE_DURING_TRAINING = r"""
+import sys, time
+from PySide6.QtWidgets import QApplication, QWidget
+from digitpad.gui import MainWindow
+from digitpad.gui.train_tab import TrainTab
+
+TrainTab.QUICK_RUN_TRAIN_IMAGES = 3000
+app = QApplication([])
+window = MainWindow()
+window.show()
+deadline = time.monotonic() + 60
+while not isinstance(window.findChild(QWidget, "trainTab"), TrainTab):
+    app.processEvents()
+    assert time.monotonic() < deadline, "no Train tab"
+tab = window.findChild(QWidget, "trainTab")
+tab.quickRunCheck.setChecked(True)
+tab.epochsSpin.setValue(20)
+tab.start_training()
+while tab.trainingProgress.value() == 0:
+    app.processEvents()
+    time.sleep(0.01)
+    assert time.monotonic() < deadline + 60, "no progress"
+thread = tab.training_thread
+window.close()
+print("finished" if thread.isFinished() else "still running", flush=True)
+app.processEvents()
+"""
+
+
+def test_closing_the_window_during_training_exits_cleanly(tmp_path, mnist_dir):
+    """The whole window in its own process: close it mid-run, then the process must exit without Qt's complaints."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DIGITPAD_MNIST_DIR": str(mnist_dir), "QT_QPA_PLATFORM": "offscreen"}
+    completed = subprocess.run(
+        [sys.executable, "-c", CLOSE_DURING_TRAINING],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == "finished"
+    assert "Destroyed while thread" not in completed.stderr
+    weights = Path(env["DIGITPAD_HOME"]) / "weights"
+    leftovers = [p.name for p in weights.glob("*.tmp")] if weights.is_dir() else []
+    assert not leftovers
+
+
 def test_shutdown_while_loading_data_ends_before_training(make_tab, qtbot, tiny_mnist):
     tab = make_tab(data_loader=tiny_loader(tiny_mnist, delay=0.5))
     click(qtbot, tab.startTrainingButton)
