@@ -28,7 +28,9 @@ import argparse
 import math
 import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -184,11 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     if not has_mnist(data_dir):
         print(f"no MNIST in {data_dir}: pass --data-dir or set $DIGITPAD_MNIST_DIR", file=sys.stderr)
         return 2
+    bench_home = None
     if "DIGITPAD_HOME" not in os.environ:
         # Keep the bench's settings and autosaves out of the user's folder.
-        import tempfile
-
-        os.environ["DIGITPAD_HOME"] = tempfile.mkdtemp(prefix="digitpad-bench-")
+        bench_home = tempfile.mkdtemp(prefix="digitpad-bench-")
+        os.environ["DIGITPAD_HOME"] = bench_home
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window, tab, canvas = build(Path(os.environ["DIGITPAD_HOME"]) / "bench-settings.ini")
     window.show()
@@ -313,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"screenshot: {args.screenshot}")
     window.close()
     tab.shutdown()
+    if bench_home is not None:
+        shutil.rmtree(bench_home, ignore_errors=True)
     return 0
 
 
