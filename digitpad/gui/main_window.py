@@ -143,6 +143,11 @@ class MainWindow(QMainWindow):
             outcome = load_startup_predictor(requested, last)
             try:  # importing the Train tab (torch, the training code) here keeps it off the GUI thread
                 import digitpad.gui.train_tab  # noqa: F401
+                from digitpad.gui.workers import warm_up_training
+
+                # The first optimizer's one-off imports hold the GIL in long
+                # chunks: get them done now, not when the Train tab is shown.
+                warm_up_training()
             except ImportError:
                 pass  # reported when the tab is built
             self._loader_bridge.loaded.emit(outcome)
