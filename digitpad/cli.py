@@ -12,6 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+# numpy's OpenBLAS splits even the small matrix products of preprocessing
+# over every core, and each then waits for a helper thread: 0.08 ms becomes
+# 12-28 ms when the other core is busy. Only effective before numpy is
+# imported, which is why it is here, at the top of the entry point (the
+# window also sets it at run time, see gui/threads.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 #: Exit statuses.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -229,7 +229,11 @@ def train(
     else:
         model_config = model_config or ModelConfig()
         model = DigitNet(model_config)
-    model.to(device)
+    # On the CPU, oneDNN's convolutions run about 40% faster on channels-last
+    # weights (measured on 2 cores, both the default and the seed model).
+    # The returned model is contiguous again (see the end).
+    memory_format = torch.channels_last if device.type == "cpu" else torch.preserve_format
+    model.to(device, memory_format=memory_format)
 
     count = len(x_train)
     batch_size = min(config.batch_size, count)
@@ -318,13 +322,13 @@ def train(
         info = replace(info, metrics=_metrics(history, stopped, time.perf_counter() - started))
         if checkpoint_path is not None:
             saved = save_checkpoint(checkpoint_path, model.cpu(), info)
-            model.to(device)
+            model.to(device, memory_format=memory_format)
         if progress is not None:
             progress(result)
         if stopped:
             break
 
-    model.cpu().eval()
+    model.cpu().to(memory_format=torch.contiguous_format).eval()
     return TrainResult(model=model, history=history, stopped=stopped, checkpoint=saved, info=info)
 
 
