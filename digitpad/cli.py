@@ -71,9 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or mps")
     train.add_argument("--channels", help="conv channels per block, e.g. 32,64,128")
     train.add_argument("--subset", type=int, help="train on the first N images only")
-    train.add_argument(
-        "--init", metavar="PATH", help="start from these weights (fine-tuning) instead of a fresh model"
-    )
+    train.add_argument("--init", metavar="PATH", help="start from these weights (fine-tuning) instead of a fresh model")
     train.add_argument(
         "--out",
         metavar="PATH",
@@ -197,9 +195,7 @@ def _train(args: argparse.Namespace) -> int:
         except CheckpointError as error:
             raise CliError(str(error)) from error
     try:
-        result = train(
-            data, config, model_config, progress=report, checkpoint_path=out, initial_model=initial_model
-        )
+        result = train(data, config, model_config, progress=report, checkpoint_path=out, initial_model=initial_model)
     except ValueError as error:
         raise CliError(str(error)) from error
     print(f"saved {result.checkpoint}")
