@@ -35,11 +35,6 @@ def user_weights_dir() -> Path:
     return user_home() / "weights"
 
 
-def ensure_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _packaged_folder(package: str, source_folder: str) -> Path:
     """A data folder shipped with digitpad.
 
