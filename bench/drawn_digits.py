@@ -100,7 +100,9 @@ def to_strokes(digit: PlacedDigit, pen_width: float, tablet: bool) -> list[Strok
     return strokes
 
 
-def report(name: str, results: list[tuple[PlacedDigit, int | None]], seconds: float) -> float:
+def report(
+    name: str, results: list[tuple[PlacedDigit, int | None]], seconds: float, every_writer: bool = False
+) -> float:
     by_group: dict[str, list[bool]] = defaultdict(list)
     for digit, predicted in results:
         by_group[writer_group(digit.writer)].append(predicted == digit.label)
@@ -115,6 +117,10 @@ def report(name: str, results: list[tuple[PlacedDigit, int | None]], seconds: fl
     sizeable = sorted((np.mean(v), writer, len(v)) for writer, v in by_writer.items() if len(v) >= MIN_WRITER_DIGITS)
     listed = "  ".join(f"{writer} {accuracy:.4f} ({count})" for accuracy, writer, count in sizeable[:4])
     print(f"{'':8s} worst writers with >= {MIN_WRITER_DIGITS} digits: {listed}", flush=True)
+    if every_writer:
+        for writer, outcomes in sorted(by_writer.items()):
+            errors = len(outcomes) - sum(outcomes)
+            print(f"{'':8s}   {writer:14s} {np.mean(outcomes):.4f}  {errors:2d} wrong of {len(outcomes)}", flush=True)
     return overall
 
 
@@ -142,6 +148,7 @@ def main() -> None:
     parser.add_argument("--modes", default="offline,mouse,tablet")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="use only the first N digits")
+    parser.add_argument("--writers", action="store_true", help="also print every writer's accuracy")
     args = parser.parse_args()
 
     from digitpad.inference import Predictor
@@ -160,7 +167,7 @@ def main() -> None:
             results = run_qt(digits, args.weights, tablet=mode == "tablet")
         else:
             raise SystemExit(f"unknown mode {mode!r}")
-        report(mode, results, time.perf_counter() - started)
+        report(mode, results, time.perf_counter() - started, every_writer=args.writers)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 MNIST was written by American census staff and students. Many people
 elsewhere write a zero with a slash through it (so it is not read as the
-letter O) and a one with a flag at the top and a foot at the bottom; a CNN
-that never saw those reads a slashed zero as 4, 6 or 9 and a footed one as
-2. (Found by looking at the errors on pen-drawn digits.)
+letter O), often as φ, a small loop on a long stem, and a one with a flag
+at the top (a long upstroke in continental Europe) and a foot at the
+bottom; a CNN that never saw those reads a slashed zero as 4, 6 or 9 and a
+footed or flagged one as 2 or 7. (Found by looking at the errors on
+pen-drawn digits.)
 
 So a fraction of the training zeros and ones get the extra strokes, drawn
 with the same rasteriser as the pad at the digit's own stroke width, and go
@@ -21,6 +23,8 @@ from digitpad.strokes import Stroke, render
 
 #: Work at 4x MNIST's resolution so that added strokes are anti-aliased like a drawing.
 UPSCALE = 4
+#: Room around the upscaled digit for strokes that stick out of it (φ stems).
+MARGIN = 48
 
 
 def _upscale(image: np.ndarray) -> np.ndarray:
@@ -53,7 +57,7 @@ def _ink_geometry(ink: np.ndarray) -> tuple[float, float, float, float, float]:
 
 def slashed_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """A zero with a slash (Ø) or a near-vertical bar (φ) through it; None if unusable."""
-    ink = _upscale(image)
+    ink = np.pad(_upscale(image), MARGIN)
     left, top, right, bottom, width = _ink_geometry(ink)
     height = bottom - top
     centre_x, centre_y = (left + right) / 2, (top + bottom) / 2
@@ -65,7 +69,11 @@ def slashed_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | No
         ink = _squeeze_horizontally(ink, centre_x, rng.uniform(0.6, 0.85))
         left, top, right, bottom, width = _ink_geometry(ink)
         centre_x = (left + right) / 2
-    half = height / 2 * rng.uniform(1.0, 1.3)
+    # Many people write the bar as a long stem, a small loop on it (φ): then the
+    # loop is only half to two thirds of the digit's height, and without such
+    # zeros the network reads them as 9 or 4.
+    long_stem = vertical_bar and rng.random() < 0.5
+    half = height / 2 * (rng.uniform(1.3, 2.0) if long_stem else rng.uniform(1.0, 1.3))
     dx, dy = np.sin(angle) * half, np.cos(angle) * half
     shift = rng.normal(0, 0.05 * height, 2)
     start = (centre_x - dx + shift[0], centre_y + dy + shift[1])
@@ -88,7 +96,7 @@ def _squeeze_horizontally(ink: np.ndarray, centre_x: float, factor: float) -> np
 
 def serif_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """A one with a flag at the top, a foot at the bottom, or both."""
-    ink = _upscale(image)
+    ink = np.pad(_upscale(image), MARGIN)
     left, top, right, bottom, width = _ink_geometry(ink)
     height = bottom - top
     if right - left > 0.6 * height:  # already a wide, unusual one: leave it
@@ -101,14 +109,16 @@ def serif_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     style = rng.choice(["flag", "foot", "both"], p=[0.35, 0.15, 0.5])
     stroke_width = width * rng.uniform(0.8, 1.1)
     if style in ("flag", "both"):
-        # From nearly horizontal (a continental one) to a steep upstroke.
-        # A long, flat flag would be a seven: flat flags stay shorter.
+        # From nearly horizontal to a steep upstroke; continental ones have a
+        # long upstroke reaching down to half the height. A long, flat flag
+        # would be a seven: flat flags stay shorter.
         angle = np.deg2rad(rng.uniform(0, 60))  # below the horizontal, pointing left
-        length = height * rng.uniform(0.15, 0.38 if angle < np.deg2rad(20) else 0.45)
+        longest = 0.38 if angle < np.deg2rad(20) else 0.45 if angle < np.deg2rad(30) else 0.6
+        length = height * rng.uniform(0.15, longest)
         tip = (top_x - np.cos(angle) * length, top + np.sin(angle) * length)
         strokes.append(_stroke([(top_x, top + width / 2), tip], stroke_width))
     if style in ("foot", "both"):
-        half = height * rng.uniform(0.15, 0.35)
+        half = height * rng.uniform(0.15, 0.4)
         lean = rng.uniform(-0.05, 0.05) * height
         y = bottom - width / 2
         strokes.append(_stroke([(bottom_x - half, y + lean), (bottom_x + half, y - lean)], stroke_width))

@@ -1,0 +1,100 @@
+"""Pen styles synthesised from MNIST digits: slashed and φ zeros, serif ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitpad.constants import MNIST_BOX, MNIST_SIZE
+from digitpad.strokes import Stroke, render
+from digitpad.synth import add_pen_styles, serif_one, slashed_zero
+
+
+def _drawn(points: list[tuple[float, float]], width: float = 2.2) -> np.ndarray:
+    """A 28x28 uint8 digit drawn with the pad's rasteriser."""
+    stroke = Stroke()
+    for x, y in points:
+        stroke.add(x, y, width)
+    return np.round(render([stroke], MNIST_SIZE, MNIST_SIZE) * 255).astype(np.uint8)
+
+
+def _ring() -> np.ndarray:
+    angles = np.linspace(0, 2 * np.pi, 60)
+    return _drawn([(14 + 6 * np.cos(a), 14 + 9 * np.sin(a)) for a in angles])
+
+
+def _bar() -> np.ndarray:
+    return _drawn([(14, 5), (14, 23)])
+
+
+def _ink_rows(image: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((image > 127).any(1))
+
+
+def _loop_rows(image: np.ndarray) -> int:
+    """Rows where the ink is wide (the loop), as opposed to a thin stem or bar end."""
+    ink = image > 127
+    spans = np.array([np.ptp(np.flatnonzero(row)) + 1 if row.any() else 0 for row in ink])
+    return int(np.count_nonzero(spans > 0.5 * spans.max()))
+
+
+def test_slashed_zero_is_an_mnist_digit_with_more_ink() -> None:
+    zero = _ring()
+    for seed in range(10):
+        variant = slashed_zero(zero, np.random.default_rng(seed))
+        assert variant is not None
+        assert variant.shape == (MNIST_SIZE, MNIST_SIZE) and variant.dtype == np.uint8
+        rows = _ink_rows(variant)
+        assert rows[-1] - rows[0] + 1 <= MNIST_BOX + 1  # preprocessed like a drawing
+        # The bar crosses the inside of the loop: the centre is no longer empty.
+        assert variant[12:17, 12:17].max() > 127 or variant.sum() > zero.sum()
+
+
+def test_phi_zeros_include_long_stems_around_a_small_loop() -> None:
+    """Some φ zeros are a small loop on a long stem, as many people write them (read as 9 without them)."""
+    zero = _ring()
+    loop_fractions = []
+    for seed in range(60):
+        variant = slashed_zero(zero, np.random.default_rng(seed))
+        assert variant is not None
+        rows = _ink_rows(variant)
+        loop_fractions.append(_loop_rows(variant) / (rows[-1] - rows[0] + 1))
+    # A slash through the whole zero leaves the loop over 0.55 of the height.
+    assert sum(fraction < 0.55 for fraction in loop_fractions) >= 6, "too few zeros with a long stem"
+    assert max(loop_fractions) > 0.8, "no classic slashed zero"
+
+
+def test_serif_one_adds_a_flag_or_a_foot() -> None:
+    one = _bar()
+    original_width = np.ptp(np.flatnonzero((one > 127).any(0)))
+    widths = []
+    for seed in range(20):
+        variant = serif_one(one, np.random.default_rng(seed))
+        assert variant is not None
+        columns = np.flatnonzero((variant > 127).any(0))
+        widths.append(np.ptp(columns))
+    # Preprocessing scales the tallest side to the box, so a flag or a foot shows as width.
+    assert min(widths) > original_width
+
+
+def test_serif_one_leaves_wide_ones_alone() -> None:
+    wide_one = _drawn([(6, 10), (22, 6), (22, 22)])
+    assert serif_one(wide_one, np.random.default_rng(0)) is None
+
+
+def test_add_pen_styles_appends_labelled_variants_of_zeros_and_ones_only() -> None:
+    images = np.stack([_ring()] * 10 + [_bar()] * 10 + [_bar()] * 10)
+    labels = np.array([0] * 10 + [1] * 10 + [7] * 10, dtype=np.uint8)
+    out_images, out_labels = add_pen_styles(images, labels, fraction=0.5, seed=3)
+    assert np.array_equal(out_images[:30], images) and np.array_equal(out_labels[:30], labels)
+    added = out_labels[30:]
+    assert sorted(added.tolist()) == [0] * 5 + [1] * 5
+    assert out_labels.dtype == labels.dtype
+    again_images, again_labels = add_pen_styles(images, labels, fraction=0.5, seed=3)
+    assert np.array_equal(again_images, out_images) and np.array_equal(again_labels, out_labels)
+
+
+def test_add_pen_styles_with_no_zeros_or_ones_returns_the_input() -> None:
+    images = np.stack([_bar()] * 4)
+    labels = np.array([7, 7, 3, 3], dtype=np.uint8)
+    out_images, out_labels = add_pen_styles(images, labels, fraction=0.5)
+    assert out_images is images and out_labels is labels
