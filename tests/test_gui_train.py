@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from digitpad.checkpoint import load_checkpoint
 from digitpad.data import MNIST_FILES, Mnist
 from digitpad.download import DownloadError
+from digitpad.gui import workers
 from digitpad.gui.train_tab import AUTOSAVE_NAME, TrainTab, format_duration
 from digitpad.gui.workers import MnistCache, ProgressThrottle
 from digitpad.inference import Predictor
@@ -509,6 +510,31 @@ def test_mnist_cache_loads_once_and_again_when_the_files_change(tmp_path, tiny_m
     write_idx(folder / MNIST_FILES["test_labels"], tiny_mnist.test_labels[:-1])
     cache.load(folder)
     assert len(loads) == 2
+
+
+def _started_from_a_daemon_thread(start) -> threading.Thread:
+    """What ``start()`` returns when called on a daemon thread, like the app's start-up loader."""
+    started: list[threading.Thread] = []
+    caller = threading.Thread(target=lambda: started.append(start()), daemon=True)
+    caller.start()
+    caller.join(30)
+    return started[0]
+
+
+def test_background_jobs_started_by_the_daemon_loader_are_not_daemons(tmp_path, tiny_mnist, monkeypatch):
+    """Python cuts daemon threads short at exit; one in the middle of an import aborted the app.
+
+    Threads inherit daemon from the thread that starts them, so these must say daemon=False themselves.
+    """
+    monkeypatch.setattr(workers, "_warm_up_thread", None)
+    warm_up = _started_from_a_daemon_thread(workers.warm_up_training)
+    cache = MnistCache(lambda path: tiny_mnist)
+    folder = write_mnist_folder(tmp_path / "mnist", tiny_mnist)
+    _started_from_a_daemon_thread(lambda: cache.preload(folder))
+    preload = cache._preload_thread
+    warm_up.join(60)
+    assert cache.wait(30)
+    assert not warm_up.daemon and not preload.daemon
 
 
 def test_progress_throttle_lets_through_at_most_the_rate():

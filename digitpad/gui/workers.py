@@ -121,7 +121,8 @@ class MnistCache:
                 log.debug("preloading %s failed", folder, exc_info=True)
 
         # Not a daemon: interrupted at exit in the middle of numpy work, a daemon thread can crash the interpreter.
-        self._preload_thread = threading.Thread(target=load_quietly, name="digitpad-mnist-preload")
+        # Said explicitly: a thread started from a daemon thread (the start-up loader) would inherit that.
+        self._preload_thread = threading.Thread(target=load_quietly, name="digitpad-mnist-preload", daemon=False)
         self._preload_thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -306,8 +307,10 @@ def warm_up_training() -> threading.Thread:
     """
     global _warm_up_thread
     if _warm_up_thread is None:
-        # Not a daemon: an import cut short at exit can crash the interpreter.
-        _warm_up_thread = threading.Thread(target=_create_throwaway_optimizer, name="digitpad-warm-up")
+        # Not a daemon: an import cut short at exit crashes the interpreter ("terminate called without an
+        # active exception", seen when the app quit right after start-up). Said explicitly, because the
+        # start-up loader that calls this is a daemon thread, and a thread inherits that by default.
+        _warm_up_thread = threading.Thread(target=_create_throwaway_optimizer, name="digitpad-warm-up", daemon=False)
         _warm_up_thread.start()
     return _warm_up_thread
 
