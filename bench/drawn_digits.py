@@ -11,7 +11,7 @@ height and put at a random place near the centre (seeded), then drawn:
 Comparing them separates GUI effects from model effects. Prints accuracy per
 writer group (the five UNIPEN contributors) and overall.
 
-    python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH]
+    python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH] [--writers] [--errors PNG]
 """
 
 from __future__ import annotations
@@ -124,14 +124,47 @@ def report(
     return overall
 
 
-def run_offline(predictor, digits: list[PlacedDigit], tablet: bool = False) -> list[tuple[PlacedDigit, int | None]]:
+def run_offline(
+    predictor, digits: list[PlacedDigit], tablet: bool = False, misread: list | None = None
+) -> list[tuple[PlacedDigit, int | None]]:
+    """Rasterise, preprocess and predict each digit; ``misread`` collects (digit, prediction) of the errors."""
     pen_width = PEN_WIDTH_FRACTION * PAD_SIZE
     results = []
     for digit in digits:
         canvas = render(to_strokes(digit, pen_width, tablet), PAD_SIZE, PAD_SIZE)
         prediction = predictor.predict(canvas)
         results.append((digit, None if prediction is None else prediction.digit))
+        if misread is not None and prediction is not None and prediction.digit != digit.label:
+            misread.append((digit, prediction))
     return results
+
+
+def save_errors(misread: list, path: Path, columns: int = 12, zoom: int = 4) -> None:
+    """A PNG sheet of the 28x28 inputs the model misread, each captioned "label>predicted writer"."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter
+
+    app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 - fonts need an application
+    cell, caption = 28 * zoom, 14
+    rows = max(1, -(-len(misread) // columns))
+    sheet = QImage(columns * (cell + 4), rows * (cell + caption + 4), QImage.Format.Format_RGB32)
+    sheet.fill(QColor(60, 60, 60))
+    painter = QPainter(sheet)
+    font = QFont()
+    font.setPixelSize(11)
+    painter.setFont(font)
+    for index, (digit, prediction) in enumerate(misread):
+        ink = np.ascontiguousarray(np.kron(prediction.stages.centred, np.ones((zoom, zoom))) * 255).astype(np.uint8)
+        tile = QImage(ink.data, cell, cell, cell, QImage.Format.Format_Grayscale8)
+        x, y = (index % columns) * (cell + 4) + 2, (index // columns) * (cell + caption + 4) + 2
+        painter.drawImage(x, y, tile)
+        painter.setPen(QColor(255, 255, 255))
+        text = f"{digit.label}>{prediction.digit} {digit.writer}"
+        painter.drawText(QRect(x, y + cell, cell, caption), Qt.AlignmentFlag.AlignLeft, text)
+    painter.end()
+    sheet.save(str(path))
+    print(f"{len(misread)} misread digits (offline) drawn in {path}", flush=True)
 
 
 def run_qt(digits: list[PlacedDigit], weights: str | None, tablet: bool) -> list[tuple[PlacedDigit, int | None]]:
@@ -149,6 +182,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="use only the first N digits")
     parser.add_argument("--writers", action="store_true", help="also print every writer's accuracy")
+    parser.add_argument("--errors", type=Path, metavar="PNG", help="draw the digits misread offline into this PNG")
     args = parser.parse_args()
 
     from digitpad.inference import Predictor
@@ -160,7 +194,10 @@ def main() -> None:
     for mode in args.modes.split(","):
         started = time.perf_counter()
         if mode == "offline":
-            results = run_offline(predictor, digits)
+            misread: list = []
+            results = run_offline(predictor, digits, misread=misread)
+            if args.errors:
+                save_errors(misread, args.errors)
         elif mode == "offline-tablet":
             results = run_offline(predictor, digits, tablet=True)
         elif mode in ("mouse", "tablet"):
