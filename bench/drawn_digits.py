@@ -67,8 +67,10 @@ def load_unipen(path: Path) -> list[dict]:
         return json.load(stream)["samples"]
 
 
-def place_samples(samples: list[dict], pad: int = PAD_SIZE, seed: int = 0) -> list[PlacedDigit]:
-    """Scale each sample to 45-80% of the pad's height at a random spot near the centre."""
+def place_samples(
+    samples: list[dict], pad: int = PAD_SIZE, seed: int = 0, heights: tuple[float, float] = (0.45, 0.8)
+) -> list[PlacedDigit]:
+    """Scale each sample to ``heights`` (45-80%) of the pad's height at a random spot near the centre."""
     rng = np.random.default_rng(seed)
     placed = []
     for sample in samples:
@@ -76,7 +78,7 @@ def place_samples(samples: list[dict], pad: int = PAD_SIZE, seed: int = 0) -> li
         points = np.concatenate(paths)
         low, high = points.min(0), points.max(0)
         size = np.maximum(high - low, 1e-6)
-        target_height = rng.uniform(0.45, 0.8) * pad
+        target_height = rng.uniform(*heights) * pad
         scale = min(target_height / size[1], 0.9 * pad / size[0])
         centre = pad / 2 + rng.uniform(-0.08, 0.08, 2) * pad
         paths = [(p - (low + high) / 2) * scale + centre for p in paths]
@@ -182,13 +184,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="use only the first N digits")
     parser.add_argument("--writers", action="store_true", help="also print every writer's accuracy")
+    parser.add_argument(
+        "--heights",
+        default="0.45,0.8",
+        metavar="LOW,HIGH",
+        help="digit heights as fractions of the pad's (default 0.45,0.8, as the issue asks)",
+    )
     parser.add_argument("--errors", type=Path, metavar="PNG", help="draw the digits misread offline into this PNG")
     args = parser.parse_args()
 
     from digitpad.inference import Predictor
 
     samples = load_unipen(args.data)[: args.limit]
-    digits = place_samples(samples, seed=args.seed)
+    low, high = (float(value) for value in args.heights.split(","))
+    digits = place_samples(samples, seed=args.seed, heights=(low, high))
     predictor = Predictor.from_checkpoint(args.weights)
     print(f"{len(digits)} digits, weights {predictor.source}")
     for mode in args.modes.split(","):
