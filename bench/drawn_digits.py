@@ -191,6 +191,11 @@ def main() -> None:
         help="digit heights as fractions of the pad's (default 0.45,0.8, as the issue asks)",
     )
     parser.add_argument("--errors", type=Path, metavar="PNG", help="draw the digits misread offline into this PNG")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the mouse accuracy into the weights' metadata (the Train tab compares new models with it)",
+    )
     args = parser.parse_args()
 
     from digitpad.inference import Predictor
@@ -213,7 +218,22 @@ def main() -> None:
             results = run_qt(digits, args.weights, tablet=mode == "tablet")
         else:
             raise SystemExit(f"unknown mode {mode!r}")
-        report(mode, results, time.perf_counter() - started, every_writer=args.writers)
+        accuracy = report(mode, results, time.perf_counter() - started, every_writer=args.writers)
+        if args.record and mode == "mouse" and args.limit is None and args.heights == "0.45,0.8":
+            record_drawn_accuracy(predictor.source, accuracy)
+
+
+def record_drawn_accuracy(path: Path, accuracy: float) -> None:
+    """Keep ``accuracy`` in the checkpoint's metrics, tensors untouched (an atomic rewrite)."""
+    from dataclasses import replace
+
+    from digitpad.checkpoint import load_checkpoint, save_checkpoint
+    from digitpad.model_figures import DRAWN_DIGITS_METRIC
+
+    loaded = load_checkpoint(path)
+    metrics = {**loaded.info.metrics, DRAWN_DIGITS_METRIC: round(accuracy, 4)}
+    save_checkpoint(path, loaded.model, replace(loaded.info, metrics=metrics))
+    print(f"recorded {DRAWN_DIGITS_METRIC} = {accuracy:.4f} in {path}", flush=True)
 
 
 if __name__ == "__main__":

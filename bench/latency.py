@@ -36,10 +36,10 @@ import torch
 # Run from a checkout without installing: the repository root comes first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digitpad.inference import Predictor  # noqa: E402
-from digitpad.model import DigitNet, ModelConfig  # noqa: E402
-from digitpad.preprocess import PEN_WIDTH_FRACTION, ink_bbox, preprocess  # noqa: E402
-from digitpad.strokes import Stroke, render  # noqa: E402
+from digitpad.inference import Predictor
+from digitpad.model import DigitNet, ModelConfig
+from digitpad.preprocess import PEN_WIDTH_FRACTION, ink_bbox, preprocess
+from digitpad.strokes import Stroke, render
 
 PAD_SIZE = 400
 TARGET_P50_MS = 0.5

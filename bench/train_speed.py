@@ -35,9 +35,9 @@ from torch import nn
 # Run from a checkout without installing: the repository root comes first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digitpad.data import load_mnist  # noqa: E402
-from digitpad.model import DigitNet, ModelConfig  # noqa: E402
-from digitpad.train import BatchProgress, EpochResult, TrainConfig, evaluate, images_to_tensor, train  # noqa: E402
+from digitpad.data import load_mnist
+from digitpad.model import DigitNet, ModelConfig
+from digitpad.train import BatchProgress, EpochResult, TrainConfig, evaluate, images_to_tensor, train
 
 TARGET_ACCURACY = 0.99
 

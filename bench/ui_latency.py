@@ -88,7 +88,7 @@ def digit_paths(width: float, height: float) -> list[list[list[tuple[float, floa
     return [[two], [eight], [seven], four]
 
 
-def measure_latencies(window, app, digits: int) -> dict[str, list[float]]:  # noqa: ANN001
+def measure_latencies(window, app, digits: int) -> dict[str, list[float]]:
     """Replay digits; per pen event, seconds to 'updated', to 'painted', and the GUI thread's CPU time.
 
     Waiting happens in a real QEventLoop (which sleeps, releasing the GIL, as
@@ -103,7 +103,7 @@ def measure_latencies(window, app, digits: int) -> dict[str, list[float]]:  # no
     updates = [0]
     waiting = [False]
 
-    def on_update(_prediction) -> None:  # noqa: ANN001
+    def on_update(_prediction) -> None:
         updates[0] += 1
         if waiting[0]:
             loop.quit()
@@ -208,7 +208,7 @@ def start_training() -> tuple[threading.Thread, threading.Event, dict]:
     return thread, stop, state
 
 
-def start_training_in_tab(window, app) -> tuple[object, dict]:  # noqa: ANN001
+def start_training_in_tab(window, app) -> tuple[object, dict]:
     """Start a long training run with the Train tab's own Start button (its QThread worker and live curves)."""
     from PySide6.QtWidgets import QCheckBox, QProgressBar, QPushButton, QSpinBox
 
@@ -230,7 +230,7 @@ def start_training_in_tab(window, app) -> tuple[object, dict]:  # noqa: ANN001
     return tab, state
 
 
-def stop_training_in_tab(tab, app, state: dict) -> None:  # noqa: ANN001
+def stop_training_in_tab(tab, app, state: dict) -> None:
     from PySide6.QtWidgets import QPushButton
 
     tab.findChild(QPushButton, "stopTrainingButton").click()

@@ -38,15 +38,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Run from a checkout without installing: the repository root comes first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QPushButton, QTabWidget, QWidget  # noqa: E402
+import numpy as np
+import torch
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QPushButton, QSpinBox, QTabWidget, QWidget
 
-from digitpad.data import has_mnist, resolve_data_dir  # noqa: E402
-from digitpad.gui.train_tab import TrainTab  # noqa: E402
-from digitpad.gui.workers import warm_up_training  # noqa: E402
+from digitpad.data import has_mnist, resolve_data_dir
+from digitpad.gui.train_settings_form import SettingsForm
+from digitpad.gui.train_tab import TrainTab
+from digitpad.gui.workers import warm_up_training
 
 TARGET_MS = 50.0
 
@@ -124,7 +125,7 @@ def build(settings_path: Path) -> tuple[QWidget, TrainTab, QWidget | None]:
     try:
         from digitpad.gui import MainWindow
     except ImportError:
-        MainWindow = None  # noqa: N806
+        MainWindow = None
     if MainWindow is None:
         tab = TrainTab(QSettings(str(settings_path), QSettings.Format.IniFormat))
         tab.resize(1280, 800)
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     recorder.start()
     show("train")
     if not tab.set_data_dir(data_dir):
-        print(tab.dataErrorLabel.text(), file=sys.stderr)
+        print(tab.findChild(QLabel, "dataErrorLabel").text(), file=sys.stderr)
         return 2
     warm_up = warm_up_training()
     wait(app, lambda: not warm_up.is_alive() and tab.wait_until_prepared(0), 120)
@@ -222,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     warm = summarise(recorder.gaps, recorder.phases)
 
     if args.images:
-        TrainTab.QUICK_RUN_TRAIN_IMAGES = args.images
-    tab.quickRunCheck.setChecked(bool(args.images))
-    tab.epochsSpin.setValue(args.epochs)
+        SettingsForm.QUICK_RUN_TRAIN_IMAGES = args.images
+    tab.findChild(QCheckBox, "quickRunCheck").setChecked(bool(args.images))
+    tab.findChild(QSpinBox, "epochsSpin").setValue(args.epochs)
     show(args.view)
 
     pen = None
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     click_started = time.perf_counter()
     tab.start_training()
     start_call_ms = (time.perf_counter() - click_started) * 1000
-    worker = tab._train_worker
+    worker = tab.session.training_worker
 
     def on_progress(event) -> None:
         recorder.phase = f"training (epoch {event.epoch})"

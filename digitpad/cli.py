@@ -11,6 +11,11 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
+    from digitpad.model import ModelConfig
+    from digitpad.train import TrainConfig
 
 # numpy's OpenBLAS splits even the small matrix products of preprocessing
 # over every core, and each then waits for a helper thread: 0.08 ms becomes
@@ -36,11 +41,49 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from digitpad import __version__
+def _add_train_parser(commands: argparse._SubParsersAction) -> None:
+    """``digitpad train``. Its settings default to None, meaning "not given": they then come from
+    --recipe, or without one from TrainConfig() and ModelConfig() (see train_settings)."""
+    from digitpad.recipes import RECIPES
     from digitpad.train import TrainConfig
 
     defaults = TrainConfig()
+    train = commands.add_parser("train", help="train a model on MNIST")
+    _add_data_dir(train)
+    train.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        help="start from a named recipe: "
+        + " or ".join(f"{name} ({recipe.title})" for name, recipe in RECIPES.items())
+        + "; the options given override it, and without a recipe the defaults shown apply",
+    )
+    train.add_argument("--epochs", type=int, help=f"default {defaults.epochs}")
+    train.add_argument("--batch-size", type=int, help=f"default {defaults.batch_size}")
+    train.add_argument("--lr", type=float, help=f"peak learning rate (default {defaults.learning_rate:g})")
+    train.add_argument("--no-augment", action="store_true", default=None, help="train on the plain images")
+    train.add_argument("--augment-strength", type=float, help="scale every augmentation range (default 1.0)")
+    train.add_argument(
+        "--pen-styles",
+        type=float,
+        help="fraction of 0s and 1s also added as slashed zeros and serif ones "
+        f"(0: off; default {defaults.pen_styles})",
+    )
+    train.add_argument("--seed", type=int, help=f"default {defaults.seed}")
+    train.add_argument("--device", help=f"auto, cpu, cuda or mps (default {defaults.device})")
+    train.add_argument("--channels", help="conv channels per block, e.g. 32,64,128")
+    train.add_argument("--subset", type=int, help="train on the first N images only")
+    train.add_argument("--init", metavar="PATH", help="start from these weights (fine-tuning) instead of a fresh model")
+    train.add_argument(
+        "--out",
+        metavar="PATH",
+        help="where to save the weights (default: <digitpad home>/weights/trained-<time>.safetensors)",
+    )
+    train.add_argument("--download", action="store_true", help="download MNIST first if it is not there")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from digitpad import __version__
+
     parser = argparse.ArgumentParser(
         prog="digitpad",
         description="Handwritten digit recognition: draw a digit and watch a CNN read it. "
@@ -52,32 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the app (the default)")
     gui.add_argument("--weights", metavar="PATH", help="weights to start with")
 
-    train = commands.add_parser("train", help="train a model on MNIST")
-    _add_data_dir(train)
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    train.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate")
-    train.add_argument("--no-augment", action="store_true", help="train on the plain images")
-    train.add_argument(
-        "--augment-strength", type=float, default=1.0, help="scale every augmentation range (default 1.0)"
-    )
-    train.add_argument(
-        "--pen-styles",
-        type=float,
-        default=defaults.pen_styles,
-        help="fraction of 0s and 1s also added as slashed zeros and serif ones (0: off)",
-    )
-    train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or mps")
-    train.add_argument("--channels", help="conv channels per block, e.g. 32,64,128")
-    train.add_argument("--subset", type=int, help="train on the first N images only")
-    train.add_argument("--init", metavar="PATH", help="start from these weights (fine-tuning) instead of a fresh model")
-    train.add_argument(
-        "--out",
-        metavar="PATH",
-        help="where to save the weights (default: <digitpad home>/weights/trained-<time>.safetensors)",
-    )
-    train.add_argument("--download", action="store_true", help="download MNIST first if it is not there")
+    _add_train_parser(commands)
 
     evaluate = commands.add_parser("eval", help="accuracy on MNIST's 10,000 test digits")
     evaluate.add_argument("--weights", metavar="PATH", help="weights to evaluate (default: the shipped ones)")
@@ -137,33 +155,45 @@ def _download(dest: str | None) -> Path:
     return folder
 
 
-def _train(args: argparse.Namespace) -> int:
+def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
+    """The run's (TrainConfig, ModelConfig): --recipe's, or without one TrainConfig() and ModelConfig(),
+    with every option given on the command line put over them."""
+    from dataclasses import replace
+
     from digitpad.augment import AugmentConfig
     from digitpad.model import ModelConfig
-    from digitpad.paths import user_weights_dir
-    from digitpad.train import BatchProgress, TrainConfig, train
+    from digitpad.recipes import RECIPES
+    from digitpad.train import TrainConfig
 
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        augment=not args.no_augment,
-        augment_config=AugmentConfig().scaled(args.augment_strength),
-        seed=args.seed,
-        pen_styles=args.pen_styles,
-        device=args.device,
-        train_subset=args.subset,
-    )
-    model_config = ModelConfig()
+    if args.recipe:
+        config, model_config = RECIPES[args.recipe].train_config, RECIPES[args.recipe].model_config
+    else:
+        config, model_config = TrainConfig(), ModelConfig()
+    given = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "augment": False if args.no_augment else None,
+        # The strength scales the default ranges, whatever the recipe's.
+        "augment_config": None if args.augment_strength is None else AugmentConfig().scaled(args.augment_strength),
+        "seed": args.seed,
+        "pen_styles": args.pen_styles,
+        "device": args.device,
+        "train_subset": args.subset,
+    }
+    config = replace(config, **{name: value for name, value in given.items() if value is not None})
     if args.channels:
         try:
-            model_config = ModelConfig(channels=tuple(int(c) for c in args.channels.split(",")))
+            model_config = replace(model_config, channels=tuple(int(c) for c in args.channels.split(",")))
         except ValueError as error:
             raise CliError(f"--channels: expected numbers separated by commas, got {args.channels!r}") from error
-    out = Path(args.out) if args.out else user_weights_dir() / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")
-    data = _load_data(args.data_dir, args.download)
-    count = min(len(data.train_images), args.subset or len(data.train_images))
-    print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
+    return config, model_config
+
+
+def _progress_printer():
+    """The progress callback of ``digitpad train``: a line every 2 s at most, one per finished epoch."""
+    from digitpad.train import BatchProgress
+
     last_line = [0.0]
 
     def report(event) -> None:
@@ -186,16 +216,38 @@ def _train(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    initial_model = None
-    if args.init:
-        from digitpad.checkpoint import CheckpointError, load_checkpoint
+    return report
 
-        try:
-            initial_model = load_checkpoint(args.init).model
-        except CheckpointError as error:
-            raise CliError(str(error)) from error
+
+def _load_initial_model(path: str | None):
+    """The model to fine-tune (--init), or None to train a fresh one."""
+    if not path:
+        return None
+    from digitpad.checkpoint import CheckpointError, load_checkpoint
+
     try:
-        result = train(data, config, model_config, progress=report, checkpoint_path=out, initial_model=initial_model)
+        return load_checkpoint(path).model
+    except CheckpointError as error:
+        raise CliError(str(error)) from error
+
+
+def _train(args: argparse.Namespace) -> int:
+    from digitpad.paths import user_weights_dir
+    from digitpad.recipes import RECIPES
+    from digitpad.train import train
+
+    config, model_config = train_settings(args)
+    out = Path(args.out) if args.out else user_weights_dir() / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")
+    data = _load_data(args.data_dir, args.download)
+    count = min(len(data.train_images), config.train_subset or len(data.train_images))
+    if args.recipe:
+        print(f"recipe {args.recipe}: {RECIPES[args.recipe].title}", flush=True)
+    print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
+    initial_model = _load_initial_model(args.init)
+    try:
+        result = train(
+            data, config, model_config, progress=_progress_printer(), checkpoint_path=out, initial_model=initial_model
+        )
     except ValueError as error:
         raise CliError(str(error)) from error
     print(f"saved {result.checkpoint}")

@@ -11,7 +11,7 @@ import pytest
 # Before anything imports Qt: no display here or in CI.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from digitpad.data import MNIST_DIR_ENV, Mnist, has_mnist  # noqa: E402
+from digitpad.data import MNIST_DIR_ENV, Mnist, has_mnist
 
 
 @pytest.fixture(autouse=True)

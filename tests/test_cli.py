@@ -8,14 +8,19 @@ import re
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from digitpad import __version__, download
+from digitpad.augment import AugmentConfig
 from digitpad.checkpoint import load_checkpoint
-from digitpad.cli import EXIT_ERROR, EXIT_OK, main
+from digitpad.cli import EXIT_ERROR, EXIT_OK, build_parser, main, train_settings
+from digitpad.model import ModelConfig
+from digitpad.recipes import APP_DEFAULT, SHIPPED
+from digitpad.train import TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 Image = pytest.importorskip("PIL.Image")
@@ -103,7 +108,8 @@ def test_predict_reads_palette_png_with_transparency(tmp_path: Path, capsys: pyt
     rgba[30:170, 70:95, 3] = 255  # opaque black bar, transparent black elsewhere
     path = tmp_path / "palette.png"
     Image.fromarray(rgba, "RGBA").convert("P").save(path)
-    assert Image.open(path).mode == "P" and "transparency" in Image.open(path).info
+    with Image.open(path) as image:
+        assert image.mode == "P" and "transparency" in image.info
     code, out, err = run(["predict", str(path)], capsys)
     assert code == EXIT_OK, err
     assert out.startswith(f"{path}: 1 ")
@@ -169,6 +175,57 @@ def test_train_a_little(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
 def test_train_rejects_bad_channels(capsys: pytest.CaptureFixture) -> None:
     code, _, err = run(["train", "--channels", "8,x"], capsys)
     assert_one_line_error(code, err, "--channels")
+
+
+def settings(*options: str) -> tuple[TrainConfig, ModelConfig]:
+    return train_settings(build_parser().parse_args(["train", *options]))
+
+
+def test_train_without_a_recipe_uses_the_defaults_and_the_options() -> None:
+    assert settings() == (TrainConfig(), ModelConfig())
+    config, model_config = settings("--epochs", "2", "--no-augment", "--augment-strength", "0.5", "--subset", "0")
+    assert config == replace(
+        TrainConfig(), epochs=2, augment=False, augment_config=AugmentConfig().scaled(0.5), train_subset=0
+    )
+    assert model_config == ModelConfig()
+
+
+def test_the_readme_command_is_the_shipped_recipe() -> None:
+    readme = "--channels 32,64,128 --epochs 30 --lr 4e-3 --augment-strength 0.6 --pen-styles 0.5 --seed 1"
+    assert settings(*readme.split()) == (SHIPPED.train_config, SHIPPED.model_config)
+    assert settings("--recipe", "shipped") == (SHIPPED.train_config, SHIPPED.model_config)
+    assert settings("--recipe", "default") == (APP_DEFAULT.train_config, APP_DEFAULT.model_config)
+
+
+def test_options_override_the_recipe() -> None:
+    config, model_config = settings("--recipe", "shipped", "--epochs", "2", "--seed", "0", "--channels", "8,16")
+    assert config == replace(SHIPPED.train_config, epochs=2, seed=0)
+    assert model_config == replace(SHIPPED.model_config, channels=(8, 16))
+    config, _ = settings("--recipe", "shipped", "--augment-strength", "1", "--pen-styles", "0", "--device", "cpu")
+    assert config == replace(SHIPPED.train_config, augment_config=AugmentConfig(), pen_styles=0.0, device="cpu")
+
+
+def test_train_a_little_with_a_recipe(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out_path = tmp_path / "recipe.safetensors"
+    argv = ["train", "--recipe", "shipped", "--data-dir", str(mnist_dir), "--subset", "256", "--out", str(out_path)]
+    code, out, err = run([*argv, "--epochs", "1", "--channels", "8,16,16", "--device", "cpu"], capsys)
+    assert code == EXIT_OK, err
+    lines = out.strip().splitlines()
+    assert lines[0] == f"recipe shipped: {SHIPPED.title}"
+    assert lines[1].startswith("training on 256 images from ")
+    assert lines[-2] == f"saved {out_path}"
+    info = load_checkpoint(out_path).info
+    # The run recorded the recipe's settings, except those given on the command line.
+    assert info.recipe == replace(SHIPPED.train_config, epochs=1, train_subset=256, device="cpu").to_dict()
+    assert info.model_config == replace(SHIPPED.model_config, channels=(8, 16, 16))
+    assert info.data["train_images"] > 256  # the recipe's pen styles added variants
+
+
+def test_unknown_recipe_is_a_usage_error(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--recipe", "fastest"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def test_download_failure_is_one_line(

@@ -163,14 +163,25 @@ def test_lopsided_digit_is_clamped_into_the_frame() -> None:
     assert result.centred.sum() == pytest.approx(result.scaled.sum(), rel=1e-5)
 
 
-def test_huge_canvas_is_fast() -> None:
+def huge_canvas() -> np.ndarray:
+    """4000 x 4000 with a 3000 x 500 bar: reduces to 20 x 3 in the MNIST box."""
     canvas = np.zeros((4000, 4000), np.uint8)
     canvas[500:3500, 1800:2300] = 255
+    return canvas
+
+
+def test_huge_canvas_is_handled() -> None:
+    assert preprocess(huge_canvas()).scaled.shape == (MNIST_BOX, 3)
+
+
+@pytest.mark.slow
+def test_huge_canvas_is_fast() -> None:
+    """Wall-clock, a loose bound: a busy machine can fail it, hence `slow`."""
+    canvas = huge_canvas()
     preprocess(canvas)  # warm-up
     started = time.perf_counter()
-    result = preprocess(canvas)
+    preprocess(canvas)
     assert time.perf_counter() - started < 0.5
-    assert result.scaled.shape == (MNIST_BOX, 3)
 
 
 def test_aspect_ratio_is_kept() -> None:

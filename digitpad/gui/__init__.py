@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["MainWindow"]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+def __getattr__(name: str) -> type[MainWindow]:
+    """The lazy ``MainWindow`` attribute (PEP 562)."""
     if name == "MainWindow":
         from digitpad.gui.main_window import MainWindow
 

@@ -26,7 +26,7 @@ def _install_qt_message_filter() -> None:
     """Pass Qt's messages to stderr as usual, except the known harmless ones."""
     from PySide6.QtCore import qInstallMessageHandler
 
-    def handle(mode, context, message: str) -> None:  # noqa: ANN001 - Qt's signature
+    def handle(mode, context, message: str) -> None:
         if message in HARMLESS_QT_MESSAGES:
             return
         sys.stderr.write(message + "\n")
@@ -35,7 +35,18 @@ def _install_qt_message_filter() -> None:
 
 
 def run_app(weights: str | None = None) -> int:
-    """Open the window (with ``weights``, else the last used or shipped ones) and run until it closes."""
+    """Open the window (with ``weights``, else the last used or shipped ones) and run until it closes.
+
+    Returns the exit status: Qt's, or 1 without starting Qt if system
+    libraries its platform plugin needs are missing (Qt would abort the process).
+    """
+    from digitpad.gui.platform_check import startup_problem
+
+    problem = startup_problem()
+    if problem is not None:
+        sys.stderr.write(problem + "\n")
+        return 1
+
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication

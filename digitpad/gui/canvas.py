@@ -40,6 +40,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from digitpad.gui.style import Palette, qcolor
 from digitpad.preprocess import INK_THRESHOLD, PEN_WIDTH_FRACTION, ink_bbox
 from digitpad.strokes import Stroke, pressure_factor
 
@@ -50,9 +51,9 @@ ERASER_WIDTH_FACTOR = 3.0
 #: Pen moves shorter than this (logical px) add no point: they only cost time.
 MIN_POINT_DISTANCE = 0.75
 #: The paper and the ink as shown on screen (the model always sees white on black).
-PAPER_COLOUR = QColor(252, 252, 250)
-HINT_COLOUR = QColor(160, 164, 172)
-BORDER_COLOUR = QColor(200, 204, 212)
+PAPER_COLOUR = qcolor(Palette.PAPER)
+HINT_COLOUR = qcolor(Palette.PAD_HINT)
+BORDER_COLOUR = qcolor(Palette.PAD_BORDER)
 #: Ink level (0..255) below which a pixel is anti-aliasing fringe, not ink; as in preprocessing.
 INK_LEVEL_THRESHOLD = INK_THRESHOLD * 255
 

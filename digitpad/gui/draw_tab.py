@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
-    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -41,9 +40,23 @@ from PySide6.QtWidgets import (
 
 from digitpad.constants import MNIST_SIZE, NUM_CLASSES
 from digitpad.gui.canvas import DrawingPad
+from digitpad.gui.charts import TenBarChart
 from digitpad.gui.feature_maps import FeatureMapPanel
-from digitpad.gui.style import muted, scaled_font, section_title, warning, white_panel
+from digitpad.gui.model_in_use import ModelInUse
+from digitpad.gui.style import (
+    Palette,
+    muted,
+    qcolor,
+    scaled_font,
+    section_title,
+    set_text_colour,
+    titled_panel,
+    warning,
+)
 from digitpad.preprocess import PEN_WIDTH_FRACTION
+
+if TYPE_CHECKING:  # torch stays a lazy import: the window shows before it is loaded
+    from digitpad.inference import Prediction, Predictor
 
 #: Bounds of the pause between the end of a live prediction and the start of the next.
 MIN_LIVE_GAP_MS = 4.0
@@ -52,11 +65,8 @@ MAX_LIVE_GAP_MS = 16.0
 LIVE_GAP_FACTOR = 3.0
 #: Pen width range offered, in percent of the pad's height.
 PEN_WIDTH_PERCENT_RANGE = (2.0, 20.0)
-ACCENT = QColor(47, 111, 222)
-UNSURE = QColor(214, 137, 16)
 #: Below this confidence the digit is shown in the "unsure" colour.
 UNSURE_BELOW = 0.6
-BAR_COLOUR = QColor(160, 178, 200)
 EMPTY_HINT = "Draw a digit on the pad"
 
 PEN_WIDTH_TOOLTIP = (
@@ -73,69 +83,54 @@ def live_gap_ms(previous_duration_ms: float) -> float:
     return min(max(LIVE_GAP_FACTOR * previous_duration_ms, MIN_LIVE_GAP_MS), MAX_LIVE_GAP_MS)
 
 
-class ProbabilityChart(pg.PlotWidget):
-    """Ten bars, one per digit (objectName ``probabilityChart``); built once, updated with setOpts."""
+class ProbabilityChart(TenBarChart):
+    """Ten bars, one per digit (objectName ``probabilityChart``); the predicted one in the accent colour."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        font = QFont()
+        font.setPointSizeF(10)
+        super().__init__(font=font, parent=parent)
         self.setObjectName("probabilityChart")
-        self.setMinimumHeight(150)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
         plot = self.getPlotItem()
-        plot.setXRange(-0.6, NUM_CLASSES - 0.4, padding=0)
         # Room above 100% for the value written over the tallest bar.
         plot.setYRange(0.0, 1.13, padding=0)
         plot.showGrid(x=False, y=True, alpha=0.25)
-        font = QFont()
-        font.setPointSizeF(10)
-        bottom, left = plot.getAxis("bottom"), plot.getAxis("left")
-        bottom.setTicks([[(digit, str(digit)) for digit in range(NUM_CLASSES)]])
+        left = self.getAxis("left")
         left.setTicks([[(0.0, "0"), (0.5, "50%"), (1.0, "100%")]])
-        for axis in (bottom, left):
-            axis.setTextPen("#3c4048")
-            axis.setPen("#9aa0aa")
-            axis.setStyle(tickFont=font)
-            # Axes never change; without a cache they (and the grid) are redrawn whenever the bars are.
-            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         left.setWidth(44)
         # Show the 0 and 100% labels although they sit at the ends of the axis.
         left.setStyle(hideOverlappingLabels=False)
-        self._plain = pg.mkBrush(BAR_COLOUR)
-        self._highlight = pg.mkBrush(ACCENT)
-        self.bars = pg.BarGraphItem(
-            x=np.arange(NUM_CLASSES),
-            height=np.zeros(NUM_CLASSES),
-            width=0.72,
-            brushes=[self._plain] * NUM_CLASSES,
-            pen=pg.mkPen(None),
-        )
-        self.addItem(self.bars)
-        # The predicted digit's probability, written above its bar.
-        self.value_label = pg.TextItem("", color="#2a2e35", anchor=(0.5, 1.0))
-        self.value_label.setFont(font)
-        self.addItem(self.value_label)
-        self._heights = np.zeros(NUM_CLASSES, np.float32)
+        self.add_value_labels(1)
 
     def set_probabilities(self, probabilities: np.ndarray | None, predicted: int | None = None) -> None:
         """Show ``probabilities`` (10,), highlighting ``predicted``; None shows empty bars."""
         heights = np.zeros(NUM_CLASSES, np.float32) if probabilities is None else np.asarray(probabilities)
-        brushes = [self._plain] * NUM_CLASSES
+        texts = []
         if predicted is not None:
-            brushes[predicted] = self._highlight
-        self._heights = heights.astype(np.float32, copy=True)
-        self.bars.setOpts(height=self._heights, brushes=brushes)
-        if predicted is None:
-            self.value_label.setText("")
-        else:
-            top = float(self._heights[predicted])
-            self.value_label.setText(f"{top:.0%}")
-            self.value_label.setPos(predicted, top + 0.01)
+            top = float(heights[predicted])
+            # The predicted digit's probability, written above its bar.
+            texts.append((predicted, top + 0.01, f"{top:.0%}"))
+        self.set_bars(heights, highlight=predicted, texts=texts)
 
-    def heights(self) -> np.ndarray:
-        """The bar heights shown (for tests)."""
-        return self._heights.copy()
+
+def _column(*widgets: QWidget) -> QVBoxLayout:
+    """Widgets stacked tightly, the first one taking the spare height."""
+    layout = QVBoxLayout()
+    layout.setSpacing(2)
+    for index, widget in enumerate(widgets):
+        layout.addWidget(widget, 1 if index == 0 else 0)
+    return layout
+
+
+def _splitter(orientation: Qt.Orientation, name: str, first: QWidget, second: QWidget) -> QSplitter:
+    """A splitter of two panes that cannot be collapsed, the first one growing faster."""
+    splitter = QSplitter(orientation, objectName=name)
+    splitter.addWidget(first)
+    splitter.addWidget(second)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 2)
+    splitter.setChildrenCollapsible(False)
+    return splitter
 
 
 class InputPreview(QWidget):
@@ -195,7 +190,7 @@ class InputPreview(QWidget):
         image = self._scaled_image(zoom)
         image.setDevicePixelRatio(ratio)
         painter.drawImage(QPointF(left, top), image)
-        painter.setPen(QPen(QColor(120, 126, 136), 1))
+        painter.setPen(QPen(qcolor(Palette.FRAME), 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(left - 0.5, top - 0.5, size + 1, size + 1))
         painter.end()
@@ -222,33 +217,54 @@ class DrawTab(QWidget):
     predictionUpdated = Signal(object)
     penWidthChanged = Signal(float)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model_in_use: ModelInUse | None = None, parent: QWidget | None = None) -> None:
+        """``model_in_use``: the model shared with the window and the Train tab (a private one if None)."""
         super().__init__(parent)
         self.setObjectName("drawTab")
-        self._predictor = None
-        self._model_state = "loading"
+        self.model_in_use = model_in_use if model_in_use is not None else ModelInUse(self)
         #: perf_counter() when the last prediction ended, and its CPU time (ms).
         self._last_prediction_ended = -1.0
         self._last_prediction_ms = 0.0
         self._last_prediction = None
+        self._digit_colour = ""
 
-        self.model_problem = QLabel()
-        self.model_problem.setObjectName("modelProblem")
+        self.model_problem = warning(QLabel(objectName="modelProblem"))
         self.model_problem.setWordWrap(True)
         self.model_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        warning(self.model_problem)
         self.model_problem.hide()
-
-        # The pad and its tools.
         self.pad = DrawingPad()
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setObjectName("undoButton")
+        self.feature_maps = FeatureMapPanel()
+        self.top_splitter = _splitter(
+            Qt.Orientation.Horizontal, "drawTopSplitter", self._build_pad_column(), self._build_results()
+        )
+        self.splitter = _splitter(Qt.Orientation.Vertical, "drawSplitter", self.top_splitter, self.feature_maps)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(8)
+        layout.addWidget(self.model_problem)
+        layout.addWidget(self.splitter, 1)
+        self._add_shortcuts()
+
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.timeout.connect(self.predict_now)
+        self.undo_button.clicked.connect(self.pad.undo)
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.pad.inkChanged.connect(self._on_ink_changed)
+        self.pad.drawingChanged.connect(self.predict_now)
+        self.pen_width.valueChanged.connect(self._on_pen_width_changed)
+        self.model_in_use.changed.connect(self._on_model_changed)
+        self._on_model_changed(self.model_in_use.predictor)
+
+    def _build_pad_column(self) -> QWidget:
+        """The pad, with Undo, Clear and the pen width under it."""
+        self.undo_button = QPushButton("Undo", objectName="undoButton")
         self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setObjectName("clearButton")
+        self.clear_button = QPushButton("Clear", objectName="clearButton")
         self.clear_button.setToolTip("Clear the pad (Esc)")
-        self.pen_width = QDoubleSpinBox()
-        self.pen_width.setObjectName("penWidthSpin")
+        self.pen_width = QDoubleSpinBox(objectName="penWidthSpin")
         self.pen_width.setRange(*PEN_WIDTH_PERCENT_RANGE)
         self.pen_width.setSingleStep(0.5)
         self.pen_width.setDecimals(1)
@@ -259,21 +275,22 @@ class DrawTab(QWidget):
         pen_label.setToolTip(self.pen_width.toolTip())
         tools = QHBoxLayout()
         tools.setContentsMargins(0, 0, 0, 0)
-        tools.addWidget(self.undo_button)
-        tools.addWidget(self.clear_button)
+        for widget in (self.undo_button, self.clear_button):
+            tools.addWidget(widget)
         tools.addStretch(1)
         tools.addWidget(pen_label)
         tools.addWidget(self.pen_width)
-        pad_column = QWidget()
-        pad_layout = QVBoxLayout(pad_column)
-        pad_layout.setContentsMargins(0, 0, 0, 0)
-        pad_layout.setSpacing(6)
-        pad_layout.addWidget(self.pad, 1)
-        pad_layout.addLayout(tools)
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(6)
+        column_layout.addWidget(self.pad, 1)
+        column_layout.addLayout(tools)
+        return column
 
-        # The prediction, its confidence, the model's input and the probabilities.
-        self.prediction_label = QLabel("")
-        self.prediction_label.setObjectName("predictionLabel")
+    def _build_results(self) -> QFrame:
+        """The prediction, its confidence, the model's input and the probabilities."""
+        self.prediction_label = QLabel("", objectName="predictionLabel")
         self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         digit_font = QFont()
         digit_font.setPixelSize(104)
@@ -281,91 +298,46 @@ class DrawTab(QWidget):
         self.prediction_label.setFont(digit_font)
         self.prediction_label.setMinimumSize(120, 130)
         self.prediction_label.setToolTip("The digit the network reads")
-        self._digit_colour = QColor()
-        self.confidence_label = QLabel(EMPTY_HINT)
-        self.confidence_label.setObjectName("confidenceLabel")
+        self.confidence_label = QLabel(EMPTY_HINT, objectName="confidenceLabel")
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label.setWordWrap(True)
         self.confidence_label.setFont(scaled_font(self.confidence_label, 1.25))
         self.preview = InputPreview()
-        preview_caption = muted(QLabel("28×28 input"))
-        preview_caption.setObjectName("caption")
+        preview_caption = muted(QLabel("28×28 input", objectName="caption"))
         preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        digit_box = QVBoxLayout()
-        digit_box.setSpacing(2)
-        digit_box.addWidget(self.prediction_label, 1)
-        digit_box.addWidget(self.confidence_label)
-        preview_box = QVBoxLayout()
-        preview_box.setSpacing(2)
-        preview_box.addWidget(self.preview, 1)
-        preview_box.addWidget(preview_caption)
         top_row = QHBoxLayout()
         top_row.setSpacing(12)
-        top_row.addLayout(digit_box, 1)
-        top_row.addLayout(preview_box, 1)
+        top_row.addLayout(_column(self.prediction_label, self.confidence_label), 1)
+        top_row.addLayout(_column(self.preview, preview_caption), 1)
         self.chart = ProbabilityChart()
-        self.model_info = muted(QLabel(""))
-        self.model_info.setObjectName("modelInfo")
+        self.model_info = muted(QLabel("", objectName="modelInfo"))
         self.model_info.setWordWrap(True)
-        results = white_panel(QFrame())
+        results, layout = titled_panel("Prediction")
         results.setObjectName("resultsPanel")
-        results_layout = QVBoxLayout(results)
-        results_layout.setContentsMargins(12, 10, 12, 10)
-        results_layout.setSpacing(6)
-        results_layout.addWidget(section_title("Prediction"))
-        results_layout.addLayout(top_row)
-        results_layout.addSpacing(4)
-        results_layout.addWidget(section_title("Probabilities"))
-        results_layout.addWidget(self.chart, 1)
-        results_layout.addWidget(self.model_info)
+        layout.addLayout(top_row)
+        layout.addSpacing(4)
+        layout.addWidget(section_title("Probabilities"))
+        layout.addWidget(self.chart, 1)
+        layout.addWidget(self.model_info)
         results.setMinimumWidth(320)
+        return results
 
-        self.feature_maps = FeatureMapPanel()
+    def _add_shortcuts(self) -> None:
+        """Window-wide Ctrl+Z and Esc.
 
-        self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.top_splitter.setObjectName("drawTopSplitter")
-        self.top_splitter.addWidget(pad_column)
-        self.top_splitter.addWidget(results)
-        self.top_splitter.setStretchFactor(0, 3)
-        self.top_splitter.setStretchFactor(1, 2)
-        self.top_splitter.setChildrenCollapsible(False)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.setObjectName("drawSplitter")
-        self.splitter.addWidget(self.top_splitter)
-        self.splitter.addWidget(self.feature_maps)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(8)
-        layout.addWidget(self.model_problem)
-        layout.addWidget(self.splitter, 1)
-
-        # Window-wide shortcuts (they work with the focus on the tab bar too); the main
-        # window turns them off while another tab is shown. A focused text field still
-        # gets its own Ctrl+Z first.
+        They work with the focus on the tab bar too; the main window turns
+        them off while another tab is shown. A focused text field still gets
+        its own Ctrl+Z first.
+        """
         self.undo_action = QAction("Undo stroke", self)
         self.undo_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
-        self.undo_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.undo_action.triggered.connect(self.pad.undo)
         self.clear_action = QAction("Clear pad", self)
         self.clear_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.clear_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.clear_action.triggered.connect(self.pad.clear)
-        self.addAction(self.undo_action)
-        self.addAction(self.clear_action)
-
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
-        self._live_timer.timeout.connect(self.predict_now)
-        self.undo_button.clicked.connect(self.pad.undo)
-        self.clear_button.clicked.connect(self.pad.clear)
-        self.pad.inkChanged.connect(self._on_ink_changed)
-        self.pad.drawingChanged.connect(self.predict_now)
-        self.pen_width.valueChanged.connect(self._on_pen_width_changed)
-        self._show_nothing()
+        for action in (self.undo_action, self.clear_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
 
     def set_shortcuts_enabled(self, enabled: bool) -> None:
         """Turn Ctrl+Z and Esc on (the tab is shown) or off (another tab is)."""
@@ -375,21 +347,12 @@ class DrawTab(QWidget):
     # -- model -------------------------------------------------------------------
 
     @property
-    def predictor(self):
+    def predictor(self) -> Predictor | None:
         """The :class:`~digitpad.inference.Predictor` in use, or None."""
-        return self._predictor
+        return self.model_in_use.predictor
 
-    def set_loading(self) -> None:
-        """The model is being loaded in the background."""
-        self._model_state = "loading"
-        self._predictor = None
-        self._show_nothing()
-
-    def set_predictor(self, predictor, problem: str | None = None) -> None:  # noqa: ANN001 - torch stays lazy
-        """Use ``predictor`` (None: no model) and show ``problem`` if loading had one."""
-        self._predictor = predictor
-        self._model_state = "ready" if predictor is not None else "missing"
-        self.set_problem(problem)
+    def _on_model_changed(self, predictor: Predictor | None) -> None:
+        self.set_problem(self.model_in_use.problem)
         if predictor is not None:
             _, activations = predictor.predict_input(
                 np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), with_activations=True
@@ -423,11 +386,12 @@ class DrawTab(QWidget):
         self._live_timer.stop()
         cpu_started = time.thread_time()
         prediction = None
-        if self._predictor is not None:
+        predictor = self.model_in_use.predictor
+        if predictor is not None:
             crop = self.pad.ink_crop()
             if crop is not None:
                 ink, _ = crop
-                prediction = self._predictor.predict(ink, bbox=(0, 0, *ink.shape), with_activations=True)
+                prediction = predictor.predict(ink, bbox=(0, 0, *ink.shape), with_activations=True)
         if prediction is None:
             self._show_nothing()
         else:
@@ -439,16 +403,14 @@ class DrawTab(QWidget):
         self._last_prediction_ms = (time.thread_time() - cpu_started) * 1000
         self.predictionUpdated.emit(prediction)
 
-    def _set_digit_colour(self, colour: QColor) -> None:
+    def _set_digit_colour(self, colour: str) -> None:
         # A palette change only when the colour changes: style and palette updates are not free.
         if self._digit_colour != colour:
             self._digit_colour = colour
-            palette = self.prediction_label.palette()
-            palette.setColor(QPalette.ColorRole.WindowText, colour)
-            self.prediction_label.setPalette(palette)
+            set_text_colour(self.prediction_label, colour)
 
-    def _show(self, prediction) -> None:  # noqa: ANN001 - a digitpad.inference.Prediction
-        self._set_digit_colour(ACCENT if prediction.confidence >= UNSURE_BELOW else UNSURE)
+    def _show(self, prediction: Prediction) -> None:
+        self._set_digit_colour(Palette.ACCENT if prediction.confidence >= UNSURE_BELOW else Palette.UNSURE)
         self.prediction_label.setText(str(prediction.digit))
         self.confidence_label.setText(f"{prediction.confidence:.1%} sure")
         self.chart.set_probabilities(prediction.probabilities, prediction.digit)
@@ -457,9 +419,9 @@ class DrawTab(QWidget):
 
     def _show_nothing(self) -> None:
         self.prediction_label.setText("")
-        if self._model_state == "loading":
+        if self.model_in_use.loading:
             hint = "Loading the model…"
-        elif self._model_state == "missing":
+        elif self.model_in_use.predictor is None:
             hint = "No model loaded"
         else:
             hint = EMPTY_HINT
@@ -482,7 +444,7 @@ class DrawTab(QWidget):
         self.penWidthChanged.emit(percent / 100)
 
 
-def describe_model(predictor) -> str:  # noqa: ANN001 - a digitpad.inference.Predictor
+def describe_model(predictor: Predictor) -> str:
     """One line about the weights in use: file name, channels and test accuracy if known."""
     parts = []
     source = getattr(predictor, "source", None)

@@ -17,13 +17,11 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from digitpad.gui.style import muted, section_title
+from digitpad.gui.style import Palette, muted, section_title
 
 #: Empty pixels between the channel tiles (shown in the background colour).
 TILE_GAP = 1
 COLOUR_MAP_NAME = "inferno"
-PANEL_BACKGROUND = "#1e2127"
-PANEL_FOREGROUND = "#c8ccd4"
 #: Pixels of the view's width taken by the colour bar, its axis and its label.
 COLOUR_BAR_ALLOWANCE = 90
 
@@ -81,6 +79,17 @@ class FeatureMapPanel(QWidget):
         self._shown_layer = -1
         self._levels: tuple[float, float] | None = None
 
+        header = self._build_header()
+        self._build_view()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(header)
+        layout.addWidget(self.view, 1)
+        self.clear()
+
+    def _build_header(self) -> QHBoxLayout:
+        """Title, layer selector and a summary of the layer shown."""
         self.title = section_title("Feature maps")
         self.layer_selector = QComboBox()
         self.layer_selector.setObjectName("layerSelector")
@@ -99,10 +108,13 @@ class FeatureMapPanel(QWidget):
         header.addWidget(self.layer_selector)
         header.addSpacing(12)
         header.addWidget(self.summary, 1)
+        return header
 
+    def _build_view(self) -> None:
+        """One image of all the channels' maps, tiled, with a colour bar on a shared scale."""
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("featureMapView")
-        self.view.setBackground(PANEL_BACKGROUND)
+        self.view.setBackground(Palette.DARK_PANEL)
         self.view.setMinimumHeight(120)
         self.view.ci.layout.setContentsMargins(4, 4, 4, 4)
         self.plot = self.view.addPlot()
@@ -127,17 +139,10 @@ class FeatureMapPanel(QWidget):
         )
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         colour_bar_axis = self.colour_bar.getAxis("right")
-        colour_bar_axis.setTextPen(PANEL_FOREGROUND)
-        colour_bar_axis.setPen(PANEL_FOREGROUND)
+        colour_bar_axis.setTextPen(Palette.DARK_PANEL_TEXT)
+        colour_bar_axis.setPen(Palette.DARK_PANEL_TEXT)
         # Redrawn only when the scale changes, not with every new image.
         colour_bar_axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        layout.addLayout(header)
-        layout.addWidget(self.view, 1)
-        self.clear()
 
     # -- public API -------------------------------------------------------------
 

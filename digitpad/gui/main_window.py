@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
@@ -21,11 +22,15 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWid
 
 from digitpad.gui import settings as prefs
 from digitpad.gui.draw_tab import DrawTab
+from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.model_loading import LoadOutcome, load_startup_predictor
 from digitpad.gui.style import muted
 from digitpad.gui.threads import use_one_blas_thread
 from digitpad.paths import resources_dir
 from digitpad.preprocess import PEN_WIDTH_FRACTION
+
+if TYPE_CHECKING:  # torch stays a lazy import: the window shows before it is loaded
+    from digitpad.inference import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +108,11 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._feature_layer: int | None = None
 
-        self.draw_tab = DrawTab()
+        #: The model the app draws with, shared by the tabs (see model_in_use.py).
+        self.model_in_use = ModelInUse(self)
+        self.draw_tab = DrawTab(self.model_in_use)
+        # After the Draw tab's slot: the feature-map layers must be known before the last one is picked again.
+        self.model_in_use.changed.connect(self._show_model_status)
         self.draw_tab.set_pen_width_fraction(prefs.read_float(self.settings, prefs.PEN_WIDTH_KEY, PEN_WIDTH_FRACTION))
         self.draw_tab.penWidthChanged.connect(self._save_pen_width)
         self.tabs = QTabWidget()
@@ -120,8 +129,7 @@ class MainWindow(QMainWindow):
 
         self._restore_layout()
         if load_in_background:
-            self.draw_tab.set_loading()
-            self.model_status.setText("Loading the model…")
+            self.model_in_use.set_loading()
             # Start loading once the pad is on screen: the import of torch must not delay the first paint.
             self.draw_tab.pad.firstPainted.connect(self._start_background_load, Qt.ConnectionType.QueuedConnection)
         else:
@@ -179,11 +187,9 @@ class MainWindow(QMainWindow):
             log.warning("the Train tab is not available: %s", error)
             tab: QWidget = _UnavailableTab(f"The Train tab is not available: {error}")
         else:
-            tab = TrainTab(self.settings, self)
-            if hasattr(tab, "useModel"):
-                tab.useModel.connect(self._on_model_from_train_tab)
-            if hasattr(tab, "weightsOpened"):
-                tab.weightsOpened.connect(self._on_model_from_train_tab)
+            tab = TrainTab(self.settings, self.model_in_use, self)
+            tab.useModel.connect(self._on_model_from_train_tab)
+            tab.weightsOpened.connect(self._on_model_from_train_tab)
         old = self.train_tab
         self.tabs.removeTab(TRAIN_TAB_INDEX)
         self.tabs.insertTab(TRAIN_TAB_INDEX, tab, "Train")
@@ -193,30 +199,41 @@ class MainWindow(QMainWindow):
 
     # -- the model -----------------------------------------------------------------
 
-    def use_predictor(self, predictor, problem: str | None = None, remember: bool = True) -> None:  # noqa: ANN001
+    def use_predictor(self, predictor: Predictor | None, problem: str | None = None, remember: bool = True) -> None:
         """Draw with ``predictor`` (None: no model); ``remember`` its file as the weights last used."""
-        self.draw_tab.set_predictor(predictor, problem)
+        self.model_in_use.set(predictor, problem)
+        if remember and predictor is not None:
+            self._remember_weights(self.model_in_use.source)
+
+    def _show_model_status(self, predictor: Predictor | None) -> None:
+        source = self.model_in_use.source
+        if self.model_in_use.loading:
+            self.model_status.setText("Loading the model…")
+        elif predictor is None:
+            self.model_status.setText("No model loaded")
+        else:
+            self.model_status.setText(
+                f"Weights: {source}" if source is not None else "Weights: trained in this session"
+            )
         if predictor is not None and self._feature_layer is not None:
             # The layer shown last time, once the model's layers are known.
             self.draw_tab.feature_maps.set_current_layer(self._feature_layer)
             self._feature_layer = None
-        source = getattr(predictor, "source", None)
-        if hasattr(self.train_tab, "set_current_weights"):
-            self.train_tab.set_current_weights(Path(source) if source is not None else None)
-        if predictor is None:
-            self.model_status.setText("No model loaded")
+
+    def _remember_weights(self, source: Path | None) -> None:
+        """Keep ``source`` as the weights to start with next time (nothing kept for the shipped ones)."""
+        if source is None:
             return
-        self.model_status.setText(f"Weights: {source}" if source is not None else "Weights: trained in this session")
-        if remember and source is not None:
-            from digitpad.paths import shipped_weights_path
+        from digitpad.paths import shipped_weights_path
 
-            if Path(source).resolve() == shipped_weights_path().resolve():
-                self.settings.remove(prefs.LAST_WEIGHTS_KEY)
-            else:
-                self.settings.setValue(prefs.LAST_WEIGHTS_KEY, str(source))
+        if source.resolve() == shipped_weights_path().resolve():
+            self.settings.remove(prefs.LAST_WEIGHTS_KEY)
+        else:
+            self.settings.setValue(prefs.LAST_WEIGHTS_KEY, str(source))
 
-    def _on_model_from_train_tab(self, predictor) -> None:  # noqa: ANN001
-        self.use_predictor(predictor)
+    def _on_model_from_train_tab(self, predictor: Predictor) -> None:
+        """The Train tab put a model in use: remember it, and show it drawing."""
+        self._remember_weights(self.model_in_use.source)
         self.tabs.setCurrentIndex(DRAW_TAB_INDEX)
         self.statusBar().showMessage("Now drawing with the new model", 5000)
 
@@ -265,9 +282,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
         self.save_preferences()
-        shutdown = getattr(self.train_tab, "shutdown", None)
-        if callable(shutdown):
-            shutdown()
+        if isinstance(self.train_tab, _UnavailableTab):
+            pass  # nothing runs in a stand-in
+        else:
+            self.train_tab.shutdown()
         if self._loader_thread is not None:
             # An import cannot be interrupted; it ends within a second or two.
             self._loader_thread.join()

@@ -27,6 +27,20 @@ DRAW_SPLITTER_KEY = "draw/splitter"
 DRAW_TOP_SPLITTER_KEY = "draw/top_splitter"
 FEATURE_LAYER_KEY = "draw/feature_layer"
 
+# The Train tab. Key names are those earlier versions wrote, so settings carry over.
+#: The folder with MNIST chosen last (str).
+TRAIN_DATA_DIR_KEY = "train/dataDir"
+#: The recipe the settings form started from (a name in digitpad.recipes.RECIPES).
+TRAIN_RECIPE_KEY = "train/recipe"
+TRAIN_EPOCHS_KEY = "train/epochs"
+TRAIN_BATCH_SIZE_KEY = "train/batchSize"
+TRAIN_LEARNING_RATE_KEY = "train/learningRate"
+TRAIN_AUGMENT_KEY = "train/augment"
+TRAIN_DEVICE_KEY = "train/device"
+TRAIN_QUICK_RUN_KEY = "train/quickRun"
+#: Sizes of the Train tab's splitters (QByteArray).
+TRAIN_CURVES_SPLITTER_KEY = "train/curves_splitter"
+
 
 def open_settings() -> QSettings:
     """The app's QSettings, stored in ``<user home>/settings.ini``."""
@@ -46,9 +60,35 @@ def read_float(settings: QSettings, key: str, default: float) -> float:
         return default
 
 
-def read_int(settings: QSettings, key: str, default: int) -> int:
+def read_int(settings: QSettings, key: str, default: int, low: int | None = None, high: int | None = None) -> int:
+    """An int setting; ``default`` when absent, not a whole number, or outside [low, high]."""
     value = settings.value(key, default)
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return default
+    if (low is not None and number < low) or (high is not None and number > high):
+        return default
+    return number
+
+
+def read_bounded_float(settings: QSettings, key: str, default: float, low: float, high: float) -> float:
+    """A float setting within [low, high]; ``default`` otherwise (NaN included)."""
+    number = read_float(settings, key, default)
+    return number if low <= number <= high else default
+
+
+def read_bool(settings: QSettings, key: str, default: bool) -> bool:
+    """A bool setting; INI files store ``true``/``false`` as text."""
+    value = settings.value(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "false", "0", "no"):
+        return value.strip().lower() in ("true", "1", "yes")
+    return default
+
+
+def read_str(settings: QSettings, key: str, default: str) -> str:
+    """A text setting; ``default`` when absent or not text (a list, say)."""
+    value = settings.value(key, default)
+    return value if isinstance(value, str) else default

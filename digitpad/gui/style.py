@@ -1,4 +1,8 @@
-"""Looks shared by the window's widgets, set with fonts and palettes.
+"""The window's looks in one place: the palette, fonts and panel helpers.
+
+Every colour the tabs use is named here once, as a hex string: Qt widgets
+take it through :func:`qcolor`, pyqtgraph takes the string as it is. A new
+colour goes here, not into a tab.
 
 Not a window-wide style sheet: a style sheet on the window puts every widget
 under QStyleSheetStyle, and then a repaint of any child (the 28x28 preview,
@@ -8,18 +12,61 @@ times per pen stroke.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-MUTED_TEXT = QColor(92, 99, 112)
-PANEL_BACKGROUND = QColor(255, 255, 255)
+
+class Palette:
+    """Named colours (hex strings)."""
+
+    #: The accent: the predicted digit, its bar, the training curves.
+    ACCENT = "#2f6fde"
+    #: Second series and "look here": test curves, the weakest digit's bar.
+    SECOND = "#e8743b"
+    #: A digit the model is unsure of; data that is not ready yet.
+    UNSURE = "#d68910"
+    #: Good news: data ready, a model at least as good as the one in use.
+    GOOD = "#2e9d57"
+    ERROR = "#c0392b"
+    #: Plain bars of the ten-bar charts.
+    BAR = "#a0b2c8"
+    AXIS = "#9aa0aa"
+    AXIS_TEXT = "#3c4048"
+    #: Figures written on a chart.
+    VALUE_TEXT = "#2a2e35"
+    MUTED_TEXT = "#5c6370"
+    PANEL = "#ffffff"
+    #: The frame around the 28x28 preview.
+    FRAME = "#787e88"
+    #: The feature-map panel: dark, so that activations glow.
+    DARK_PANEL = "#1e2127"
+    DARK_PANEL_TEXT = "#c8ccd4"
+    #: The drawing pad.
+    PAPER = "#fcfcfa"
+    PAD_HINT = "#a0a4ac"
+    PAD_BORDER = "#c8ccd4"
+    #: The amber notice box.
+    NOTICE_BACKGROUND = "#fff4e0"
+    NOTICE_BORDER = "#e8b35a"
+    NOTICE_TEXT = "#5a3b00"
+
+
+def qcolor(hex_colour: str) -> QColor:
+    """A QColor from one of the palette's hex strings."""
+    return QColor(hex_colour)
+
+
+MUTED_TEXT = qcolor(Palette.MUTED_TEXT)
 WARNING_STYLE = (
-    "QLabel { background: #fff4e0; border: 1px solid #e8b35a; border-radius: 4px; padding: 8px 10px; color: #5a3b00; }"
+    f"QLabel {{ background: {Palette.NOTICE_BACKGROUND}; border: 1px solid {Palette.NOTICE_BORDER}; "
+    f"border-radius: 4px; padding: 8px 10px; color: {Palette.NOTICE_TEXT}; }}"
 )
 
 
-def set_text_colour(widget: QWidget, colour: QColor) -> None:
+def set_text_colour(widget: QWidget, colour: QColor | str) -> None:
     palette = widget.palette()
+    colour = qcolor(colour) if isinstance(colour, str) else colour
     palette.setColor(QPalette.ColorRole.WindowText, colour)
     palette.setColor(QPalette.ColorRole.Text, colour)
     widget.setPalette(palette)
@@ -32,6 +79,14 @@ def scaled_font(widget: QWidget, factor: float, bold: bool = False) -> QFont:
     else:
         font.setPixelSize(round(font.pixelSize() * factor))
     font.setBold(bold)
+    return font
+
+
+def small_font(widget: QWidget) -> QFont:
+    """Axis and bar labels: a little smaller than the text around them, never unreadable."""
+    font = QFont(widget.font())
+    if font.pointSizeF() > 0:
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
     return font
 
 
@@ -55,11 +110,43 @@ def warning(label: QLabel) -> QLabel:
     return label
 
 
+def error_label(object_name: str) -> QLabel:
+    """A red, selectable, word-wrapped message that stays hidden until it has text (see :func:`show_text`)."""
+    label = QLabel(objectName=object_name)
+    label.setWordWrap(True)
+    set_text_colour(label, Palette.ERROR)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    label.setVisible(False)
+    return label
+
+
+def show_text(label: QLabel, text: str) -> None:
+    """Set ``text`` and show the label only while there is some."""
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
 def white_panel(frame: QFrame) -> QFrame:
     """A framed white panel that groups results."""
     frame.setFrameShape(QFrame.Shape.StyledPanel)
     frame.setAutoFillBackground(True)
     palette = frame.palette()
-    palette.setColor(QPalette.ColorRole.Window, PANEL_BACKGROUND)
+    palette.setColor(QPalette.ColorRole.Window, qcolor(Palette.PANEL))
     frame.setPalette(palette)
     return frame
+
+
+def titled_panel(title: str, frame: QFrame | None = None) -> tuple[QFrame, QVBoxLayout]:
+    """A white panel with a heading (``frame`` made into one, or a new frame), and the layout to fill it with."""
+    frame = white_panel(frame if frame is not None else QFrame())
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(12, 10, 12, 10)
+    layout.setSpacing(6)
+    layout.addWidget(section_title(title))
+    return frame, layout
+
+
+def status_dot(colour: str, text: str) -> str:
+    """Rich text: a coloured dot, then ``text`` (data status, comparisons)."""
+    return f'<span style="color:{colour}; font-size:14pt;">●</span>&nbsp; {text}'

@@ -57,7 +57,8 @@ def _loaded_openblas_paths() -> list[str]:
     return sorted(found)
 
 
-def _find(names: tuple[str, ...]):  # noqa: ANN202 - a ctypes function or None
+def _find(names: tuple[str, ...]):
+    """The first of ``names`` that numpy's OpenBLAS exports, as a ctypes function; None if none."""
     for path in _loaded_openblas_paths():
         try:
             library = ctypes.CDLL(path)

@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from digitpad.data import DataError, Mnist, load_mnist
 from digitpad.download import DownloadError, download_mnist
+from digitpad.model import ModelConfig
 from digitpad.train import BatchProgress, EpochResult, TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class MnistCache:
         def load_quietly() -> None:
             try:
                 self.load(folder)
-            except Exception:  # noqa: BLE001 - the run that needs the data reports the error
+            except Exception:
                 log.debug("preloading %s failed", folder, exc_info=True)
 
         # Not a daemon: interrupted at exit in the middle of numpy work, a daemon thread can crash the interpreter.
@@ -184,6 +185,7 @@ class TrainingWorker(StoppableWorker):
         data_dir: Path,
         config: TrainConfig,
         *,
+        model_config: ModelConfig | None = None,
         autosave_path: Path | None = None,
         data_loader: DataLoader | None = None,
         parent: QObject | None = None,
@@ -191,6 +193,7 @@ class TrainingWorker(StoppableWorker):
         super().__init__(parent)
         self.data_dir = data_dir
         self.config = config
+        self.model_config = model_config
         self.autosave_path = autosave_path
         self._load = data_loader or load_mnist
         self._throttle = ProgressThrottle()
@@ -214,6 +217,7 @@ class TrainingWorker(StoppableWorker):
             result = train(
                 data,
                 self.config,
+                self.model_config,
                 progress=self._report,
                 should_stop=self.stop_requested,
                 checkpoint_path=self.autosave_path,
@@ -227,7 +231,7 @@ class TrainingWorker(StoppableWorker):
             # the message is for the user; the traceback goes to the log.
             log.exception("training failed")
             self.failed.emit(f"{type(error).__name__}: {error}")
-        except Exception as error:  # noqa: BLE001 - nothing may escape a worker thread silently
+        except Exception as error:
             log.exception("training failed unexpectedly")
             self.failed.emit(f"unexpected {type(error).__name__}: {error}")
         finally:
@@ -283,7 +287,7 @@ class DownloadWorker(StoppableWorker):
                 self.cancelled.emit()
             else:
                 self.failed.emit(str(error))
-        except Exception as error:  # noqa: BLE001 - nothing may escape a worker thread silently
+        except Exception as error:
             log.exception("download failed unexpectedly")
             self.failed.emit(f"unexpected {type(error).__name__}: {error}")
         finally:
@@ -292,6 +296,41 @@ class DownloadWorker(StoppableWorker):
     def _report(self, file_name: str, done_bytes: int, total_bytes: int | None) -> None:
         if self._throttle.ready(force=total_bytes is not None and done_bytes >= total_bytes):
             self.progress.emit(DownloadProgress(file_name, done_bytes, total_bytes))
+
+
+class EstimateWorker(StoppableWorker):
+    """Times a few training steps of a recipe and extrapolates to the whole run, on the worker thread."""
+
+    #: Seconds the whole run would take on this machine (not emitted if the measurement failed).
+    estimated = Signal(float)
+
+    #: What a run trains on when the form says nothing else: MNIST's training and test sets.
+    MNIST_TRAIN_IMAGES, MNIST_TEST_IMAGES = 60_000, 10_000
+
+    def __init__(self, config: TrainConfig, model_config: ModelConfig, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.model_config = model_config
+
+    @Slot()
+    def run(self) -> None:
+        from digitpad.train import estimate_run_seconds, expected_train_images
+
+        lower_thread_priority(TRAINING_NICENESS)
+        try:
+            available = min(self.config.train_subset or self.MNIST_TRAIN_IMAGES, self.MNIST_TRAIN_IMAGES)
+            seconds = estimate_run_seconds(
+                self.config,
+                self.model_config,
+                expected_train_images(self.config, available),
+                min(self.config.test_subset or self.MNIST_TEST_IMAGES, self.MNIST_TEST_IMAGES),
+            )
+            if not self.stop_requested():
+                self.estimated.emit(seconds)
+        except Exception:
+            log.warning("estimating the run's duration failed", exc_info=True)
+        finally:
+            QThread.currentThread().quit()
 
 
 _warm_up_thread: threading.Thread | None = None
@@ -320,7 +359,7 @@ def _create_throwaway_optimizer() -> None:
 
     try:
         torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1e-3)
-    except Exception:  # noqa: BLE001 - only a speed-up; the real run reports real errors
+    except Exception:
         log.debug("training warm-up failed", exc_info=True)
 
 

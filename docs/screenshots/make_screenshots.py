@@ -48,7 +48,7 @@ def pen_pressure(count: int) -> list[float]:
     return [0.35 + 0.4 * math.sin(math.pi * min(max(i / max(count - 1, 1), 0.0), 1.0)) for i in range(count)]
 
 
-def train_quickly(window, app) -> None:  # noqa: ANN001
+def train_quickly(window, app) -> None:
     """Run a short training in the Train tab (MNIST from $DIGITPAD_MNIST_DIR) and wait for its end."""
     import time
 

@@ -1,0 +1,43 @@
+"""The named recipes say what they claim: SHIPPED is what the shipped weights record, APP_DEFAULT the Train tab's."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from digitpad.checkpoint import load_checkpoint
+from digitpad.model import ModelConfig
+from digitpad.paths import shipped_weights_path
+from digitpad.recipes import APP_DEFAULT, RECIPES, SHIPPED, Recipe
+from digitpad.train import TrainConfig
+
+#: Recorded, but about the machine a run used, not the recipe: the shipped
+#: run recorded device "cpu" (SHIPPED leaves it to "auto") and threads None.
+MACHINE_SPECIFIC = {"device", "threads"}
+
+
+def test_shipped_recipe_is_what_the_shipped_weights_were_trained_with() -> None:
+    info = load_checkpoint(shipped_weights_path()).info
+    recorded = {name: value for name, value in info.recipe.items() if name not in MACHINE_SPECIFIC}
+    ours = {name: value for name, value in SHIPPED.train_config.to_dict().items() if name not in MACHINE_SPECIFIC}
+    assert ours == recorded
+    assert SHIPPED.model_config == info.model_config
+    # Nothing recorded is left unchecked by accident: the fields skipped are the machine's.
+    assert set(info.recipe) == set(TrainConfig().to_dict())
+
+
+def test_app_default_is_three_epochs_of_the_defaults() -> None:
+    assert APP_DEFAULT.train_config == dataclasses.replace(TrainConfig(), epochs=3)
+    assert APP_DEFAULT.model_config == ModelConfig()
+
+
+def test_recipes_are_named_by_their_keys_and_described() -> None:
+    assert list(RECIPES) == ["default", "shipped"]
+    assert RECIPES["default"] is APP_DEFAULT and RECIPES["shipped"] is SHIPPED
+    for name, recipe in RECIPES.items():
+        assert recipe.name == name
+        assert recipe.title and recipe.description.endswith(".")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SHIPPED.name = "other"  # type: ignore[misc]
+    assert isinstance(SHIPPED, Recipe)
