@@ -17,7 +17,7 @@ machine's load).
 
     python bench/ui_stall.py                          # one epoch on all 60,000 images
     python bench/ui_stall.py --images 10000 --view draw
-    python bench/ui_stall.py --epochs 3 --no-pen --screenshot docs/screenshots/train_tab.png
+    python bench/ui_stall.py --epochs 3 --no-pen --screenshot /tmp/train-tab.png
 
 Prints ``longest stall: X ms`` and ``p99 gap: Y ms`` for the training run; target <= 50 ms.
 """

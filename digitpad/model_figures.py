@@ -68,22 +68,25 @@ class Comparison:
 
 
 def compare(new: ModelFigures, in_use: ModelFigures | None) -> Comparison:
-    """Compare on MNIST's test accuracy, the one figure every checkpoint has; mention drawn digits."""
+    """Compare on MNIST's test accuracy, the one figure every checkpoint has (drawn digits are measured
+    only where pen drawings are at hand: :func:`describe_beside` says when one side lacks them)."""
     if in_use is None or new.mnist_accuracy is None or in_use.mnist_accuracy is None:
         return Comparison("unknown", "No figures to compare with the model in use.")
     difference = new.mnist_accuracy - in_use.mnist_accuracy
     points = f"{abs(difference) * 100:.2f} points"
-    drawn = ""
-    if in_use.drawn_accuracy is not None and new.drawn_accuracy is None:
-        drawn = (
-            f" The model in use also reads {in_use.drawn_accuracy:.1%} of pen-drawn digits; "
-            "the new one has not been measured on them."
-        )
     if difference < -SAME_WITHIN:
-        return Comparison("worse", f"The new model is worse than the one in use: {points} lower on MNIST.{drawn}")
+        return Comparison("worse", f"Worse than the model in use: {points} lower on MNIST.")
     if difference > SAME_WITHIN:
-        return Comparison("better", f"The new model is better than the one in use: {points} higher on MNIST.{drawn}")
-    return Comparison("same", f"The new model is about as good as the one in use on MNIST.{drawn}")
+        return Comparison("better", f"Better than the model in use: {points} higher on MNIST.")
+    return Comparison("same", "About as good as the model in use on MNIST.")
+
+
+def describe_beside(new: ModelFigures, in_use: ModelFigures | None) -> str:
+    """The new model's figures, saying so where the model in use has a figure the new one lacks."""
+    text = new.describe()
+    if in_use is not None and in_use.drawn_accuracy is not None and new.drawn_accuracy is None:
+        text += " · drawn digits not measured"
+    return text
 
 
 def _fraction(value: object) -> float | None:

@@ -161,3 +161,29 @@ def test_numpy_blas_runs_on_one_thread(qtbot) -> None:
     # Multi-threaded BLAS makes preprocessing's small products 100x slower when another core is busy.
     assert blas_thread_count() in (None, 1)
     close(window)
+
+
+def test_weights_opened_in_the_train_tab_are_the_model_every_part_of_the_window_uses(
+    qtbot, private_home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """One model in use, shared: the Train tab puts it there, the Draw tab draws with it, the window remembers it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    copy = tmp_path / "opened.safetensors"
+    copy.write_bytes(digitpad.paths.shipped_weights_path().read_bytes())
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentIndex(1)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(copy), ""))
+    with qtbot.waitSignal(window.model_in_use.changed, timeout=10_000) as changed:
+        qtbot.mouseClick(window.findChild(QPushButton, "openWeightsButton"), Qt.MouseButton.LeftButton)
+    predictor = changed.args[0]
+    assert predictor.source == copy
+    assert window.draw_tab.predictor is predictor
+    assert window.tabs.currentIndex() == 0  # back to drawing with it
+    assert copy.name in window.findChild(QLabel, "modelInfo").text()
+    assert copy.name in window.findChild(QLabel, "currentWeightsLabel").text()
+    assert prefs.open_settings().value(prefs.LAST_WEIGHTS_KEY) == str(copy)
+    close(window)

@@ -29,7 +29,7 @@ from digitpad.gui.style import (
 )
 from digitpad.gui.training_session import TrainingSession, is_inside
 from digitpad.inference import Predictor
-from digitpad.model_figures import ModelFigures, compare
+from digitpad.model_figures import ModelFigures, compare, describe_beside
 from digitpad.paths import shipped_weights_dir, user_weights_dir
 from digitpad.train import EpochResult, TrainResult
 
@@ -153,10 +153,11 @@ class ModelPanel(QFrame):
         if trained is None or in_use is None or in_use.info is trained.info:
             self.comparison_label.setVisible(False)
             return
-        new = ModelFigures.from_info(trained.info)
-        comparison = compare(new, ModelFigures.from_info(in_use.info))
+        new, old = ModelFigures.from_info(trained.info), ModelFigures.from_info(in_use.info)
+        comparison = compare(new, old)
         self.comparison_label.setText(
-            status_dot(VERDICT_COLOURS[comparison.verdict], f"New: {new.describe()}") + f"<br>{comparison.summary}"
+            status_dot(VERDICT_COLOURS[comparison.verdict], f"New: {describe_beside(new, old)}")
+            + f"<br>{comparison.summary}"
         )
         set_text_colour(self.comparison_label, Palette.ERROR if comparison.worse else Palette.AXIS_TEXT)
         self.comparison_label.setVisible(True)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from digitpad.curves import CurveHistory
 from digitpad.gui.format import format_duration
@@ -35,6 +35,7 @@ from digitpad.train import BatchProgress, EpochResult, TrainConfig, TrainResult
 
 __all__ = ["AUTOSAVE_NAME", "TrainTab", "format_duration"]
 
+SIDE_PANEL_WIDTH = 340
 #: A changed setting waits this long for the next one before the run's duration is measured again.
 ESTIMATE_DELAY_MS = 600
 
@@ -89,17 +90,24 @@ class TrainTab(QWidget):
 
     def _lay_out(self) -> None:
         side = QWidget(objectName="trainSidePanel")
-        side.setFixedWidth(340)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(10)
         for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel):
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
+        # A short window scrolls the side panel rather than squeezing its texts.
+        scroll = QScrollArea(objectName="trainSideScroll")
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(SIDE_PANEL_WIDTH + scroll.verticalScrollBar().sizeHint().width())
+        side.setFixedWidth(SIDE_PANEL_WIDTH)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.setSpacing(10)
-        layout.addWidget(side)
+        layout.addWidget(scroll)
         layout.addWidget(self.plots, 1)
 
     def _wire(self) -> None:

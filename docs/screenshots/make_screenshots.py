@@ -4,7 +4,8 @@
 
 The digit is a UNIPEN pen trajectory (../shared/data/unipen-dev) replayed on
 the pad as tablet events with a pressure curve; the Train tab is shown as it
-is when the window opens (and after a short training run with --train).
+is when the window opens (with --train: idle, during and after a run of the
+default recipe, beside the shipped weights in use).
 """
 
 from __future__ import annotations
@@ -48,23 +49,32 @@ def pen_pressure(count: int) -> list[float]:
     return [0.35 + 0.4 * math.sin(math.pi * min(max(i / max(count - 1, 1), 0.0), 1.0)) for i in range(count)]
 
 
-def train_quickly(window, app) -> None:
-    """Run a short training in the Train tab (MNIST from $DIGITPAD_MNIST_DIR) and wait for its end."""
+def train_with_defaults(window, app) -> None:
+    """Run the Train tab's default recipe (MNIST from $DIGITPAD_MNIST_DIR): a shot mid-run, then one after."""
     import time
 
-    from PySide6.QtWidgets import QCheckBox, QPushButton, QSpinBox
+    from PySide6.QtWidgets import QLabel, QPushButton
 
     tab = window.train_tab
-    tab.findChild(QSpinBox, "epochsSpin").setValue(2)
-    tab.findChild(QCheckBox, "quickRunCheck").setChecked(True)
+    eta = tab.findChild(QLabel, "etaLabel")
+    deadline = time.monotonic() + 120
+    while "takes about" not in eta.text() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    window.grab().save(str(OUT / "train-tab-idle.png"))
     finished = []
     tab.trainingFinished.connect(finished.append)
     tab.trainingFailed.connect(finished.append)
+    tab.findChild(QPushButton, "defaultsButton").click()
     tab.findChild(QPushButton, "startTrainingButton").click()
-    deadline = time.monotonic() + 600
+    running_shot = False
+    deadline = time.monotonic() + 900
     while not finished and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
+        if not running_shot and len(tab.history.test_loss.x) == 2:
+            window.grab().save(str(OUT / "train-tab-running.png"))
+            running_shot = True
     if not finished:
         raise SystemExit("training did not finish in time")
     for _ in range(10):
@@ -74,7 +84,9 @@ def train_quickly(window, app) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--digit", type=int, default=4)
-    parser.add_argument("--train", action="store_true", help="also run a short training before the Train tab shot")
+    parser.add_argument(
+        "--train", action="store_true", help="also shoot the Train tab idle, during and after a default run"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-shots-"))
@@ -123,7 +135,7 @@ def main() -> None:
     for _ in range(5):
         app.processEvents()
     if args.train:
-        train_quickly(window, app)
+        train_with_defaults(window, app)
     window.grab().save(str(OUT / "train-tab.png"))
     window.close()
 
