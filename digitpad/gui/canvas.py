@@ -42,18 +42,20 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitpad.gui.style import Palette, qcolor
 from digitpad.preprocess import INK_THRESHOLD, PEN_WIDTH_FRACTION, ink_bbox
-from digitpad.strokes import Stroke, pressure_factor
+from digitpad.strokes import ERASER_WIDTH_FACTOR, MOUSE_PRESSURE, Stroke, pressure_factor
 
-#: Pressure a mouse stands for: pressure_factor(0.5) == 1, the plain pen width.
-MOUSE_PRESSURE = 0.5
-#: The eraser end of a pen rubs out a wider path than the pen draws.
-ERASER_WIDTH_FACTOR = 3.0
 #: Pen moves shorter than this (logical px) add no point: they only cost time.
 MIN_POINT_DISTANCE = 0.75
 #: The paper and the ink as shown on screen (the model always sees white on black).
 PAPER_COLOUR = qcolor(Palette.PAPER)
 HINT_COLOUR = qcolor(Palette.PAD_HINT)
 BORDER_COLOUR = qcolor(Palette.PAD_BORDER)
+BOX_COLOUR = qcolor(Palette.AXIS)
+SELECTED_BOX_COLOUR = qcolor(Palette.ACCENT)
+#: Frames sit this far (logical px) outside a character's ink.
+BOX_MARGIN = 5.0
+#: A stroke whose points all stay this close (logical px) to where it began is a tap, not ink.
+TAP_DISTANCE = 4.0
 #: Ink level (0..255) below which a pixel is anti-aliasing fringe, not ink; as in preprocessing.
 INK_LEVEL_THRESHOLD = INK_THRESHOLD * 255
 
@@ -111,12 +113,15 @@ class DrawingPad(QWidget):
         inkChanged: new ink while the pen moves (the DrawTab throttles predictions on it).
         drawingChanged: the drawing is complete for now: pen-up, undo, clear or a resize.
         strokeStarted: the pen touched the pad.
+        characterClicked(int): a tap (a click without drawing) on one of the
+            character boxes (see :meth:`set_character_boxes`); the tap leaves no ink.
     """
 
     inkChanged = Signal()
     drawingChanged = Signal()
     strokeStarted = Signal()
     firstPainted = Signal()
+    characterClicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,6 +151,9 @@ class DrawingPad(QWidget):
         #: Loose bounding box (top, left, bottom, right) in device px of everything drawn; None when empty.
         self._loose_bbox: Bbox | None = None
         self._allocate_ink(QSize(max(self.width(), 1), max(self.height(), 1)))
+        #: Boxes around the characters of a number (logical px), and the selected one.
+        self._boxes: list[QRectF] = []
+        self._selected_box: int | None = None
 
     # -- public API -------------------------------------------------------------
 
@@ -153,6 +161,28 @@ class DrawingPad(QWidget):
     def strokes(self) -> list[Stroke]:
         """The strokes drawn so far (a copy of the list; the strokes themselves are shared)."""
         return list(self._strokes)
+
+    def drawing(self) -> list[Stroke]:
+        """Every stroke, the one being drawn included (the strokes themselves are shared, not copied)."""
+        return self._strokes + ([self._current] if self._current is not None else [])
+
+    def set_character_boxes(self, boxes: list[tuple[float, float, float, float]], selected: int | None) -> None:
+        """Frame each character of a number, ``selected`` in the accent colour; one or none: no frames.
+
+        ``boxes`` are (left, top, right, bottom) in logical px. A tap inside a
+        frame then selects that character (``characterClicked``) instead of
+        leaving a dot.
+        """
+        new = [QRectF(left, top, right - left, bottom - top) for left, top, right, bottom in boxes]
+        new = new if len(new) >= 2 else []
+        selected = selected if new else None
+        if new == self._boxes and selected == self._selected_box:
+            return
+        dirty = QRectF()
+        for box in self._boxes + new:
+            dirty = dirty.united(box.adjusted(-BOX_MARGIN - 2, -BOX_MARGIN - 2, BOX_MARGIN + 2, BOX_MARGIN + 2))
+        self._boxes, self._selected_box = new, selected
+        self.update(dirty.toAlignedRect())
 
     def is_empty(self) -> bool:
         return not self._strokes and self._current is None
@@ -284,7 +314,7 @@ class DrawingPad(QWidget):
         if self._current is not None:
             self._finish_stroke()
         self._current = Stroke(erase=erase)
-        self._current.add(position.x(), position.y(), self._stroke_width(pressure, erase))
+        self._current.add(position.x(), position.y(), self._stroke_width(pressure, erase), pressure)
         self._pieces_drawn = 0
         self.strokeStarted.emit()
         self._paint_new_pieces(final=False)
@@ -295,16 +325,36 @@ class DrawingPad(QWidget):
         last_x, last_y = stroke.points[-1]
         if math.hypot(position.x() - last_x, position.y() - last_y) < MIN_POINT_DISTANCE:
             return
-        stroke.add(position.x(), position.y(), self._stroke_width(pressure, stroke.erase))
+        stroke.add(position.x(), position.y(), self._stroke_width(pressure, stroke.erase), pressure)
         self._paint_new_pieces(final=False)
 
     def _finish_stroke(self) -> None:
         stroke = self._current
         assert stroke is not None
+        box = self._tapped_box(stroke)
+        if box is not None:
+            # A tap on a character of a number selects it: no dot is left.
+            self._current = None
+            self._render_all()
+            self.characterClicked.emit(box)
+            self.drawingChanged.emit()
+            return
         self._paint_new_pieces(final=True)
         self._strokes.append(stroke)
         self._current = None
         self.drawingChanged.emit()
+
+    def _tapped_box(self, stroke: Stroke) -> int | None:
+        """The frame a tap landed in, if ``stroke`` is a tap (the pen barely moved) inside one."""
+        if not self._boxes or stroke.erase:
+            return None
+        x0, y0 = stroke.points[0]
+        if any(math.hypot(x - x0, y - y0) > TAP_DISTANCE for x, y in stroke.points):
+            return None
+        for index, box in enumerate(self._boxes):
+            if box.adjusted(-BOX_MARGIN, -BOX_MARGIN, BOX_MARGIN, BOX_MARGIN).contains(QPointF(x0, y0)):
+                return index
+        return None
 
     # -- rendering --------------------------------------------------------------
 
@@ -415,13 +465,27 @@ class DrawingPad(QWidget):
             font.setPointSizeF(max(font.pointSizeF() * 1.4, 11.0))
             painter.setFont(font)
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._hint)
-        painter.setPen(QPen(BORDER_COLOUR, 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
+        self._paint_boxes(painter)
+        painter.setPen(QPen(BORDER_COLOUR, 1))
         painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
         if not self._painted_once:
             self._painted_once = True
             self.firstPainted.emit()
+
+    def _paint_boxes(self, painter: QPainter) -> None:
+        """Frames around a number's characters: the selected one in the accent colour."""
+        if not self._boxes:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for index, box in enumerate(self._boxes):
+            selected = index == self._selected_box
+            pen = QPen(SELECTED_BOX_COLOUR if selected else BOX_COLOUR, 2 if selected else 1)
+            pen.setStyle(Qt.PenStyle.SolidLine if selected else Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRoundedRect(box.adjusted(-BOX_MARGIN, -BOX_MARGIN, BOX_MARGIN, BOX_MARGIN), 6, 6)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
     def sizeHint(self) -> QSize:
         return QSize(520, 520)

@@ -25,7 +25,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import (
+    QAction,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -54,6 +66,8 @@ from digitpad.gui.style import (
     warning,
 )
 from digitpad.preprocess import PEN_WIDTH_FRACTION
+from digitpad.reading import Reader, Reading
+from digitpad.strokes import Stroke
 
 if TYPE_CHECKING:  # torch stays a lazy import: the window shows before it is loaded
     from digitpad.inference import Prediction, Predictor
@@ -65,8 +79,11 @@ MAX_LIVE_GAP_MS = 16.0
 LIVE_GAP_FACTOR = 3.0
 #: Pen width range offered, in percent of the pad's height.
 PEN_WIDTH_PERCENT_RANGE = (2.0, 20.0)
-#: Below this confidence the digit is shown in the "unsure" colour.
-UNSURE_BELOW = 0.6
+#: Below this confidence the digit is shown in the "unsure" colour (below
+#: reading.UNSURE_BELOW it is not shown at all: "?" takes its place).
+CONFIDENT_FROM = 0.6
+#: The digits' size when they fit: the number shrinks to fit the panel's width.
+DIGIT_PIXEL_SIZE = 104
 EMPTY_HINT = "Draw a digit on the pad"
 
 PEN_WIDTH_TOOLTIP = (
@@ -131,6 +148,53 @@ def _splitter(orientation: Qt.Orientation, name: str, first: QWidget, second: QW
     splitter.setStretchFactor(1, 2)
     splitter.setChildrenCollapsible(False)
     return splitter
+
+
+class PredictionLabel(QLabel):
+    """The number read (objectName ``predictionLabel``): its text is exactly the reading, e.g. "2026".
+
+    Clicking a digit selects it (``characterClicked``); the number shrinks to fit the width.
+    """
+
+    characterClicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent, objectName="predictionLabel")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(120, 130)
+        self.setToolTip("What the network reads; click a digit of a number to look at it")
+        self._fitted_length = -1
+
+    def show_text(self, text: str, selected: int | None) -> None:
+        if len(text) != self._fitted_length:
+            self._fitted_length = len(text)
+            self._fit_font(text)
+        self.setText(text)
+
+    def _fit_font(self, text: str) -> None:
+        font = QFont()
+        font.setBold(True)
+        font.setPixelSize(DIGIT_PIXEL_SIZE)
+        advance = QFontMetrics(font).horizontalAdvance(text or "0")
+        room = max(self.width(), self.minimumWidth()) - 12
+        if advance > room:
+            font.setPixelSize(max(24, int(DIGIT_PIXEL_SIZE * room / advance)))
+        self.setFont(font)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_font(self.text())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        text = self.text()
+        metrics = QFontMetrics(self.font())
+        x = event.position().x() - (self.width() - metrics.horizontalAdvance(text)) / 2
+        for index in range(len(text)):
+            if x < metrics.horizontalAdvance(text[: index + 1]):
+                if x >= 0:
+                    self.characterClicked.emit(index)
+                break
+        super().mousePressEvent(event)
 
 
 class InputPreview(QWidget):
@@ -210,11 +274,15 @@ class DrawTab(QWidget):
 
     Signals:
         predictionUpdated(object): every shown widget was updated for a new
-            :class:`~digitpad.inference.Prediction`, or None when nothing is predicted.
+            :class:`~digitpad.inference.Prediction` (the selected character's), or None
+            when nothing is predicted.
+        readingUpdated(object): the same moment, with the whole drawing's
+            :class:`~digitpad.reading.Reading` (None when nothing is read).
         penWidthChanged(float): the pen width fraction the user picked.
     """
 
     predictionUpdated = Signal(object)
+    readingUpdated = Signal(object)
     penWidthChanged = Signal(float)
 
     def __init__(self, model_in_use: ModelInUse | None = None, parent: QWidget | None = None) -> None:
@@ -226,6 +294,10 @@ class DrawTab(QWidget):
         self._last_prediction_ended = -1.0
         self._last_prediction_ms = 0.0
         self._last_prediction = None
+        self._last_reading: Reading | None = None
+        self._reader: Reader | None = None
+        #: A stroke of the character the user clicked; None: show the one written last.
+        self._pinned_stroke: Stroke | None = None
         self._digit_colour = ""
 
         self.model_problem = warning(QLabel(objectName="modelProblem"))
@@ -254,6 +326,9 @@ class DrawTab(QWidget):
         self.clear_button.clicked.connect(self.pad.clear)
         self.pad.inkChanged.connect(self._on_ink_changed)
         self.pad.drawingChanged.connect(self.predict_now)
+        self.pad.strokeStarted.connect(self._unpin)
+        self.pad.characterClicked.connect(self.select_character)
+        self.prediction_label.characterClicked.connect(self.select_character)
         self.pen_width.valueChanged.connect(self._on_pen_width_changed)
         self.model_in_use.changed.connect(self._on_model_changed)
         self._on_model_changed(self.model_in_use.predictor)
@@ -290,14 +365,7 @@ class DrawTab(QWidget):
 
     def _build_results(self) -> QFrame:
         """The prediction, its confidence, the model's input and the probabilities."""
-        self.prediction_label = QLabel("", objectName="predictionLabel")
-        self.prediction_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        digit_font = QFont()
-        digit_font.setPixelSize(104)
-        digit_font.setBold(True)
-        self.prediction_label.setFont(digit_font)
-        self.prediction_label.setMinimumSize(120, 130)
-        self.prediction_label.setToolTip("The digit the network reads")
+        self.prediction_label = PredictionLabel()
         self.confidence_label = QLabel(EMPTY_HINT, objectName="confidenceLabel")
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label.setWordWrap(True)
@@ -353,6 +421,7 @@ class DrawTab(QWidget):
 
     def _on_model_changed(self, predictor: Predictor | None) -> None:
         self.set_problem(self.model_in_use.problem)
+        self._reader = Reader(predictor) if predictor is not None else None
         if predictor is not None:
             _, activations = predictor.predict_input(
                 np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), with_activations=True
@@ -371,7 +440,15 @@ class DrawTab(QWidget):
 
     # -- prediction --------------------------------------------------------------
 
-    def last_prediction(self):
+    def _unpin(self) -> None:
+        # A new stroke: the character being written is the one to show.
+        self._pinned_stroke = None
+
+    def last_reading(self) -> Reading | None:
+        """The whole drawing as read last, or None."""
+        return self._last_reading
+
+    def last_prediction(self) -> Prediction | None:
         """The prediction shown, or None."""
         return self._last_prediction
 
@@ -382,26 +459,43 @@ class DrawTab(QWidget):
         self._live_timer.start(max(0, math.ceil(live_gap_ms(self._last_prediction_ms) - since_last_ms)))
 
     def predict_now(self) -> None:
-        """Predict the drawing as it is and update every widget (synchronously)."""
+        """Read the drawing as it is and update every widget (synchronously)."""
         self._live_timer.stop()
         cpu_started = time.thread_time()
-        prediction = None
-        predictor = self.model_in_use.predictor
-        if predictor is not None:
-            crop = self.pad.ink_crop()
-            if crop is not None:
-                ink, _ = crop
-                prediction = predictor.predict(ink, bbox=(0, 0, *ink.shape), with_activations=True)
-        if prediction is None:
+        strokes = self.pad.drawing()
+        reading = self._reader.read(strokes) if self._reader is not None and strokes else None
+        selected = self._selected_index(reading, strokes)
+        prediction = reading.characters[selected].prediction if reading and selected is not None else None
+        if reading is None or prediction is None:
             self._show_nothing()
         else:
-            self._show(prediction)
-        self._last_prediction = prediction
+            self._show(reading, selected)
+        self._last_reading, self._last_prediction = reading, prediction
         self._last_prediction_ended = time.perf_counter()
         # CPU time, not wall time: when other programs or a training thread take the CPU,
         # wall time grows without this thread doing more, and pausing longer would only add latency.
         self._last_prediction_ms = (time.thread_time() - cpu_started) * 1000
+        self.readingUpdated.emit(reading)
         self.predictionUpdated.emit(prediction)
+
+    def _selected_index(self, reading: Reading | None, strokes: list[Stroke]) -> int | None:
+        """The character the user clicked, else the one holding the stroke written last."""
+        if reading is None or not reading.characters:
+            return None
+        for wanted in (self._pinned_stroke, _last_ink_stroke(strokes)):
+            for index, character in enumerate(reading.characters):
+                if wanted is not None and any(strokes[i] is wanted for i in character.character.strokes):
+                    return index
+        return len(reading.characters) - 1
+
+    def select_character(self, index: int) -> None:
+        """Show the ``index``-th character (left to right) in the chart, the preview and the maps."""
+        reading = self._last_reading
+        if reading is None or not 0 <= index < len(reading.characters):
+            return
+        strokes = self.pad.drawing()
+        self._pinned_stroke = strokes[reading.characters[index].character.strokes[-1]]
+        self.predict_now()
 
     def _set_digit_colour(self, colour: str) -> None:
         # A palette change only when the colour changes: style and palette updates are not free.
@@ -409,16 +503,24 @@ class DrawTab(QWidget):
             self._digit_colour = colour
             set_text_colour(self.prediction_label, colour)
 
-    def _show(self, prediction: Prediction) -> None:
-        self._set_digit_colour(Palette.ACCENT if prediction.confidence >= UNSURE_BELOW else Palette.UNSURE)
-        self.prediction_label.setText(str(prediction.digit))
-        self.confidence_label.setText(f"{prediction.confidence:.1%} sure")
+    def _show(self, reading: Reading, selected: int) -> None:
+        character = reading.characters[selected]
+        prediction = character.prediction
+        unsure = any(c.unsure for c in reading.characters)
+        self._set_digit_colour(Palette.UNSURE if unsure or prediction.confidence < CONFIDENT_FROM else Palette.ACCENT)
+        self.prediction_label.show_text(reading.text, selected)
+        what = character.hesitation() if character.unsure else f"{prediction.confidence:.1%} sure"
+        count = len(reading.characters)
+        self.confidence_label.setText(what if count == 1 else f"Digit {selected + 1} of {count}: {what}")
         self.chart.set_probabilities(prediction.probabilities, prediction.digit)
         self.preview.set_image(prediction.stages.centred)
         self.feature_maps.show_activations(prediction.activations)
+        boxes = [c.character.bounds for c in reading.characters]
+        self.pad.set_character_boxes(boxes, selected)
 
     def _show_nothing(self) -> None:
-        self.prediction_label.setText("")
+        self.prediction_label.show_text("", None)
+        self.pad.set_character_boxes([], None)
         if self.model_in_use.loading:
             hint = "Loading the model…"
         elif self.model_in_use.predictor is None:
@@ -442,6 +544,11 @@ class DrawTab(QWidget):
     def _on_pen_width_changed(self, percent: float) -> None:
         self.pad.set_pen_width_fraction(percent / 100)
         self.penWidthChanged.emit(percent / 100)
+
+
+def _last_ink_stroke(strokes: list[Stroke]) -> Stroke | None:
+    """The stroke written last that adds ink (an eraser belongs to no character)."""
+    return next((stroke for stroke in reversed(strokes) if not stroke.erase and stroke.points), None)
 
 
 def describe_model(predictor: Predictor) -> str:

@@ -1,0 +1,273 @@
+"""Reading a drawing as people write: characters of any size, side by side, and an honest "?".
+
+A drawing is a list of strokes (:mod:`digitpad.strokes`). Reading it:
+
+1. :func:`split_characters` groups the strokes into characters by their
+   horizontal extent, in writing order: a stroke that overlaps a character
+   belongs to it (a 4 in two strokes, a 5 with a separate bar, a crossed 7
+   or 0 stay one digit); strokes side by side with a gap are digits of a
+   number.
+2. :func:`render_character` rasterises each character on its own, with a
+   stroke width that is a fixed share of the character's own size
+   (:data:`STROKE_SHARE`), whatever size it was drawn at and whatever pen
+   the pad used. Pressure still varies the width around it, and eraser
+   strokes scale with it. The result goes through MNIST's preprocessing as
+   before (:func:`digitpad.preprocess.preprocess`).
+3. :class:`Reader` predicts each character, re-reading only those that
+   changed, and marks a character it cannot name confidently as "?".
+
+Qt-free, like the rest of the core: the pad, the benches and the tests all
+read drawings through this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from digitpad.preprocess import PEN_WIDTH_FRACTION
+from digitpad.strokes import Stroke, render
+
+if TYPE_CHECKING:  # the reader takes a Predictor; the rest needs no torch
+    from digitpad.inference import Prediction, Predictor
+
+#: How tall a digit is drawn, as a share of the pad's height, when the pad's
+#: default pen (PEN_WIDTH_FRACTION of the pad's height) gives MNIST's stroke.
+TYPICAL_DIGIT_HEIGHT = 0.6
+#: The model's pen: stroke width as a share of the character's longer side.
+#: MNIST scaled each digit's longer side to 20 px, where its strokes are about
+#: 2.5 px wide (preprocess.MNIST_STROKE_WIDTH), anti-aliasing included. A
+#: digit drawn at 60% of the pad's height with the default pen of 7% got
+#: exactly that (see preprocess.PEN_WIDTH_FRACTION): 0.07 / 0.6 = 0.117 of the
+#: digit's size. Fixing this share, rather than the pen, gives every digit
+#: MNIST's stroke: a digit at 15% of the pad's height no longer fills in.
+STROKE_SHARE = PEN_WIDTH_FRACTION / TYPICAL_DIGIT_HEIGHT
+#: The character's longer side, in pixels, when it is rasterised for the model;
+#: preprocessing then area-averages it down to MNIST's 20 px box (anti-aliasing).
+RENDER_SIZE = 56
+#: Two strokes (or a stroke and a character) are one character when their
+#: horizontal extents overlap by at least this share of the narrower one.
+MERGE_OVERLAP = 0.25
+#: The narrowest extent that counts in that rule, as a share of the drawing's
+#: height: a thin vertical stroke (a 1, the stem of a 4) inside another
+#: character's extent still belongs to it.
+MIN_EXTENT_SHARE = 0.15
+#: Below this (calibrated) probability the model's best guess is more likely
+#: wrong than right: the character is shown as "?".
+UNSURE_BELOW = 0.5
+#: Shown in place of a character the model cannot name.
+UNKNOWN = "?"
+
+Bounds = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Character:
+    """Strokes that make one character: indices into the drawing's stroke list, in writing order."""
+
+    strokes: tuple[int, ...]
+    #: Eraser strokes that touch this character (they rub out parts of it).
+    erasers: tuple[int, ...]
+    #: (left, top, right, bottom) of its ink strokes, pen radius included, in drawing coordinates.
+    bounds: Bounds
+
+    def contains(self, x: float, y: float, margin: float = 0.0) -> bool:
+        left, top, right, bottom = self.bounds
+        return left - margin <= x <= right + margin and top - margin <= y <= bottom + margin
+
+
+def _stroke_bounds(stroke: Stroke) -> Bounds:
+    return stroke.bounds()
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return min(a[1], b[1]) - max(a[0], b[0])
+
+
+def _belongs(a: tuple[float, float], b: tuple[float, float], min_extent: float) -> bool:
+    """Whether horizontal extents ``a`` and ``b`` overlap enough to be one character."""
+    narrower = max(min(a[1] - a[0], b[1] - b[0]), min_extent)
+    return _overlap(a, b) >= MERGE_OVERLAP * narrower
+
+
+def split_characters(strokes: list[Stroke]) -> list[Character]:
+    """Group ``strokes`` into characters, left to right (see the module docstring)."""
+    ink = [index for index, stroke in enumerate(strokes) if stroke.points and not stroke.erase]
+    if not ink:
+        return []
+    bounds = {index: _stroke_bounds(strokes[index]) for index in ink}
+    height = max(b[3] for b in bounds.values()) - min(b[1] for b in bounds.values())
+    min_extent = MIN_EXTENT_SHARE * max(height, 1e-6)
+    groups: list[tuple[list[int], tuple[float, float]]] = []
+    for index in ink:  # writing order
+        extent = (bounds[index][0], bounds[index][2])
+        joined = [group for group in groups if _belongs(group[1], extent, min_extent)]
+        members = [index] + [member for group in joined for member in group[0]]
+        span = (min([extent[0]] + [g[1][0] for g in joined]), max([extent[1]] + [g[1][1] for g in joined]))
+        groups = [group for group in groups if group not in joined] + [(sorted(members), span)]
+    groups = _merge_until_stable(groups, min_extent)
+    characters = []
+    for members, _ in sorted(groups, key=lambda group: (group[1][0] + group[1][1]) / 2):
+        box = (
+            min(bounds[m][0] for m in members),
+            min(bounds[m][1] for m in members),
+            max(bounds[m][2] for m in members),
+            max(bounds[m][3] for m in members),
+        )
+        erasers = tuple(
+            index
+            for index, stroke in enumerate(strokes)
+            if stroke.erase and stroke.points and _boxes_touch(_stroke_bounds(stroke), box)
+        )
+        characters.append(Character(tuple(members), erasers, box))
+    return characters
+
+
+def _merge_until_stable(
+    groups: list[tuple[list[int], tuple[float, float]]], min_extent: float
+) -> list[tuple[list[int], tuple[float, float]]]:
+    """Merge groups whose extents grew into each other after later strokes joined them."""
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                if _belongs(groups[i][1], groups[j][1], min_extent):
+                    members = sorted(groups[i][0] + groups[j][0])
+                    span = (min(groups[i][1][0], groups[j][1][0]), max(groups[i][1][1], groups[j][1][1]))
+                    groups = [g for k, g in enumerate(groups) if k not in (i, j)] + [(members, span)]
+                    merged = True
+                    break
+            if merged:
+                break
+    return groups
+
+
+def _boxes_touch(a: Bounds, b: Bounds) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def render_character(strokes: list[Stroke], character: Character, size: int = RENDER_SIZE) -> np.ndarray:
+    """The character's ink, rasterised with the model's pen (float32, bright ink on black).
+
+    The longer side of its strokes' path becomes ``size`` px; every stroke is
+    drawn ``STROKE_SHARE`` of that wide, times its pressure's factor (and the
+    eraser's widening): the pad's pen width plays no part.
+    """
+    members = [strokes[i] for i in character.strokes]
+    points = np.concatenate([np.asarray(s.points, dtype=np.float64).reshape(-1, 2) for s in members])
+    low, high = points.min(0), points.max(0)
+    extent = float(max(high - low))
+    # A dot or a tiny mark: sized as if it were a short dash, not blown up to a blob.
+    extent = max(extent, 1e-3)
+    scale = size / extent
+    width = STROKE_SHARE * size
+    margin = width * 2 + 2
+    shape = (
+        int(np.ceil((high[1] - low[1]) * scale + 2 * margin)),
+        int(np.ceil((high[0] - low[0]) * scale + 2 * margin)),
+    )
+    rescaled = [_rescaled(strokes[i], low, scale, margin, width) for i in character.strokes + character.erasers]
+    # Erasers after the ink they rub out, as drawn: keep the drawing's own order.
+    order = sorted(range(len(rescaled)), key=lambda k: (character.strokes + character.erasers)[k])
+    return render([rescaled[k] for k in order], *shape)
+
+
+def _rescaled(stroke: Stroke, origin: np.ndarray, scale: float, margin: float, width: float) -> Stroke:
+    """``stroke`` moved into the character's raster, with the model's pen and its own pressure."""
+    xy = (np.asarray(stroke.points, dtype=np.float64).reshape(-1, 2) - origin) * scale + margin
+    widths = width * stroke.pressure_factors()
+    # Points closer than a pixel add nothing at this size but cost time: keep
+    # one point per pixel of path, and always both ends.
+    travelled = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
+    keep = np.concatenate([[True], np.floor(travelled[1:]) > np.floor(travelled[:-1])])
+    keep[-1] = True
+    return Stroke(
+        points=[tuple(p) for p in xy[keep]],
+        widths=list(widths[keep]),
+        erase=stroke.erase,
+        pressures=[stroke.pressures[i] for i in np.flatnonzero(keep)] if stroke.pressures else [],
+    )
+
+
+@dataclass(frozen=True)
+class CharacterReading:
+    """One character and what the model reads in it."""
+
+    character: Character
+    prediction: Prediction
+
+    @property
+    def unsure(self) -> bool:
+        return self.prediction.confidence < UNSURE_BELOW
+
+    @property
+    def symbol(self) -> str:
+        """The digit, or "?" where the model cannot name it confidently."""
+        return UNKNOWN if self.unsure else str(self.prediction.digit)
+
+    def hesitation(self) -> str:
+        """What the model hesitates between, e.g. "7 or 1?"."""
+        first, second = np.argsort(self.prediction.probabilities)[::-1][:2]
+        return f"{first} or {second}?"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A drawing read character by character, left to right."""
+
+    characters: tuple[CharacterReading, ...]
+
+    @property
+    def text(self) -> str:
+        """Every character's symbol left to right, e.g. "2026" or "20?6"; empty for an empty drawing."""
+        return "".join(character.symbol for character in self.characters)
+
+    def character_at(self, x: float, y: float, margin: float = 0.0) -> int | None:
+        """Index of the character whose box holds (x, y), or None."""
+        for index, reading in enumerate(self.characters):
+            if reading.character.contains(x, y, margin):
+                return index
+        return None
+
+
+class Reader:
+    """Reads drawings with a predictor; characters whose strokes did not change are not read again.
+
+    While the pen moves only the character under it changes, so live reading
+    of a four-digit number costs about one character's rendering and forward
+    pass, not four.
+    """
+
+    def __init__(self, predictor: Predictor) -> None:
+        self.predictor = predictor
+        self._cache: dict[tuple, Prediction] = {}
+
+    def read(self, strokes: list[Stroke]) -> Reading:
+        characters = split_characters(strokes)
+        readings = []
+        cache: dict[tuple, Prediction] = {}
+        for character in characters:
+            key = _character_key(strokes, character)
+            prediction = self._cache.get(key) or cache.get(key)
+            if prediction is None:
+                prediction = self.read_character(strokes, character)
+            if prediction is not None:
+                cache[key] = prediction
+                readings.append(CharacterReading(character, prediction))
+        self._cache = cache  # only what the drawing still holds
+        return Reading(tuple(readings))
+
+    def read_character(self, strokes: list[Stroke], character: Character) -> Prediction | None:
+        """Render and predict one character (with its feature maps); None if erased away."""
+        return self.predictor.predict(render_character(strokes, character), with_activations=True)
+
+
+def _character_key(strokes: list[Stroke], character: Character) -> tuple:
+    """What identifies a character's content: its strokes (the objects), how far each has grown, and its ends."""
+    return tuple(
+        (id(strokes[i]), len(strokes[i].points), strokes[i].points[0], strokes[i].points[-1])
+        for i in character.strokes + character.erasers
+    )
