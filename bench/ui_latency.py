@@ -22,7 +22,11 @@ Also measures ``digitpad`` to a painted window: the command is started as a
 process (offscreen) and reports when its pad was first painted and when the
 model and Train tab were in place.
 
-    python bench/ui_latency.py [--digits N] [--startup-runs N]
+Also idle with each digit written as the last of a four-digit number
+(``--number``): the others are on the pad already, so every pen event reads
+the whole number (only the digit that changed is rendered and predicted again).
+
+    python bench/ui_latency.py [--digits N] [--number N] [--startup-runs N]
 """
 
 from __future__ import annotations
@@ -88,8 +92,33 @@ def digit_paths(width: float, height: float) -> list[list[list[tuple[float, floa
     return [[two], [eight], [seven], four]
 
 
-def measure_latencies(window, app, digits: int) -> dict[str, list[float]]:
+def in_slot(stroke: list, slot: int, slots: int, width: float, height: float) -> list:
+    """A stroke of :func:`digit_paths` moved into the ``slot``-th of ``slots`` equal slots, shrunk to fit."""
+    slot_width = width / slots
+    shrink = min(1.0, 0.8 * slot_width / (0.6 * height))
+    centre_x = slot_width * (slot + 0.5)
+    return [(centre_x + (x - width / 2) * shrink, height / 2 + (y - height / 2) * shrink) for x, y in stroke]
+
+
+def pre_draw(pad, shapes: list, slots: int) -> None:
+    """Put digits in every slot but the last (not measured): the number the measured digit completes."""
+    from digitpad.strokes import Stroke
+
+    strokes = []
+    for slot in range(slots - 1):
+        for path in shapes[slot % len(shapes)]:
+            stroke = Stroke()
+            for x, y in in_slot(path, slot, slots, pad.width(), pad.height()):
+                stroke.add(x, y, pad.pen_width())
+            strokes.append(stroke)
+    pad.set_strokes(strokes)
+
+
+def measure_latencies(window, app, digits: int, slots: int = 1) -> dict[str, list[float]]:
     """Replay digits; per pen event, seconds to 'updated', to 'painted', and the GUI thread's CPU time.
+
+    With ``slots`` > 1 each measured digit is the last of a number: the others
+    are on the pad already, in equal slots side by side.
 
     Waiting happens in a real QEventLoop (which sleeps, releasing the GIL, as
     the app's loop does), not by spinning processEvents, which would steal the
@@ -121,8 +150,11 @@ def measure_latencies(window, app, digits: int) -> dict[str, list[float]]:
     next_send = time.perf_counter()
     for index in range(digits):
         pad.clear()
+        if slots > 1:
+            pre_draw(pad, shapes[index + 1 :] + shapes[: index + 1], slots)
         app.processEvents()
         for stroke in shapes[index % len(shapes)]:
+            stroke = in_slot(stroke, slots - 1, slots, pad.width(), pad.height()) if slots > 1 else stroke
             points = [QPoint(round(x), round(y)) for x, y in stroke]
             for number, point in enumerate(points):
                 delay = next_send - time.perf_counter()
@@ -275,6 +307,9 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=8, help="digits drawn per condition")
     parser.add_argument("--startup-runs", type=int, default=3)
     parser.add_argument(
+        "--number", type=int, default=4, help="also draw each digit as the last of a number this long (default 4)"
+    )
+    parser.add_argument(
         "--training",
         choices=("tab", "thread"),
         default="tab",
@@ -301,6 +336,8 @@ def main() -> None:
         print(f"pad {pad.width()}x{pad.height()} px, model channels {window.draw_tab.predictor.model.config.channels}")
         measure_latencies(window, app, 1)  # warm-up
         report("idle", measure_latencies(window, app, args.digits))
+        if args.number > 1:
+            report(f"idle, {args.number}-digit number", measure_latencies(window, app, args.digits, args.number))
 
         window.tabs.setCurrentIndex(1)  # shown once, as a user would before pressing Start
         app.processEvents()

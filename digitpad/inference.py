@@ -13,6 +13,11 @@ small (measured on 2 CPU cores, batch 1, channels (32, 64, 128)):
   build it, or any output that differs from the eager model by more than
   :data:`FAST_PATH_TOLERANCE`, falls back to the eager model.
 - Batch-1 work runs on one intra-op thread (see :func:`use_one_thread_here`).
+
+Every probability is softmax(logits / T), with the temperature T the
+checkpoint carries (:mod:`digitpad.calibration`; 1 without one), so that the
+top probability is the chance of being right; dividing ten numbers costs
+nothing measurable.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from digitpad.calibration import stored_temperature
 from digitpad.checkpoint import CheckpointInfo, load_checkpoint
 from digitpad.constants import MNIST_SIZE
 from digitpad.model import DigitNet, fold_batch_norm
@@ -49,7 +55,7 @@ class Prediction:
 
     digit: int
     confidence: float
-    #: Softmax over the ten digits, float32 (10,).
+    #: Softmax over the ten digits (calibrated: see :attr:`Predictor.temperature`), float32 (10,).
     probabilities: np.ndarray
     #: Every preprocessing stage (the 28x28 input is ``stages.centred``).
     stages: PreprocessResult
@@ -185,10 +191,17 @@ def _build_fast_paths(model: DigitNet) -> tuple[Forward, Forward, bool]:
     return fast_logits, fast_activations, True
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    """Softmax of a float32 (10,) vector in numpy: cheaper than a torch op at this size."""
-    exponentials = np.exp(logits - logits.max())
+def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax of ``logits / temperature`` for a float32 (10,) vector in numpy: cheaper than a torch
+    op at this size (the division adds under a microsecond)."""
+    exponentials = np.exp((logits - logits.max()) / temperature)
     return (exponentials / exponentials.sum()).astype(np.float32, copy=False)
+
+
+def _softmax_rows(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """Row-wise softmax of ``logits / temperature`` for float32 (N, 10)."""
+    exponentials = np.exp((logits - logits.max(axis=1, keepdims=True)) / temperature)
+    return (exponentials / exponentials.sum(axis=1, keepdims=True)).astype(np.float32, copy=False)
 
 
 class Predictor:
@@ -197,12 +210,15 @@ class Predictor:
     ``model`` (the attribute) is the plain eager model with BatchNorm folded,
     for export and evaluation; batch-1 predictions go through an optimised
     copy of it that gives the same outputs (see the module's docstring).
+    ``temperature`` divides the logits before every softmax: the one in
+    ``info.metrics["calibration"]``, or 1.0 if there is none or it is not sane.
     """
 
     def __init__(self, model: DigitNet, info: CheckpointInfo | None = None, source: Path | None = None) -> None:
         self.model = fold_batch_norm(model.cpu())
         self.info = info
         self.source = source
+        self.temperature = stored_temperature(info.metrics if info is not None else None)
         self._forward_logits, self._forward_activations, self.optimised = _build_fast_paths(self.model)
 
     @classmethod
@@ -229,7 +245,7 @@ class Predictor:
         else:
             (logits,) = self._forward_logits(x)
             maps = None
-        return _softmax(logits[0].numpy()), maps
+        return _softmax(logits[0].numpy(), self.temperature), maps
 
     def predict(
         self,
@@ -252,11 +268,15 @@ class Predictor:
         )
 
     @torch.inference_mode()
-    def predict_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """Probabilities (N, 10) for normalised images (N, 28, 28)."""
+    def logits_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Logits float32 (N, 10), before the temperature, for normalised images (N, 28, 28)."""
         outputs = []
         with _usual_threads():
             for start in range(0, len(normalised), batch_size):
                 x = torch.from_numpy(np.ascontiguousarray(normalised[start : start + batch_size], dtype=np.float32))
-                outputs.append(torch.softmax(self.model(x.unsqueeze(1)), 1).numpy())
+                outputs.append(self.model(x.unsqueeze(1)).numpy())
         return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
+
+    def predict_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Probabilities float32 (N, 10) for normalised images (N, 28, 28)."""
+        return _softmax_rows(self.logits_batch(normalised, batch_size), self.temperature)

@@ -13,12 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from digitpad import __version__, download
 from digitpad.augment import AugmentConfig
-from digitpad.checkpoint import load_checkpoint
+from digitpad.calibration import Calibration
+from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
 from digitpad.cli import EXIT_ERROR, EXIT_OK, build_parser, main, train_settings
-from digitpad.model import ModelConfig
+from digitpad.data import MNIST_FILES, Mnist
+from digitpad.inference import Predictor
+from digitpad.model import DigitNet, ModelConfig
+from digitpad.paths import shipped_weights_path
 from digitpad.recipes import APP_DEFAULT, SHIPPED
 from digitpad.train import TrainConfig
 
@@ -266,3 +272,110 @@ def test_version_as_a_module() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"digitpad {__version__}"
+
+
+# --- digitpad calibrate ---------------------------------------------------------
+
+
+def write_idx_mnist(folder: Path, data: Mnist) -> Path:
+    """``data`` as the four IDX files of MNIST's distribution (uint8, big-endian sizes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, stem in MNIST_FILES.items():
+        array = getattr(data, role)
+        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(size.to_bytes(4, "big") for size in array.shape)
+        (folder / stem).write_bytes(header + array.astype(np.uint8).tobytes())
+    return folder
+
+
+def tiny_checkpoint(path: Path) -> Path:
+    torch.manual_seed(0)
+    info = CheckpointInfo(
+        model_config=ModelConfig(channels=(4, 8, 8)),
+        metrics={"test_accuracy": 0.5, "drawn_digits_accuracy": 0.25},
+        recipe={"epochs": 1},
+        data={"source": "bars", "train_images": 1200},
+    )
+    return save_checkpoint(path, DigitNet(info.model_config).eval(), info)
+
+
+def tensors_and_info(path: Path) -> tuple[dict, dict]:
+    loaded = load_checkpoint(path)
+    return load_file(str(path)), {
+        "metrics": loaded.info.metrics,
+        "recipe": loaded.info.recipe,
+        "data": loaded.info.data,
+    }
+
+
+def test_calibrate_stores_the_temperature_and_keeps_the_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture, tiny_mnist: Mnist
+) -> None:
+    weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
+    data_dir = write_idx_mnist(tmp_path / "mnist", tiny_mnist)
+    tensors_before, info_before = tensors_and_info(weights)
+    code, out, err = run(["calibrate", "--weights", str(weights), "--data-dir", str(data_dir)], capsys)
+    assert code == EXIT_OK, err
+    lines = out.strip().splitlines()
+    assert lines[:2] == [f"weights: {weights}", "fitted on MNIST test 0-149; checked on 150-299"]
+    temperature = re.fullmatch(r"temperature: (\d+\.\d{4})", lines[2])
+    assert temperature, lines[2]
+    assert re.fullmatch(r"NLL: \d+\.\d{4} -> \d+\.\d{4}", lines[3]) and re.fullmatch(
+        r"ECE: 0\.\d{4} -> 0\.\d{4}", lines[4]
+    )
+    assert lines[5] == f"saved {weights}"  # over --weights: they are not the shipped ones
+    tensors_after, info_after = tensors_and_info(weights)
+    assert tensors_after.keys() == tensors_before.keys()
+    for name, tensor in tensors_before.items():
+        assert torch.equal(tensors_after[name], tensor), name
+    calibration = Calibration.from_dict(info_after["metrics"].pop("calibration"))
+    assert info_after == info_before
+    assert calibration.temperature == pytest.approx(float(temperature[1]), abs=1e-4)
+    assert Predictor.from_checkpoint(weights).temperature == calibration.temperature
+
+
+def test_calibrate_writes_to_out_and_leaves_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture, tiny_mnist: Mnist
+) -> None:
+    weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
+    before = weights.read_bytes()
+    out_path = tmp_path / "calibrated" / "tiny.safetensors"
+    data_dir = write_idx_mnist(tmp_path / "mnist", tiny_mnist)
+    code, out, err = run(
+        ["calibrate", "--weights", str(weights), "--data-dir", str(data_dir), "--out", str(out_path)], capsys
+    )
+    assert code == EXIT_OK, err
+    assert out.strip().splitlines()[-1] == f"saved {out_path}"
+    assert weights.read_bytes() == before
+    assert "calibration" in load_checkpoint(out_path).info.metrics
+
+
+def test_calibrate_refuses_to_rewrite_the_shipped_weights_unasked(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    shipped = shipped_weights_path()
+    before = shipped.read_bytes()
+    code, _, err = run(["calibrate", "--weights", str(shipped), "--data-dir", str(tmp_path / "no-mnist")], capsys)
+    assert_one_line_error(code, err, str(shipped), "shipped weights", "--out")
+    assert shipped.read_bytes() == before
+
+
+def test_calibrate_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, tiny_mnist: Mnist) -> None:
+    weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
+    code, _, err = run(["calibrate", "--weights", str(weights), "--data-dir", str(tmp_path / "no-mnist")], capsys)
+    assert_one_line_error(code, err, "no-mnist")
+    data_dir = write_idx_mnist(tmp_path / "mnist", tiny_mnist)
+    pickled = tmp_path / "model.pt"
+    pickled.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    code, _, err = run(["calibrate", "--weights", str(pickled), "--data-dir", str(data_dir)], capsys)
+    assert_one_line_error(code, err, str(pickled), "pickle")
+    code, _, err = run(["calibrate", "--weights", str(tmp_path / "absent.safetensors")], capsys)
+    assert_one_line_error(code, err, "absent.safetensors", "no such file")
+    code, _, err = run(["calibrate", "--weights", str(weights), "--out", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, "--out", "folder")
+
+
+def test_calibrate_needs_the_weights_named(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["calibrate"])
+    assert caught.value.code == 2
+    assert "--weights" in capsys.readouterr().err

@@ -115,15 +115,6 @@ def test_a_four_in_two_strokes_stays_one_digit(window, qtbot) -> None:
     assert len(window.draw_tab.last_reading().characters) == 1
 
 
-def test_a_scribble_is_shown_as_a_question_mark_with_what_it_hesitates_between(window, qtbot) -> None:
-    rng = np.random.default_rng(3)
-    pad = pad_of(window)
-    scribble = [(pad.width() * x, pad.height() * y) for x, y in rng.uniform(0.3, 0.7, (40, 2))]
-    draw_mouse_stroke(pad, scribble)
-    assert shown(window) == "?"
-    assert " or " in window.findChild(QLabel, "confidenceLabel").text()
-
-
 def test_undo_inside_a_number_removes_the_last_stroke_whichever_digit_it_belongs_to(window, qtbot) -> None:
     for index, glyph in enumerate((one(), seven(), zero())):
         draw(window, glyph, (0.2 + 0.3 * index, 0.5), 0.45)

@@ -87,11 +87,10 @@ DIGIT_PIXEL_SIZE = 104
 EMPTY_HINT = "Draw a digit on the pad"
 
 PEN_WIDTH_TOOLTIP = (
-    "Pen width in percent of the pad's height (default {default:g}%).\n"
-    "The model was trained on MNIST, whose digits are about 20 px tall with strokes about 2.5 px wide. "
-    "A digit drawn at 60% of the pad's height is scaled by 20 / (0.6 x height), so a pen of "
-    "{default:g}% of the height lands on MNIST's stroke width. Much thinner or bolder pens make "
-    "the digits look unlike anything the model has seen. Pen pressure varies the width from 40% to 160%."
+    "Pen width on the pad, in percent of its height (default {default:g}%).\n"
+    "It only changes what you see. The network gets each digit re-drawn from your strokes with "
+    "MNIST's pen: strokes about an eighth of the digit's size, whatever size you draw at. "
+    "Pen pressure varies the width from 40% to 160%, on the pad and in the network's input."
 )
 
 
