@@ -1,17 +1,32 @@
-"""Accuracy on real pen drawings: UNIPEN trajectories replayed through the pad.
+"""Accuracy on real pen drawings: UNIPEN trajectories replayed through the pad and read as the app reads them.
 
 Each digit of ../shared/data/unipen-dev is scaled to 45-80% of the pad's
-height and put at a random place near the centre (seeded), then drawn:
+height and put at a random place near the centre (seeded), then read:
 
-- ``offline``: rasterised without Qt (digitpad.strokes.render, like the
-  pad's painter), preprocessed and predicted: the model's own accuracy;
-- ``mouse``: replayed through the real pad of MainWindow as Qt mouse events;
+- ``offline``: the strokes as the pad records them (its pen width) read
+  without Qt by ``digitpad.reading.Reader``: split into characters, each
+  rasterised with the model's pen, preprocessed and predicted, "?" where the
+  model is unsure. The model's own accuracy through the app's pipeline;
+- ``offline-pad``: the whole pad rasterised with the pad's pen
+  (``digitpad.strokes.render``) and predicted as one digit, as the app did
+  before ``digitpad.reading`` (same "?" rule), for comparison;
+- ``offline-tablet``: ``offline`` with the tablet's pressures;
+- ``mouse``: replayed through the real pad of MainWindow as Qt mouse events,
+  reading ``predictionLabel``;
 - ``tablet``: the same with tablet events and varying pen pressure.
 
-Comparing them separates GUI effects from model effects. Prints accuracy per
-writer group (the five UNIPEN contributors) and overall.
+A digit is right when the text read is exactly its label ("7"; "?" or "17"
+are wrong). Comparing modes separates GUI effects from model effects. Prints
+accuracy per writer group (the five UNIPEN contributors) and overall, the
+share of "?" and of digits read as more than one character.
 
-    python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH] [--writers] [--errors PNG]
+``--group K`` writes K digits side by side as a number, on a pad K times as
+wide as it is high (a square slot per digit), and compares reading the
+number with reading each of its digits alone at the same place.
+``--letters`` reads UNIPEN letters that look like no digit instead, and
+prints how often they are read as no digit.
+
+    python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH] [--group K | --letters]
 """
 
 from __future__ import annotations
@@ -22,7 +37,7 @@ import json
 import os
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +47,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from digitpad.preprocess import PEN_WIDTH_FRACTION  # noqa: E402
-from digitpad.strokes import Stroke, pressure_factor, render  # noqa: E402
+from digitpad.reading import UNKNOWN, UNSURE_BELOW, Reader  # noqa: E402
+from digitpad.strokes import MOUSE_PRESSURE, Stroke, pressure_factor, render  # noqa: E402
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "unipen-dev" / "unipen-1a-dev.json.gz"
+DATA = REPO.parent / "shared" / "data" / "unipen-dev"
+DEFAULT_DATA = DATA / "unipen-1a-dev.json.gz"
+LETTERS_DATA = DATA / "unipen-1bc-dev.json.gz"
+#: Letters that look like no digit (the data's README): an honest reader declines them.
+NO_DIGIT_LETTERS = frozenset("ACEFHKMNPRTUVWXYacefhkmnprtuvwxy")
+#: The pad's height; a single digit's pad is square, a number's has a square slot per digit.
 PAD_SIZE = 400
 #: Writers with fewer digits than this are only counted in their group.
 MIN_WRITER_DIGITS = 20
+#: Target for reading a number against reading its digits alone.
+NUMBER_RATIO_TARGET = 0.97
 
 
 def writer_group(writer: str) -> str:
@@ -54,12 +77,40 @@ def writer_group(writer: str) -> str:
 
 @dataclass
 class PlacedDigit:
-    label: int
+    """A digit (or, with --letters, a letter) placed on the pad."""
+
+    label: int | str
     writer: str
     #: Strokes in pad coordinates, each an (N, 2) array of (x, y).
     paths: list[np.ndarray]
     #: Pen pressure per point for the tablet variant, each (N,).
     pressures: list[np.ndarray]
+    #: The writer's UNIPEN contributor.
+    group: str = ""
+
+    @property
+    def text(self) -> str:
+        """What a perfect reading shows."""
+        return str(self.label)
+
+
+@dataclass
+class PlacedNumber:
+    """Digits side by side on one pad, written left to right."""
+
+    digits: list[PlacedDigit]
+
+    @property
+    def paths(self) -> list[np.ndarray]:
+        return [path for digit in self.digits for path in digit.paths]
+
+    @property
+    def pressures(self) -> list[np.ndarray]:
+        return [pressure for digit in self.digits for pressure in digit.pressures]
+
+    @property
+    def text(self) -> str:
+        return "".join(digit.text for digit in self.digits)
 
 
 def load_unipen(path: Path) -> list[dict]:
@@ -67,58 +118,163 @@ def load_unipen(path: Path) -> list[dict]:
         return json.load(stream)["samples"]
 
 
+def load_letters(path: Path = LETTERS_DATA) -> list[dict]:
+    """The dev letters that look like no digit (never train on them)."""
+    return [sample for sample in load_unipen(path) if sample["label"] in NO_DIGIT_LETTERS]
+
+
+def place_sample(
+    sample: dict,
+    rng: np.random.Generator,
+    heights: tuple[float, float],
+    pad_height: float = PAD_SIZE,
+    slot: tuple[float, float] = (0.0, PAD_SIZE),
+) -> PlacedDigit:
+    """Scale ``sample`` to ``heights`` of the pad's height at a random spot near the centre of ``slot``.
+
+    ``slot`` is (left, width) in pad pixels. The ink (pen radius included)
+    stays inside the slot and the pad.
+    """
+    left, width = slot
+    paths = [np.asarray(stroke, dtype=np.float64).reshape(-1, 2) for stroke in sample["strokes"] if stroke]
+    points = np.concatenate(paths)
+    low, high = points.min(0), points.max(0)
+    size = np.maximum(high - low, 1e-6)
+    target_height = rng.uniform(*heights) * pad_height
+    scale = min(target_height / size[1], 0.9 * width / size[0])
+    centre = np.array([left + width / 2, pad_height / 2]) + rng.uniform(-0.08, 0.08, 2) * np.array([width, pad_height])
+    half = size * scale / 2 + PEN_WIDTH_FRACTION * pad_height / 2
+    lowest, highest = np.array([left, 0.0]) + half, np.array([left + width, pad_height]) - half
+    centre = np.where(lowest <= highest, np.clip(centre, lowest, highest), (lowest + highest) / 2)
+    paths = [(p - (low + high) / 2) * scale + centre for p in paths]
+    pressures = []
+    for p in paths:
+        # A pen presses harder mid-stroke and lightly at the ends, with a per-writer level.
+        base = rng.uniform(0.35, 0.75)
+        t = np.linspace(0, np.pi, len(p))
+        pressures.append(np.clip(base + 0.2 * np.sin(t) + rng.normal(0, 0.03, len(p)), 0.05, 1.0))
+    group = sample.get("group") or writer_group(sample["writer"])
+    label = sample["label"] if isinstance(sample["label"], str) else int(sample["label"])
+    return PlacedDigit(label, sample["writer"], paths, pressures, group)
+
+
 def place_samples(
     samples: list[dict], pad: int = PAD_SIZE, seed: int = 0, heights: tuple[float, float] = (0.45, 0.8)
 ) -> list[PlacedDigit]:
-    """Scale each sample to ``heights`` (45-80%) of the pad's height at a random spot near the centre."""
+    """Each sample alone on a square pad, in the file's order (seeded)."""
     rng = np.random.default_rng(seed)
-    placed = []
-    for sample in samples:
-        paths = [np.asarray(stroke, dtype=np.float64).reshape(-1, 2) for stroke in sample["strokes"] if stroke]
-        points = np.concatenate(paths)
-        low, high = points.min(0), points.max(0)
-        size = np.maximum(high - low, 1e-6)
-        target_height = rng.uniform(*heights) * pad
-        scale = min(target_height / size[1], 0.9 * pad / size[0])
-        centre = pad / 2 + rng.uniform(-0.08, 0.08, 2) * pad
-        paths = [(p - (low + high) / 2) * scale + centre for p in paths]
-        pressures = []
-        for p in paths:
-            # A pen presses harder mid-stroke and lightly at the ends, with a per-writer level.
-            base = rng.uniform(0.35, 0.75)
-            t = np.linspace(0, np.pi, len(p))
-            pressures.append(np.clip(base + 0.2 * np.sin(t) + rng.normal(0, 0.03, len(p)), 0.05, 1.0))
-        placed.append(PlacedDigit(int(sample["label"]), sample["writer"], paths, pressures))
-    return placed
+    return [place_sample(sample, rng, heights, pad, (0.0, pad)) for sample in samples]
 
 
-def to_strokes(digit: PlacedDigit, pen_width: float, tablet: bool) -> list[Stroke]:
+def place_numbers(
+    samples: list[dict], size: int, pad: int = PAD_SIZE, seed: int = 0, heights: tuple[float, float] = (0.45, 0.8)
+) -> list[PlacedNumber]:
+    """Numbers of ``size`` consecutive samples of the shuffled set, one per square slot (a pad ``size`` x wide).
+
+    Every sample is used once; the last ``len(samples) % size`` are left out.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(samples))
+    numbers = []
+    for first in range(0, len(order) - size + 1, size):
+        chosen = [samples[i] for i in order[first : first + size]]
+        numbers.append(
+            PlacedNumber([place_sample(s, rng, heights, pad, (slot * pad, pad)) for slot, s in enumerate(chosen)])
+        )
+    return numbers
+
+
+def to_strokes(drawing: PlacedDigit | PlacedNumber, pen_width: float, tablet: bool) -> list[Stroke]:
+    """The strokes the pad records: its pen width times the pressure's factor, and the pressure."""
     strokes = []
-    for path, pressure in zip(digit.paths, digit.pressures, strict=True):
+    for path, pressure in zip(drawing.paths, drawing.pressures, strict=True):
         stroke = Stroke()
         for (x, y), p in zip(path, pressure, strict=True):
-            stroke.add(x, y, pen_width * (pressure_factor(p) if tablet else 1.0))
+            if tablet:
+                stroke.add(x, y, pen_width * pressure_factor(p), float(p))
+            else:
+                stroke.add(x, y, pen_width, MOUSE_PRESSURE)
         strokes.append(stroke)
     return strokes
 
 
-def report(
-    name: str, results: list[tuple[PlacedDigit, int | None]], seconds: float, every_writer: bool = False
-) -> float:
+Result = tuple[object, str]
+
+
+def read_offline(
+    predictor, drawings: list, pad_height: int = PAD_SIZE, tablet: bool = False, misread: list | None = None
+) -> list[Result]:
+    """Read each drawing with ``digitpad.reading.Reader``; ``misread`` collects (drawing, text, prediction)."""
+    reader = Reader(predictor)
+    pen_width = PEN_WIDTH_FRACTION * pad_height
+    results = []
+    for drawing in drawings:
+        reading = reader.read(to_strokes(drawing, pen_width, tablet))
+        results.append((drawing, reading.text))
+        if misread is not None and isinstance(drawing, PlacedDigit) and reading.text != drawing.text:
+            wrong = [c for c in reading.characters if c.symbol != drawing.text] or list(reading.characters)
+            if wrong:
+                misread.append((drawing, reading.text, wrong[0].prediction))
+    return results
+
+
+def read_whole_pad(predictor, drawings: list, pad: tuple[int, int]) -> list[Result]:
+    """The whole pad rasterised with the pad's pen and predicted as one digit (the app before digitpad.reading)."""
+    width, height = pad
+    pen_width = PEN_WIDTH_FRACTION * height
+    results = []
+    for drawing in drawings:
+        prediction = predictor.predict(render(to_strokes(drawing, pen_width, False), height, width))
+        if prediction is None:
+            text = ""
+        else:
+            text = UNKNOWN if prediction.confidence < UNSURE_BELOW else str(prediction.digit)
+        results.append((drawing, text))
+    return results
+
+
+def run_qt(drawings: list, weights: str | None, tablet: bool, pad: tuple[int, int]) -> list[Result]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from digitpad.gui.replay import replay_digit_in_window
+
+    return replay_digit_in_window(drawings, weights=weights, tablet=tablet, pad_size=pad)
+
+
+def read_mode(mode: str, drawings: list, predictor, args, pad: tuple[int, int], misread: list) -> list[Result]:
+    """Read ``drawings`` in ``mode``; misread digits go to ``misread`` in the ``offline`` mode."""
+    if mode == "offline":
+        return read_offline(predictor, drawings, pad[1], misread=misread)
+    if mode == "offline-tablet":
+        return read_offline(predictor, drawings, pad[1], tablet=True)
+    if mode == "offline-pad":
+        return read_whole_pad(predictor, drawings, pad)
+    if mode in ("mouse", "tablet"):
+        return run_qt(drawings, args.weights, mode == "tablet", pad)
+    raise SystemExit(f"unknown mode {mode!r}")
+
+
+def share(count: int, total: int) -> str:
+    """``0.0123 (18 of 1508)``."""
+    return f"{count / max(total, 1):.4f} ({count} of {total})"
+
+
+def report(name: str, results: list[Result], seconds: float, every_writer: bool = False) -> float:
+    """Accuracy overall, per writer group and for the worst writers; the share of "?" and of splits."""
     by_group: dict[str, list[bool]] = defaultdict(list)
-    for digit, predicted in results:
-        by_group[writer_group(digit.writer)].append(predicted == digit.label)
-    overall = float(np.mean([predicted == digit.label for digit, predicted in results]))
+    for digit, text in results:
+        by_group[digit.group].append(text == digit.text)
+    overall = float(np.mean([text == digit.text for digit, text in results]))
     groups = "  ".join(f"{group} {np.mean(v):.4f} ({len(v)})" for group, v in sorted(by_group.items()))
     worst = min(np.mean(v) for v in by_group.values())
     print(f"{name:8s} accuracy {overall:.4f}  worst group {worst:.4f}  |  {groups}  [{seconds:.1f}s]", flush=True)
     # Individual writers: only those with enough digits for a percentage to mean something.
     by_writer: dict[str, list[bool]] = defaultdict(list)
-    for digit, predicted in results:
-        by_writer[digit.writer].append(predicted == digit.label)
+    for digit, text in results:
+        by_writer[digit.writer].append(text == digit.text)
     sizeable = sorted((np.mean(v), writer, len(v)) for writer, v in by_writer.items() if len(v) >= MIN_WRITER_DIGITS)
     listed = "  ".join(f"{writer} {accuracy:.4f} ({count})" for accuracy, writer, count in sizeable[:4])
     print(f"{'':8s} worst writers with >= {MIN_WRITER_DIGITS} digits: {listed}", flush=True)
+    report_unsure_and_splits(results)
     if every_writer:
         for writer, outcomes in sorted(by_writer.items()):
             errors = len(outcomes) - sum(outcomes)
@@ -126,23 +282,74 @@ def report(
     return overall
 
 
-def run_offline(
-    predictor, digits: list[PlacedDigit], tablet: bool = False, misread: list | None = None
-) -> list[tuple[PlacedDigit, int | None]]:
-    """Rasterise, preprocess and predict each digit; ``misread`` collects (digit, prediction) of the errors."""
-    pen_width = PEN_WIDTH_FRACTION * PAD_SIZE
-    results = []
-    for digit in digits:
-        canvas = render(to_strokes(digit, pen_width, tablet), PAD_SIZE, PAD_SIZE)
-        prediction = predictor.predict(canvas)
-        results.append((digit, None if prediction is None else prediction.digit))
-        if misread is not None and prediction is not None and prediction.digit != digit.label:
-            misread.append((digit, prediction))
-    return results
+def report_unsure_and_splits(results: list[Result]) -> None:
+    """The share of digits with a "?", and of digits read as more (or fewer) than one character."""
+    unsure = sum(UNKNOWN in text for _, text in results)
+    print(f"{'':8s} unsure {share(unsure, len(results))}", flush=True)
+    # Each character shows one symbol, so the text's length is the character count.
+    split = Counter(f"{digit.text}>{text}" for digit, text in results if len(text) > 1)
+    empty = sum(not text for _, text in results)
+    labels = ", ".join(f"{label} x{count}" for label, count in sorted(split.items()))
+    line = f"{'':8s} read as 2+ characters {share(sum(split.values()), len(results))}"
+    print(line + (f": {labels}" if labels else "") + (f"; nothing read {empty}" if empty else ""), flush=True)
+
+
+def report_numbers(name: str, numbers: list[Result], alone: list[Result], seconds: float) -> float:
+    """Numbers read right against all of their digits read right alone, and wrong character counts."""
+    size = len(numbers[0][0].digits)
+    right_alone = {id(digit): text == digit.text for digit, text in alone}
+    right = sum(text == number.text for number, text in numbers)
+    all_alone = sum(all(right_alone[id(digit)] for digit in number.digits) for number, _ in numbers)
+    ratio = (right / all_alone) if all_alone else float("nan")
+    verdict = "met" if ratio >= NUMBER_RATIO_TARGET else "NOT met"
+    print(
+        f"{name:8s} numbers of {size}: read right {share(right, len(numbers))}  "
+        f"all {size} right alone {share(all_alone, len(numbers))}  "
+        f"ratio {ratio:.4f} (target >= {NUMBER_RATIO_TARGET}: {verdict})  [{seconds:.1f}s]",
+        flush=True,
+    )
+    fewer = sum(len(text) < size for _, text in numbers)
+    more = sum(len(text) > size for _, text in numbers)
+    unsure = sum(UNKNOWN in text for _, text in numbers)
+    print(
+        f"{'':8s} wrong character count {share(fewer + more, len(numbers))}: {fewer} fewer (merged), "
+        f'{more} more (split)  |  numbers with a "?" {share(unsure, len(numbers))}',
+        flush=True,
+    )
+    return ratio
+
+
+def report_letters(name: str, results: list[Result], seconds: float) -> float:
+    """The share read as no digit (only "?"), overall and per writer group, and which letters read as digits."""
+
+    def no_digit(text: str) -> bool:
+        return all(symbol == UNKNOWN for symbol in text)
+
+    by_group: dict[str, list[bool]] = defaultdict(list)
+    for letter, text in results:
+        by_group[letter.group].append(no_digit(text))
+    overall = float(np.mean([no_digit(text) for _, text in results]))
+    groups = "  ".join(f"{group} {np.mean(v):.4f} ({len(v)})" for group, v in sorted(by_group.items()))
+    worst = min(np.mean(v) for v in by_group.values())
+    print(f"{name:8s} read as no digit {overall:.4f}  worst group {worst:.4f}  |  {groups}  [{seconds:.1f}s]")
+    unsure = sum(UNKNOWN in text for _, text in results)
+    print(f'{"":8s} with at least one "?" {share(unsure, len(results))}', flush=True)
+    totals = Counter(letter.text for letter, _ in results)
+    read_as: dict[str, Counter] = defaultdict(Counter)
+    for letter, text in results:
+        if not no_digit(text):
+            read_as[letter.text][text] += 1
+    worst_letters = sorted(read_as, key=lambda label: -sum(read_as[label].values()))[:8]
+    listed = "  ".join(
+        f"{label} {sum(read_as[label].values())}/{totals[label]} (mostly {read_as[label].most_common(1)[0][0]})"
+        for label in worst_letters
+    )
+    print(f"{'':8s} letters most often read as digits: {listed}", flush=True)
+    return overall
 
 
 def save_errors(misread: list, path: Path, columns: int = 12, zoom: int = 4) -> None:
-    """A PNG sheet of the 28x28 inputs the model misread, each captioned "label>predicted writer"."""
+    """A PNG sheet of the 28x28 inputs the model misread, each captioned "label>read writer"."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QRect, Qt
     from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter
@@ -156,39 +363,44 @@ def save_errors(misread: list, path: Path, columns: int = 12, zoom: int = 4) -> 
     font = QFont()
     font.setPixelSize(11)
     painter.setFont(font)
-    for index, (digit, prediction) in enumerate(misread):
+    for index, (digit, text, prediction) in enumerate(misread):
         ink = np.ascontiguousarray(np.kron(prediction.stages.centred, np.ones((zoom, zoom))) * 255).astype(np.uint8)
         tile = QImage(ink.data, cell, cell, cell, QImage.Format.Format_Grayscale8)
         x, y = (index % columns) * (cell + 4) + 2, (index // columns) * (cell + caption + 4) + 2
         painter.drawImage(x, y, tile)
         painter.setPen(QColor(255, 255, 255))
-        text = f"{digit.label}>{prediction.digit} {digit.writer}"
-        painter.drawText(QRect(x, y + cell, cell, caption), Qt.AlignmentFlag.AlignLeft, text)
+        painter.drawText(
+            QRect(x, y + cell, cell, caption), Qt.AlignmentFlag.AlignLeft, f"{digit.text}>{text} {digit.writer}"
+        )
     painter.end()
     sheet.save(str(path))
     print(f"{len(misread)} misread digits (offline) drawn in {path}", flush=True)
 
 
-def run_qt(digits: list[PlacedDigit], weights: str | None, tablet: bool) -> list[tuple[PlacedDigit, int | None]]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from digitpad.gui.replay import replay_digit_in_window
-
-    return replay_digit_in_window(digits, weights=weights, tablet=tablet, pad_size=PAD_SIZE)
-
-
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--weights", help="checkpoint to test (default: the shipped weights)")
-    parser.add_argument("--modes", default="offline,mouse,tablet")
+    parser.add_argument(
+        "--modes", default="offline,mouse,tablet", help="any of offline, offline-pad, offline-tablet, mouse, tablet"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, help="use only the first N digits")
+    parser.add_argument("--limit", type=int, help="use only the first N digits (or letters)")
     parser.add_argument("--writers", action="store_true", help="also print every writer's accuracy")
     parser.add_argument(
         "--heights",
         default="0.45,0.8",
         metavar="LOW,HIGH",
         help="digit heights as fractions of the pad's (default 0.45,0.8, as the issue asks)",
+    )
+    parser.add_argument("--group", type=int, default=1, metavar="K", help="write K digits side by side as a number")
+    parser.add_argument(
+        "--letters",
+        nargs="?",
+        const=LETTERS_DATA,
+        type=Path,
+        metavar="JSON_GZ",
+        help="read the dev letters that look like no digit instead of digits",
     )
     parser.add_argument("--errors", type=Path, metavar="PNG", help="draw the digits misread offline into this PNG")
     parser.add_argument(
@@ -197,30 +409,47 @@ def main() -> None:
         help="write the mouse accuracy into the weights' metadata (the Train tab compares new models with it)",
     )
     args = parser.parse_args()
+    if args.group < 1:
+        parser.error("--group must be at least 1")
+    if args.letters and args.group > 1:
+        parser.error("--letters places letters alone: leave out --group")
+    return args
 
+
+def main() -> None:
+    args = parse_args()
     from digitpad.inference import Predictor
 
-    samples = load_unipen(args.data)[: args.limit]
-    low, high = (float(value) for value in args.heights.split(","))
-    digits = place_samples(samples, seed=args.seed, heights=(low, high))
+    heights = tuple(float(value) for value in args.heights.split(","))
+    samples = (load_letters(args.letters) if args.letters else load_unipen(args.data))[: args.limit]
+    pad = (args.group * PAD_SIZE, PAD_SIZE)
+    if args.group > 1:
+        numbers = place_numbers(samples, args.group, seed=args.seed, heights=heights)
+        drawings = [digit for number in numbers for digit in number.digits]
+    else:
+        numbers, drawings = [], place_samples(samples, seed=args.seed, heights=heights)
     predictor = Predictor.from_checkpoint(args.weights)
-    print(f"{len(digits)} digits, weights {predictor.source}")
+    what = "letters that look like no digit" if args.letters else "digits"
+    layout = f", in {len(numbers)} numbers of {args.group} on a {pad[0]}x{pad[1]} pad" if numbers else ""
+    print(f"{len(drawings)} {what}{layout}, weights {predictor.source}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     for mode in args.modes.split(","):
         started = time.perf_counter()
-        if mode == "offline":
-            misread: list = []
-            results = run_offline(predictor, digits, misread=misread)
-            if args.errors:
-                save_errors(misread, args.errors)
-        elif mode == "offline-tablet":
-            results = run_offline(predictor, digits, tablet=True)
-        elif mode in ("mouse", "tablet"):
-            results = run_qt(digits, args.weights, tablet=mode == "tablet")
-        else:
-            raise SystemExit(f"unknown mode {mode!r}")
-        accuracy = report(mode, results, time.perf_counter() - started, every_writer=args.writers)
-        if args.record and mode == "mouse" and args.limit is None and args.heights == "0.45,0.8":
+        misread: list = []
+        results = read_mode(mode, numbers + drawings, predictor, args, pad, misread)
+        seconds = time.perf_counter() - started
+        if args.letters:
+            report_letters(mode, results, seconds)
+            continue
+        accuracy = report(mode, results[len(numbers) :], seconds, every_writer=args.writers)
+        if numbers:
+            report_numbers(mode, results[: len(numbers)], results[len(numbers) :], seconds)
+        if args.errors and mode == "offline":
+            save_errors(misread, args.errors)
+        default_run = args.limit is None and args.heights == "0.45,0.8" and args.group == 1
+        if args.record and mode == "mouse" and default_run:
             record_drawn_accuracy(predictor.source, accuracy)
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
 def record_drawn_accuracy(path: Path, accuracy: float) -> None:

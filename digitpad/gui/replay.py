@@ -96,40 +96,58 @@ def line(start: Point, end: Point, steps: int = 20) -> list[Point]:
     ]
 
 
-def replay_digit_in_window(
-    digits: Iterable, weights: str | None = None, tablet: bool = False, pad_size: int = 400
-) -> list[tuple[object, int | None]]:
-    """Draw each digit on the pad of a real MainWindow and read ``predictionLabel``.
+def _fix_pad_size(app: QApplication, window: QWidget, pad: QWidget, width: int, height: int) -> None:
+    """Fix the pad at ``width`` x ``height`` and grow the window around it if its layout did not."""
+    pad.setFixedSize(width, height)
+    app.processEvents()
+    if (pad.width(), pad.height()) != (width, height):
+        window.resize(window.sizeHint().expandedTo(window.minimumSizeHint()))
+        app.processEvents()
+    if (pad.width(), pad.height()) != (width, height):
+        raise RuntimeError(f"the pad is {pad.width()}x{pad.height()}, not {width}x{height}")
 
-    ``digits``: objects with ``paths`` (list of (N, 2) arrays of pad
-    coordinates) and ``pressures`` (list of (N,) arrays, used with ``tablet``).
-    The pad is fixed at ``pad_size`` square. Returns (digit, predicted digit or None).
+
+def _replay(pad: QWidget, drawing: object, tablet: bool) -> None:
+    """Draw every stroke of ``drawing`` (paths and pressures) in writing order."""
+    for path, pressure in zip(drawing.paths, drawing.pressures, strict=True):
+        points = [(float(x), float(y)) for x, y in path]
+        if tablet:
+            draw_tablet_stroke(pad, points, [float(p) for p in pressure])
+        else:
+            draw_mouse_stroke(pad, points)
+
+
+def replay_digit_in_window(
+    digits: Iterable, weights: str | None = None, tablet: bool = False, pad_size: int | tuple[int, int] = 400
+) -> list[tuple[object, str]]:
+    """Draw each drawing on the pad of a real MainWindow and read ``predictionLabel``.
+
+    ``digits``: drawings (a digit, a number, a letter...), objects with
+    ``paths`` (list of (N, 2) arrays of pad coordinates, drawn in that order)
+    and ``pressures`` (list of (N,) arrays, used with ``tablet``). The pad is
+    cleared before each and fixed at ``pad_size``: a side (square) or
+    (width, height). Returns (drawing, the label's text after the last
+    release: "" when nothing is read).
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QLabel
 
     from digitpad.gui.main_window import MainWindow
 
+    width, height = (pad_size, pad_size) if isinstance(pad_size, int) else pad_size
     app = QApplication.instance() or QApplication([])
     window = MainWindow(weights)
     window.show()
     pad = window.draw_tab.pad
-    pad.setFixedSize(pad_size, pad_size)
-    app.processEvents()
+    _fix_pad_size(app, window, pad, width, height)
     label = window.findChild(QLabel, "predictionLabel")
     results = []
     try:
-        for digit in digits:
+        for drawing in digits:
             pad.clear()
-            for path, pressure in zip(digit.paths, digit.pressures, strict=True):
-                points = [(float(x), float(y)) for x, y in path]
-                if tablet:
-                    draw_tablet_stroke(pad, points, [float(p) for p in pressure])
-                else:
-                    draw_mouse_stroke(pad, points)
+            _replay(pad, drawing, tablet)
             app.processEvents()
-            text = label.text()
-            results.append((digit, int(text) if text else None))
+            results.append((drawing, label.text()))
     finally:
         window.close()
         window.deleteLater()
