@@ -14,7 +14,12 @@ MNIST_BOX = 20
 #: Mean and standard deviation of MNIST's training pixels scaled to [0, 1].
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
+#: The ten digits: the classes of MNIST, and of a model without "not a digit".
 NUM_CLASSES = 10
+#: The class index of "not a digit" in a model with an eleventh class
+#: (ModelConfig.num_classes == NOT_A_DIGIT + 1): letters and scribbles it
+#: should decline rather than name as a digit (see nondigits.py).
+NOT_A_DIGIT = 10
 
 #: Bumped whenever preprocessing changes in a way that changes what a model
 #: sees; checkpoints record it and loading refuses a mismatch.

@@ -2,8 +2,10 @@
 
 The exported graph takes ``image``: (N, 1, 28, 28) float32 images already
 normalised as in :func:`digitpad.preprocess.normalise` (N free), and returns
-``logits``: (N, 10). BatchNorm is folded into the convs first, as for
-inference in digitpad itself. Needs the optional ``export`` extra
+``logits``: (N, C), one per class of the model (``model.config.num_classes``):
+the ten digits, then for an 11-class model "not a digit" (index
+:data:`digitpad.constants.NOT_A_DIGIT`). BatchNorm is folded into the convs
+first, as for inference in digitpad itself. Needs the optional ``export`` extra
 (``pip install digitpad[export]``: onnx and onnxscript, which torch's
 exporter uses).
 """

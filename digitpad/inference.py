@@ -37,7 +37,7 @@ from torch import nn
 
 from digitpad.calibration import stored_temperature
 from digitpad.checkpoint import CheckpointInfo, load_checkpoint
-from digitpad.constants import MNIST_SIZE
+from digitpad.constants import MNIST_SIZE, NOT_A_DIGIT, NUM_CLASSES
 from digitpad.model import DigitNet, fold_batch_norm
 from digitpad.paths import shipped_weights_path
 from digitpad.preprocess import PreprocessResult, preprocess
@@ -53,14 +53,19 @@ FAST_PATH_TOLERANCE = 1e-4
 class Prediction:
     """What the window shows for one drawing."""
 
+    #: The most likely digit (never "not a digit": see ``not_digit``).
     digit: int
+    #: Its probability.
     confidence: float
-    #: Softmax over the ten digits (calibrated: see :attr:`Predictor.temperature`), float32 (10,).
+    #: The ten digits' probabilities (calibrated: see :attr:`Predictor.temperature`), float32 (10,).
+    #: With a "not a digit" class they sum to 1 - ``not_digit``.
     probabilities: np.ndarray
     #: Every preprocessing stage (the 28x28 input is ``stages.centred``).
     stages: PreprocessResult
     #: Per conv block, float32 (channels, height, width); None unless asked for.
     activations: tuple[np.ndarray, ...] | None = None
+    #: The probability that this is no digit at all (0 for a model without that class).
+    not_digit: float = 0.0
 
 
 # --- threads -----------------------------------------------------------------
@@ -258,25 +263,28 @@ class Predictor:
         if stages is None:
             return None
         probabilities, maps = self.predict_input(stages.normalised, with_activations)
-        digit = int(probabilities.argmax())
+        digits = probabilities[:NUM_CLASSES]
+        digit = int(digits.argmax())
         return Prediction(
             digit=digit,
-            confidence=float(probabilities[digit]),
-            probabilities=probabilities,
+            confidence=float(digits[digit]),
+            probabilities=digits,
             stages=stages,
             activations=maps,
+            not_digit=float(probabilities[NOT_A_DIGIT]) if len(probabilities) > NOT_A_DIGIT else 0.0,
         )
 
     @torch.inference_mode()
     def logits_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """Logits float32 (N, 10), before the temperature, for normalised images (N, 28, 28)."""
+        """Logits float32 (N, classes), before the temperature, for normalised images (N, 28, 28)."""
         outputs = []
         with _usual_threads():
             for start in range(0, len(normalised), batch_size):
                 x = torch.from_numpy(np.ascontiguousarray(normalised[start : start + batch_size], dtype=np.float32))
                 outputs.append(self.model(x.unsqueeze(1)).numpy())
-        return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
+        return np.concatenate(outputs) if outputs else np.zeros((0, self.model.config.num_classes), np.float32)
 
     def predict_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-        """Probabilities float32 (N, 10) for normalised images (N, 28, 28)."""
+        """Probabilities float32 (N, classes) for normalised images (N, 28, 28): the ten digits, and
+        "not a digit" last for a model that has it."""
         return _softmax_rows(self.logits_batch(normalised, batch_size), self.temperature)

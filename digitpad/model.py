@@ -13,7 +13,10 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
-from digitpad.constants import MNIST_SIZE, NUM_CLASSES
+from digitpad.constants import MNIST_SIZE, NOT_A_DIGIT, NUM_CLASSES
+
+#: The class counts a DigitNet may have: the ten digits, or those and "not a digit".
+CLASS_COUNTS = (NUM_CLASSES, NOT_A_DIGIT + 1)
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,27 @@ class ModelConfig:
     #: Kernel size of the first conv (a larger one sees a stroke's width at once).
     first_kernel: int = 5
     dropout: float = 0.1
+    #: Outputs: the ten digits, or 11 with "not a digit" (class NOT_A_DIGIT)
+    #: for a model trained to decline letters and scribbles.
+    num_classes: int = NUM_CLASSES
+
+    def __post_init__(self) -> None:
+        # Exactly an int: a checkpoint's JSON could hold 11.0 or true, which nn.Linear would choke on.
+        if type(self.num_classes) is not int or self.num_classes not in CLASS_COUNTS:
+            raise ValueError(f"num_classes must be {' or '.join(map(str, CLASS_COUNTS))}, not {self.num_classes!r}")
+
+    @property
+    def has_not_a_digit(self) -> bool:
+        """Whether the model has the "not a digit" class."""
+        return self.num_classes > NOT_A_DIGIT
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "channels": list(self.channels)}
+        values = {**asdict(self), "channels": list(self.channels)}
+        # A ten-class model is described as before the field existed, so that
+        # its checkpoint reads the same and older digitpads still load it.
+        if self.num_classes == NUM_CLASSES:
+            del values["num_classes"]
+        return values
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
@@ -53,7 +74,8 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel: int) -> nn.Sequent
 
 
 class DigitNet(nn.Module):
-    """x: (B, 1, 28, 28) normalised images -> (B, 10) logits."""
+    """x: (B, 1, 28, 28) normalised images -> (B, config.num_classes) logits: the ten digits, then
+    "not a digit" (index NOT_A_DIGIT) if the model has it."""
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
@@ -79,7 +101,7 @@ class DigitNet(nn.Module):
         self.head = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(self.config.dropout),
-            nn.Linear(in_channels * size * size, NUM_CLASSES),
+            nn.Linear(in_channels * size * size, self.config.num_classes),
         )
 
     @property

@@ -53,8 +53,12 @@ class Stroke:
 
     def pressure_factors(self) -> np.ndarray:
         """Width factor per point from its pressure (1.0 for a mouse), times the eraser's widening."""
-        pressures = self.pressures if len(self.pressures) == len(self.points) else [MOUSE_PRESSURE] * len(self.points)
-        factors = np.array([pressure_factor(p) for p in pressures], dtype=np.float64)
+        if len(self.pressures) == len(self.points):
+            pressures = np.clip(np.asarray(self.pressures, dtype=np.float64), 0.0, 1.0)
+        else:
+            pressures = np.full(len(self.points), MOUSE_PRESSURE)
+        # pressure_factor, for every point at once.
+        factors = MIN_PRESSURE_FACTOR + (MAX_PRESSURE_FACTOR - MIN_PRESSURE_FACTOR) * pressures
         return factors * ERASER_WIDTH_FACTOR if self.erase else factors
 
     def bounds(self) -> tuple[float, float, float, float]:
@@ -130,10 +134,10 @@ def render(strokes: list[Stroke], height: int, width: int, scale: float = 1.0) -
 
     ``scale`` multiplies coordinates and widths (device pixel ratio).
     """
-    strokes = [stroke for stroke in strokes if stroke.points]
+    strokes = [stroke for stroke in strokes if len(stroke.points)]
     if not strokes:
         return np.zeros((height, width), dtype=np.float32)
-    reach = int(np.ceil(max(max(stroke.widths) for stroke in strokes) * scale / 2)) + 1
+    reach = int(np.ceil(max(float(np.max(stroke.widths)) for stroke in strokes) * scale / 2)) + 1
     side = 2 * reach + int(np.ceil(MAX_PIECE)) + 2
     # Patches near the edges spill into a margin that is cut off at the end.
     canvas = np.zeros((height + 2 * side, width + 2 * side), dtype=np.float32)

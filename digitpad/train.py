@@ -31,9 +31,10 @@ from torch import nn
 
 from digitpad.augment import AugmentConfig, augment_batch
 from digitpad.checkpoint import CheckpointInfo, save_checkpoint
-from digitpad.constants import MNIST_MEAN, MNIST_SIZE, MNIST_STD, NUM_CLASSES
+from digitpad.constants import MNIST_MEAN, MNIST_SIZE, MNIST_STD, NOT_A_DIGIT, NUM_CLASSES
 from digitpad.data import Mnist
 from digitpad.model import DigitNet, ModelConfig
+from digitpad.nondigits import make_non_digits
 from digitpad.synth import add_pen_styles
 
 
@@ -67,10 +68,19 @@ class TrainConfig:
     optimizer: str = "adamw"
     #: "one_cycle" (warm-up then anneal) or "constant" (the learning rate throughout).
     schedule: str = "one_cycle"
+    #: Synthetic non-digits (letters, scribbles...: see nondigits.py) added to
+    #: the training set as class NOT_A_DIGIT, as a share of the training
+    #: images (0.1 adds 6,000 to MNIST's 60,000); 0 turns it off. Needs a model
+    #: with 11 classes: :func:`train` builds one when given no model config.
+    non_digits: float = 0.0
 
     def to_dict(self) -> dict:
         values = asdict(self)
         values["augment_config"] = self.augment_config.to_dict()
+        # Recorded only when used, so that a recipe without non-digits reads
+        # exactly as before the field existed (the shipped weights' record).
+        if not self.non_digits:
+            del values["non_digits"]
         return values
 
 
@@ -97,9 +107,13 @@ class EpochResult:
     train_loss: float
     train_accuracy: float
     test_loss: float
-    test_accuracy: float
-    per_class_accuracy: tuple[float, ...]
+    test_accuracy: float  # a "not a digit" answer counts as wrong
+    per_class_accuracy: tuple[float, ...]  # over the ten digits
     seconds: float  # training time of this epoch, evaluation excluded
+    #: For a run with non-digits: the share of held-out synthetic non-digits
+    #: read as NOT_A_DIGIT, and of the test digits read as it (wrongly).
+    non_digit_recall: float | None = None
+    digits_declined: float | None = None
 
 
 @dataclass
@@ -117,6 +131,16 @@ ProgressCallback = Callable[[BatchProgress | EpochResult], None]
 #: TrainConfig.optimizer -> optimizer class (both take lr and weight_decay).
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
 SCHEDULES = ("one_cycle", "constant")
+#: TrainConfig.non_digits above this would drown the digits: half as many non-digits as digits.
+MAX_NON_DIGITS = 0.5
+#: Held-out non-digits a run measures its "not a digit" recall on: as many as
+#: the test digits it evaluates, at most this many.
+NON_DIGIT_CHECK_COUNT = 2000
+#: Their seed: fixed, so that every run is measured on the same set (only the
+#: training set's varies with the recipe's seed), and far from any seed a
+#: recipe uses. Their partial and overlaid kinds are made from the test
+#: digits, which a run never trains on.
+NON_DIGIT_CHECK_SEED = 1_000_003
 
 
 def choose_device(name: str = "auto") -> torch.device:
@@ -158,7 +182,10 @@ def normalise_batch(images: torch.Tensor) -> torch.Tensor:
 def evaluate(
     model: DigitNet, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
 ) -> tuple[float, float, tuple[float, ...]]:
-    """(mean loss, accuracy, per-class accuracy) of ``model`` on [0, 1] images."""
+    """(mean loss, accuracy, per-class accuracy over the ten digits) of ``model`` on [0, 1] images.
+
+    With an eleventh class, "not a digit" is just one more wrong answer for a digit.
+    """
     model.eval()
     total_loss = 0.0
     predictions = []
@@ -175,14 +202,30 @@ def evaluate(
     return total_loss / len(images), float(correct.float().mean()), tuple(per_class)
 
 
+@torch.no_grad()
+def not_a_digit_share(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> float:
+    """Share of [0, 1] ``images`` that ``model`` reads as NOT_A_DIGIT (0.0 for a ten-class model)."""
+    model.eval()
+    declined = 0
+    for start in range(0, len(images), batch_size):
+        declined += int((model(normalise_batch(images[start : start + batch_size])).argmax(1) == NOT_A_DIGIT).sum())
+    return declined / max(len(images), 1)
+
+
 @dataclass(frozen=True)
 class TrainingTensors:
-    """A run's data on the training device: images float (N, 1, 28, 28) in [0, 1], labels int64 (N,)."""
+    """A run's data on the training device: images float (N, 1, 28, 28) in [0, 1], labels int64 (N,).
+
+    ``x_non_digits``: for a run with non-digits, held-out synthetic ones to
+    measure how many the model declines (made from the test digits and
+    another seed than the training ones); None otherwise.
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    x_non_digits: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +247,32 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if config.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if not 0 <= config.non_digits <= MAX_NON_DIGITS:
+        raise ValueError(f"non_digits must be between 0 and {MAX_NON_DIGITS:g}, not {config.non_digits!r}")
+
+
+def run_model_config(
+    config: TrainConfig, model_config: ModelConfig | None = None, initial_model: DigitNet | None = None
+) -> ModelConfig | None:
+    """The architecture a run of ``config`` trains, as :func:`build_model` gets it; ValueError if it cannot learn
+    the run's classes.
+
+    Without a model config, a run with non-digits gets the default one with
+    11 classes. A given one (or the initial model's) is taken as it is, so
+    one with 10 classes is refused for a run with non-digits: there is no
+    output to learn "not a digit" on.
+    """
+    if initial_model is not None:
+        model_config = initial_model.config
+    elif model_config is None and config.non_digits > 0:
+        return ModelConfig(num_classes=NOT_A_DIGIT + 1)
+    classes = (model_config or ModelConfig()).num_classes
+    if config.non_digits > 0 and classes <= NOT_A_DIGIT:
+        raise ValueError(
+            f"training with non-digits needs a model with {NOT_A_DIGIT + 1} classes (the digits and 'not a digit'); "
+            f"this one has {classes}"
+        )
+    return model_config
 
 
 def set_up_run(config: TrainConfig) -> tuple[torch.device, torch.Generator]:
@@ -221,7 +290,8 @@ def set_up_run(config: TrainConfig) -> tuple[torch.device, torch.Generator]:
 
 
 def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> TrainingTensors:
-    """The run's images and labels on ``device``: subsets cut, pen-style variants added to the training set.
+    """The run's images and labels on ``device``: subsets cut, pen-style variants and non-digits added to the
+    training set, held-out non-digits made for a run with them.
 
     Everything moves to the device once, up front, so that a batch is just an
     index into tensors already there (no DataLoader, no per-batch copies).
@@ -229,16 +299,27 @@ def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> T
     train_images, train_labels = data.train_images, data.train_labels
     if config.train_subset:
         train_images, train_labels = train_images[: config.train_subset], train_labels[: config.train_subset]
+    digits = train_images
     if config.pen_styles > 0:
         train_images, train_labels = add_pen_styles(train_images, train_labels, config.pen_styles, config.seed)
     test_images, test_labels = data.test_images, data.test_labels
     if config.test_subset:
         test_images, test_labels = test_images[: config.test_subset], test_labels[: config.test_subset]
+    held_out = None
+    if config.non_digits > 0:
+        # A share of the digits (before the pen styles), made from them: the
+        # partial and overlaid kinds must be MNIST's own strokes.
+        non_digits = make_non_digits(round(config.non_digits * len(digits)), config.seed, digits)
+        train_images = np.concatenate([train_images, non_digits])
+        train_labels = np.concatenate([train_labels, np.full(len(non_digits), NOT_A_DIGIT, train_labels.dtype)])
+        count = min(NON_DIGIT_CHECK_COUNT, len(test_images))
+        held_out = images_to_tensor(make_non_digits(count, NON_DIGIT_CHECK_SEED, test_images), device)
     return TrainingTensors(
         x_train=images_to_tensor(train_images, device),
         y_train=torch.from_numpy(train_labels.astype(np.int64)).to(device),
         x_test=images_to_tensor(test_images, device),
         y_test=torch.from_numpy(test_labels.astype(np.int64)).to(device),
+        x_non_digits=held_out,
     )
 
 
@@ -265,7 +346,8 @@ def build_model(
     of ``initial_model`` to fine-tune, so that the caller's model stays as it
     was; or whatever ``model_factory`` builds (the benches' other
     architectures). A fresh model's weights come from torch's global random
-    generator: seed it first for a repeatable run.
+    generator: seed it first for a repeatable run. :func:`train` passes the
+    config :func:`run_model_config` chose (11 classes for a run with non-digits).
     """
     if model_factory is not None:
         model = model_factory()
@@ -420,13 +502,15 @@ def train(
     ``model_factory``: build the model to train instead of a DigitNet, so
     that the benches can put another architecture through this very loop; it
     is called after the seed is set and the data is on the device, and must
-    map normalised (B, 1, 28, 28) images to (B, 10) logits. Such a model
-    cannot be checkpointed (checkpoints describe DigitNets).
+    map normalised (B, 1, 28, 28) images to (B, 10) logits, (B, 11) for a run
+    with non-digits. Such a model cannot be checkpointed (checkpoints
+    describe DigitNets).
+    A run with ``config.non_digits`` needs an 11-class model: without
+    ``model_config`` it gets the default one with 11 classes; a given
+    10-class one raises ValueError (see :func:`run_model_config`).
     """
     config = config or TrainConfig()
-    check_config(config)
-    if model_factory is not None and (initial_model is not None or checkpoint_path is not None):
-        raise ValueError("model_factory cannot be combined with initial_model or checkpoint_path")
+    model_config = _check_run(config, model_config, initial_model, model_factory, checkpoint_path)
     device, generator = set_up_run(config)
     tensors = prepare_tensors(data, config, device)
     model, model_config = build_model(device, model_config, initial_model=initial_model, model_factory=model_factory)
@@ -459,10 +543,30 @@ def train(
     return TrainResult(model=model, history=history, stopped=stats.stopped, checkpoint=saved, info=info)
 
 
+def _check_run(
+    config: TrainConfig,
+    model_config: ModelConfig | None,
+    initial_model: DigitNet | None,
+    model_factory: Callable[[], nn.Module] | None,
+    checkpoint_path: str | os.PathLike | None,
+) -> ModelConfig | None:
+    """Raise ValueError for a run that cannot go ahead, before any data is moved; the model config to build."""
+    check_config(config)
+    if model_factory is not None and (initial_model is not None or checkpoint_path is not None):
+        raise ValueError("model_factory cannot be combined with initial_model or checkpoint_path")
+    return model_config if model_factory is not None else run_model_config(config, model_config, initial_model)
+
+
 def _epoch_result(
     model: nn.Module, tensors: TrainingTensors, config: TrainConfig, epoch: int, stats: EpochStats
 ) -> EpochResult:
     test_loss, test_accuracy, per_class = evaluate(model, tensors.x_test, tensors.y_test)
+    declining = {}
+    if tensors.x_non_digits is not None:
+        declining = {
+            "non_digit_recall": not_a_digit_share(model, tensors.x_non_digits),
+            "digits_declined": not_a_digit_share(model, tensors.x_test),
+        }
     return EpochResult(
         epoch=epoch,
         epochs=config.epochs,
@@ -472,11 +576,15 @@ def _epoch_result(
         test_accuracy=test_accuracy,
         per_class_accuracy=per_class,
         seconds=stats.seconds,
+        **declining,
     )
 
 
 def _metrics(history: list[EpochResult], stopped: bool, seconds: float) -> dict:
     last = history[-1]
+    declining = {}
+    if last.non_digit_recall is not None:
+        declining = {"non_digit_recall": last.non_digit_recall, "digits_declined": last.digits_declined}
     return {
         "test_accuracy": last.test_accuracy,
         "test_loss": last.test_loss,
@@ -485,6 +593,7 @@ def _metrics(history: list[EpochResult], stopped: bool, seconds: float) -> dict:
         "epochs_completed": last.epoch,
         "stopped_early": stopped,
         "seconds": round(seconds, 1),
+        **declining,
     }
 
 
@@ -501,17 +610,19 @@ def expected_train_images(config: TrainConfig, available: int) -> int:
     """About how many images a run of ``config`` trains on, given ``available`` training images.
 
     The subset cut first, then the pen-style variants added: ``pen_styles`` of
-    the 0s and 1s again, a few of the ones skipped. Assumes MNIST's share of
-    0s and 1s; on MNIST it is within 0.1% of the real count (60,000 images at
-    0.5: 65,718 estimated, 65,719 real). The count to pass to
+    the 0s and 1s again, a few of the ones skipped; and the non-digits,
+    exactly ``non_digits`` of the subset. Assumes MNIST's share of 0s and 1s;
+    on MNIST it is within 0.1% of the real count (60,000 images at 0.5:
+    65,718 estimated, 65,719 real). The count to pass to
     :func:`estimate_run_seconds`.
     """
     count = min(available, config.train_subset) if config.train_subset else available
+    non_digits = round(config.non_digits * count)
     if config.pen_styles <= 0:
-        return count
+        return count + non_digits
     zeros = int(round(count * MNIST_ZERO_SHARE) * config.pen_styles)
     ones = round(int(round(count * MNIST_ONE_SHARE) * config.pen_styles) * SERIF_ONE_KEPT)
-    return count + zeros + ones
+    return count + zeros + ones + non_digits
 
 
 def estimate_run_seconds(

@@ -227,6 +227,42 @@ def test_train_a_little_with_a_recipe(mnist_dir: Path, tmp_path: Path, capsys: p
     assert info.data["train_images"] > 256  # the recipe's pen styles added variants
 
 
+def test_non_digits_compose_with_a_recipe_and_give_eleven_classes() -> None:
+    config, model_config = settings("--recipe", "shipped", "--non-digits", "0.15")
+    assert config == replace(SHIPPED.train_config, non_digits=0.15)
+    assert model_config == replace(SHIPPED.model_config, num_classes=11)
+    config, model_config = settings("--non-digits", "0")
+    assert config == TrainConfig() and model_config == ModelConfig()
+
+
+def test_train_and_eval_with_non_digits(
+    mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digitpad import train
+
+    monkeypatch.setattr(train, "NON_DIGIT_CHECK_COUNT", 100)  # the held-out set, kept small for speed
+    out_path = tmp_path / "eleven.safetensors"
+    argv = ["train", "--data-dir", str(mnist_dir), "--subset", "500", "--epochs", "1", "--out", str(out_path)]
+    code, out, err = run([*argv, "--channels", "8,16,16", "--batch-size", "50", "--non-digits", "0.2"], capsys)
+    assert code == EXIT_OK, err
+    lines = out.strip().splitlines()
+    assert re.search(r"not a digit: \d\.\d{4} of non-digits, \d\.\d{4} of test digits$", lines[-5])
+    assert re.fullmatch(r"non-digits read as not a digit: \d\.\d{4}", lines[-3])
+    assert re.fullmatch(r"test digits read as not a digit: \d\.\d{4}", lines[-2])
+    assert re.fullmatch(r"accuracy: \d\.\d{4}", lines[-1])
+    info = load_checkpoint(out_path).info
+    assert info.model_config.num_classes == 11 and info.data["train_images"] > 600  # 100 non-digits added
+    assert 0 <= info.metrics["non_digit_recall"] <= 1
+
+    code, out, err = run(["eval", "--weights", str(out_path), "--data-dir", str(mnist_dir)], capsys)
+    assert code == EXIT_OK, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 13  # weights, ten digits, the share read as not a digit, accuracy
+    declined = re.fullmatch(r"read as not a digit: (\d\.\d{4})", lines[-2])
+    assert declined and float(declined[1]) == pytest.approx(info.metrics["digits_declined"], abs=1e-4)
+    assert float(lines[-1].split()[-1]) == pytest.approx(info.metrics["test_accuracy"], abs=1e-4)
+
+
 def test_unknown_recipe_is_a_usage_error(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["train", "--recipe", "fastest"])

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from digitpad import export
+from digitpad.constants import NOT_A_DIGIT
 from digitpad.export import INPUT_NAME, OUTPUT_NAME, ExportError, export_onnx
 from digitpad.inference import Predictor
 from digitpad.model import DigitNet, ModelConfig
@@ -75,6 +76,19 @@ def test_export_folds_batch_norm_of_a_training_model_and_leaves_it_alone(tmp_pat
     operators = {node.op_type for node in onnx.load(str(out)).graph.node}
     assert "BatchNormalization" not in operators
     assert not list(tmp_path.glob("*.data")), "weights must be inside the one file"
+
+
+@needs_exporter
+def test_an_eleven_class_model_exports_its_not_a_digit_output(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = DigitNet(ModelConfig(channels=(8, 16, 16), num_classes=NOT_A_DIGIT + 1)).eval()
+    out = export_onnx(model, tmp_path / "eleven.onnx")
+    session = onnx_session(out)
+    assert session.get_outputs()[0].shape[1] == 11
+    x = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(logits, model(x).numpy(), atol=1e-4, rtol=0)
 
 
 def test_missing_exporter_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

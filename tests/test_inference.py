@@ -261,3 +261,16 @@ def test_one_thread_for_prediction_really_runs_other_threads_in_parallel() -> No
             assert shares[name] > 0.25, shares
     finally:
         run_in_thread(lambda: torch.set_num_threads(original))
+
+
+def test_a_model_with_a_not_a_digit_class_gives_ten_digit_probabilities_and_the_rest_apart() -> None:
+    torch.manual_seed(0)
+    predictor = Predictor(DigitNet(ModelConfig(channels=(8, 16, 16), num_classes=11)).eval())
+    canvas = np.zeros((100, 100), np.uint8)
+    canvas[20:80, 45:55] = 255
+    prediction = predictor.predict(canvas)
+    assert prediction.probabilities.shape == (10,)
+    assert 0.0 < prediction.not_digit < 1.0
+    assert prediction.probabilities.sum() + prediction.not_digit == pytest.approx(1.0, abs=1e-5)
+    assert prediction.confidence == pytest.approx(float(prediction.probabilities.max()))
+    assert predictor.predict_batch(np.stack(inputs())).shape[1] == 11

@@ -1,4 +1,4 @@
-"""The CNN: shapes, activations per block, BatchNorm folding, config round trip."""
+"""The CNN: shapes, activations per block, BatchNorm folding, config round trip; the "not a digit" class."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import pytest
 import torch
 from torch import nn
 
+from digitpad.checkpoint import load_checkpoint
+from digitpad.constants import NOT_A_DIGIT
 from digitpad.model import DigitNet, ModelConfig, count_parameters, example_input, fold_batch_norm
+from digitpad.paths import shipped_weights_path
 
 
 def trained_looking(model: DigitNet, seed: int = 0) -> DigitNet:
@@ -71,6 +74,41 @@ def test_config_round_trip() -> None:
     assert data["channels"] == [32, 64, 128]  # JSON-friendly
     assert ModelConfig.from_dict(data) == config
     assert ModelConfig.from_dict({}) == ModelConfig()
+
+
+def test_eleven_classes_add_a_not_a_digit_output() -> None:
+    config = ModelConfig(channels=(8, 16, 16), num_classes=NOT_A_DIGIT + 1)
+    assert config.has_not_a_digit and not ModelConfig().has_not_a_digit
+    torch.manual_seed(0)
+    model = trained_looking(DigitNet(config))
+    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        logits = model(x)
+        folded = fold_batch_norm(model)(x)
+    assert logits.shape == (4, 11)
+    torch.testing.assert_close(folded, logits, atol=1e-5, rtol=1e-5)
+
+
+def test_num_classes_round_trip_and_old_configs_are_ten_classes() -> None:
+    eleven = ModelConfig(channels=(32, 64, 128), num_classes=11)
+    assert eleven.to_dict()["num_classes"] == 11
+    assert ModelConfig.from_dict(eleven.to_dict()) == eleven
+    # A ten-class config is written as before the field existed, and such a description reads as 10.
+    assert "num_classes" not in ModelConfig().to_dict()
+    assert ModelConfig.from_dict({"channels": [32, 64, 128]}).num_classes == 10
+
+
+@pytest.mark.parametrize("classes", [9, 12, 0, 11.0, True])
+def test_other_class_counts_are_refused(classes) -> None:
+    with pytest.raises(ValueError, match="num_classes must be 10 or 11"):
+        ModelConfig(num_classes=classes)
+
+
+def test_the_shipped_weights_still_load_as_ten_classes() -> None:
+    loaded = load_checkpoint(shipped_weights_path())
+    assert loaded.model.config.num_classes == 10
+    with torch.no_grad():
+        assert loaded.model(example_input(2)).shape == (2, 10)
 
 
 def test_config_rejects_unknown_keys() -> None:

@@ -175,3 +175,17 @@ def test_reading_text_and_hit_testing():
     assert reading.character_at(100, 200) == 0 and reading.character_at(300, 200) is None
     assert Reading(()).text == ""
     assert STROKE_SHARE == pytest.approx(0.07 / 0.6)
+
+
+def test_a_character_the_model_calls_no_digit_is_a_question_mark_saying_so():
+    class NoDigit(FakePredictor):
+        def predict(self, canvas, bbox=None, with_activations=False):
+            prediction = super().predict(canvas, bbox, with_activations)
+            prediction.not_digit = 0.8
+            return prediction
+
+    digits = np.full(10, 0.01)
+    digits[4] = 0.11  # 0.2 left for the ten digits; "not a digit" has the rest
+    reading = Reader(NoDigit(digits)).read([stroke(segment((0, 0), (0, 100)))])
+    assert reading.text == UNKNOWN
+    assert reading.characters[0].hesitation().startswith("not a digit")

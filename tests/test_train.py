@@ -12,8 +12,9 @@ import torch
 
 from digitpad.augment import AugmentConfig, augment_batch
 from digitpad.checkpoint import load_checkpoint
+from digitpad.constants import NOT_A_DIGIT
 from digitpad.data import Mnist
-from digitpad.model import ModelConfig
+from digitpad.model import DigitNet, ModelConfig
 from digitpad.train import (
     BatchProgress,
     EpochResult,
@@ -25,13 +26,16 @@ from digitpad.train import (
     estimate_run_seconds,
     evaluate,
     expected_train_images,
+    not_a_digit_share,
     prepare_tensors,
+    run_model_config,
     set_up_run,
     train,
     train_one_epoch,
 )
 
 SMALL = ModelConfig(channels=(8, 16, 16))
+SMALL_ELEVEN = ModelConfig(channels=(8, 16, 16), num_classes=NOT_A_DIGIT + 1)
 
 
 @pytest.fixture(autouse=True)
@@ -170,7 +174,10 @@ def test_fine_tuning_starts_from_the_given_model(tiny_mnist: Mnist) -> None:
         assert torch.equal(tensor, before[name]), "the initial model must not be changed"
 
 
-@pytest.mark.parametrize("changes", [{"epochs": 0}, {"batch_size": 0}, {"learning_rate": 0.0}])
+@pytest.mark.parametrize(
+    "changes",
+    [{"epochs": 0}, {"batch_size": 0}, {"learning_rate": 0.0}, {"non_digits": -0.1}, {"non_digits": 0.6}],
+)
 def test_bad_recipe_is_refused(tiny_mnist: Mnist, changes: dict) -> None:
     with pytest.raises(ValueError):
         train(tiny_mnist, quick(**changes), SMALL)
@@ -244,6 +251,69 @@ def test_prepare_tensors_applies_subsets_and_pen_styles(tiny_mnist: Mnist) -> No
     assert len(styled.x_test) == len(tiny_mnist.test_images)  # no test subset: all of it
 
 
+def test_training_with_non_digits_learns_to_decline_them(tiny_mnist: Mnist, tmp_path: Path) -> None:
+    out = tmp_path / "eleven.safetensors"
+    config = quick(non_digits=0.25, epochs=3, test_subset=200)
+    result = train(tiny_mnist, config, SMALL_ELEVEN, checkpoint_path=out)
+    last = result.history[-1]
+    # Bars and letters are easy to tell apart: most held-out non-digits are declined, few digits.
+    assert last.non_digit_recall > 0.7 and last.digits_declined < 0.2
+    assert last.test_accuracy > 0.5 and len(last.per_class_accuracy) == 10
+    metrics = result.info.metrics
+    assert metrics["non_digit_recall"] == last.non_digit_recall and metrics["digits_declined"] == last.digits_declined
+    assert result.info.recipe["non_digits"] == 0.25
+    loaded = load_checkpoint(out)
+    assert loaded.model.config == SMALL_ELEVEN
+    with torch.no_grad():
+        assert loaded.model(torch.zeros(1, 1, 28, 28)).shape == (1, 11)
+
+
+def test_a_run_without_non_digits_reports_and_records_none(tiny_mnist: Mnist) -> None:
+    result = train(tiny_mnist, quick(epochs=1), SMALL)
+    assert result.history[0].non_digit_recall is None and result.history[0].digits_declined is None
+    assert "non_digit_recall" not in result.info.metrics
+    # As recorded before TrainConfig had the field: the shipped weights' recipe compares equal.
+    assert "non_digits" not in result.info.recipe
+
+
+def test_non_digits_choose_eleven_classes_or_refuse_ten(tiny_mnist: Mnist) -> None:
+    assert run_model_config(TrainConfig(non_digits=0.1)) == ModelConfig(num_classes=11)
+    assert run_model_config(TrainConfig()) is None  # the default model, as before
+    assert run_model_config(TrainConfig(non_digits=0.1), SMALL_ELEVEN) == SMALL_ELEVEN
+    with pytest.raises(ValueError, match="needs a model with 11 classes"):
+        train(tiny_mnist, quick(non_digits=0.1), SMALL)
+    with pytest.raises(ValueError, match="needs a model with 11 classes"):
+        train(tiny_mnist, quick(non_digits=0.1), initial_model=DigitNet(SMALL))
+    result = train(tiny_mnist, quick(non_digits=0.1, epochs=1, train_subset=320, test_subset=32))
+    assert result.model.config == ModelConfig(num_classes=11)
+
+
+def test_prepare_tensors_adds_non_digits_and_holds_some_out(tiny_mnist: Mnist) -> None:
+    config = quick(train_subset=100, test_subset=50, pen_styles=0, non_digits=0.2)
+    tensors = prepare_tensors(tiny_mnist, config, torch.device("cpu"))
+    assert tensors.x_train.shape == (120, 1, 28, 28)
+    assert tensors.y_train[100:].tolist() == [NOT_A_DIGIT] * 20
+    assert torch.equal(tensors.y_train[:100], torch.from_numpy(tiny_mnist.train_labels[:100].astype("int64")))
+    assert tensors.x_non_digits is not None and tensors.x_non_digits.shape == (50, 1, 28, 28)
+    assert float(tensors.x_non_digits.max()) == 1.0
+    # Made by seed: the same again, and unlike the training ones.
+    again = prepare_tensors(tiny_mnist, config, torch.device("cpu"))
+    assert torch.equal(again.x_train, tensors.x_train) and torch.equal(again.x_non_digits, tensors.x_non_digits)
+    assert not torch.equal(tensors.x_non_digits[:20], tensors.x_train[100:])
+    assert prepare_tensors(tiny_mnist, quick(train_subset=100), torch.device("cpu")).x_non_digits is None
+
+
+def test_not_a_digit_counts_as_wrong(tiny_mnist: Mnist) -> None:
+    model = DigitNet(SMALL_ELEVEN)
+    with torch.no_grad():
+        model.head[-1].bias[NOT_A_DIGIT] = 1e4  # reads everything as "not a digit"
+    tensors = prepare_tensors(tiny_mnist, quick(train_subset=64, test_subset=64), torch.device("cpu"))
+    _, accuracy, per_class = evaluate(model, tensors.x_test, tensors.y_test)
+    assert accuracy == 0.0 and len(per_class) == 10
+    assert not_a_digit_share(model, tensors.x_test) == 1.0
+    assert not_a_digit_share(DigitNet(SMALL), tensors.x_test) == 0.0  # ten classes: it cannot decline
+
+
 def test_build_model_copies_the_initial_model_and_uses_channels_last() -> None:
     device = torch.device("cpu")
     fresh, config = build_model(device)
@@ -284,6 +354,7 @@ def test_expected_train_images_counts_subsets_and_pen_styles() -> None:
     # On all of MNIST, the shipped recipe's 0.5 added 5,719 variants (its checkpoint records 65,719 images).
     assert expected_train_images(quick(train_subset=None, pen_styles=0.5), 60_000) == pytest.approx(65_719, abs=20)
     assert expected_train_images(quick(train_subset=None, pen_styles=0.4), 60_000) == pytest.approx(64_564, abs=40)
+    assert expected_train_images(quick(train_subset=600, pen_styles=0, non_digits=0.15), 1200) == 690
 
 
 def test_expected_train_images_matches_a_real_mnist_subset(mnist: Mnist) -> None:
