@@ -35,13 +35,34 @@ def pick_samples(label: int, count: int = 40) -> list[list[np.ndarray]]:
     return [[np.asarray(stroke, np.float64).reshape(-1, 2) for stroke in s["strokes"] if stroke] for s in chosen]
 
 
-def place(strokes: list[np.ndarray], width: float, height: float) -> list[np.ndarray]:
-    """Scale to 62% of the pad's height, centred."""
+def place(
+    strokes: list[np.ndarray], width: float, height: float, share: float = 0.62, centre_x: float = 0.5
+) -> list[np.ndarray]:
+    """Scale to ``share`` of the pad's height, centred at ``centre_x`` of its width."""
     points = np.concatenate(strokes)
     low, high = points.min(0), points.max(0)
-    scale = 0.62 * height / max(high[1] - low[1], 1e-6)
-    centre = np.array([width / 2, height / 2])
+    scale = share * height / max(high[1] - low[1], 1e-6)
+    centre = np.array([width * centre_x, height / 2])
     return [(stroke - (low + high) / 2) * scale + centre for stroke in strokes]
+
+
+def draw_reading_shots(window, app) -> None:
+    """The number 2026 side by side, then one small digit: how the pad reads what people write."""
+    from digitpad.gui.replay import draw_tablet_stroke
+
+    pad = window.draw_tab.pad
+    for name, digits, share in (("draw-number.png", "2026", 0.42), ("draw-small.png", "3", 0.15)):
+        pad.clear()
+        for index, digit in enumerate(digits):
+            sample = pick_samples(int(digit))[1]
+            centre = (index + 0.5) / len(digits) if len(digits) > 1 else 0.42
+            for stroke in place(sample, pad.width(), pad.height(), share, centre):
+                points = [(float(x), float(y)) for x, y in stroke]
+                draw_tablet_stroke(pad, points, pen_pressure(len(points)))
+        for _ in range(5):
+            app.processEvents()
+        window.grab().save(str(OUT / name))
+    pad.clear()
 
 
 def pen_pressure(count: int) -> list[float]:
@@ -130,6 +151,7 @@ def main() -> None:
     window.draw_tab.feature_maps.set_current_layer(1)
     app.processEvents()
     window.draw_tab.grab().save(str(OUT / "draw-tab-block2.png"))
+    draw_reading_shots(window, app)
 
     window.tabs.setCurrentIndex(1)
     for _ in range(5):
