@@ -50,3 +50,26 @@ def test_digitpad_with_bad_weights_still_opens(private_home: Path, tmp_path: Pat
     result = run_app(private_home, "gui", "--weights", str(bad))
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "QThread" not in result.stderr
+
+
+def test_digitpad_starts_when_it_was_closed_on_the_train_tab(private_home: Path) -> None:
+    """The model loaded only once the Draw tab was painted: closed on the Train tab, the next start hung."""
+    private_home.mkdir(parents=True, exist_ok=True)
+    (private_home / "settings.ini").write_text("[window]\nlast_tab=1\n")
+    result = run_app(private_home)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_digitpad_starts_with_a_damaged_settings_file(private_home: Path) -> None:
+    """Hand-edited or corrupt values fall back to their defaults, quietly."""
+    private_home.mkdir(parents=True, exist_ok=True)
+    (private_home / "settings.ini").write_text(
+        "[window]\ngeometry=hello\nlast_tab=zwei\n"
+        "[draw]\nsplitter=hello\ntop_splitter=1, 2\npen_width_fraction=nan\nfeature_layer=99999999999999999999\n"
+        "[model]\nlast_weights=1, 2\n"
+        "[train]\nepochs=3000000000\nbatchSize=1e10\nlearningRate=nan\naugment=perhaps\nrecipe=1, 2\ndataDir=1, 2\n"
+    )
+    result = run_app(private_home)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr

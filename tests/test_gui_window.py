@@ -187,3 +187,19 @@ def test_weights_opened_in_the_train_tab_are_the_model_every_part_of_the_window_
     assert copy.name in window.findChild(QLabel, "currentWeightsLabel").text()
     assert prefs.open_settings().value(prefs.LAST_WEIGHTS_KEY) == str(copy)
     close(window)
+
+
+def test_a_very_long_weights_path_does_not_widen_the_window(qtbot, private_home: Path, tmp_path: Path) -> None:
+    """A 10,000-character path in the model notice made the window 73,495 px wide: long words are elided."""
+    from digitpad.gui.style import elide_long_words
+
+    missing = tmp_path / ("x" * 200) / ("y" * 9800 + ".safetensors")
+    window = MainWindow(weights=missing)
+    qtbot.addWidget(window)
+    window.show()
+    problem = window.findChild(QLabel, "modelProblem")
+    assert problem.isVisible() and "…" in problem.text()
+    assert window.minimumSizeHint().width() < 2000 and window.width() < 2000
+    assert len(elide_long_words("a " + "b" * 5000 + " c")) < 250
+    assert elide_long_words("short words stay") == "short words stay"
+    close(window)

@@ -75,7 +75,7 @@ def run_app(weights: str | None = None) -> int:
             with open(times_file, "w", encoding="utf-8") as stream:
                 json.dump(times, stream)
 
-        window.draw_tab.pad.firstPainted.connect(lambda: record("painted"))
+        window.firstPainted.connect(lambda: record("painted"))
         window.startupFinished.connect(lambda: record("started"))
     if os.environ.get(EXIT_AFTER_SHOWN_ENV, "") not in ("", "0"):
         call_when_started(window, window.close)

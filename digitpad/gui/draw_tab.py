@@ -57,6 +57,7 @@ from digitpad.gui.feature_maps import FeatureMapPanel
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.style import (
     Palette,
+    elide_long_words,
     muted,
     qcolor,
     scaled_font,
@@ -302,6 +303,8 @@ class DrawTab(QWidget):
         self.model_problem = warning(QLabel(objectName="modelProblem"))
         self.model_problem.setWordWrap(True)
         self.model_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Its text (a path, an error) must never set the window's width: it wraps within what it gets.
+        self.model_problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.model_problem.hide()
         self.pad = DrawingPad()
         self.feature_maps = FeatureMapPanel()
@@ -434,7 +437,7 @@ class DrawTab(QWidget):
 
     def set_problem(self, problem: str | None) -> None:
         """Show (or hide, for None) a message about the model above the pad."""
-        self.model_problem.setText(problem or "")
+        self.model_problem.setText(elide_long_words(problem or ""))
         self.model_problem.setVisible(bool(problem))
 
     # -- prediction --------------------------------------------------------------

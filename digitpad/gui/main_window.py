@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QIcon, QPaintEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.gui import settings as prefs
 from digitpad.gui.draw_tab import DrawTab
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.model_loading import LoadOutcome, load_startup_predictor
-from digitpad.gui.style import muted
+from digitpad.gui.style import elide_long_words, muted
 from digitpad.gui.threads import use_one_blas_thread
 from digitpad.paths import resources_dir
 from digitpad.preprocess import PEN_WIDTH_FRACTION
@@ -58,6 +58,9 @@ class _LoaderBridge(QObject):
 class _UnavailableTab(QWidget):
     """Stands in for the Train tab while it loads, or if it cannot be built."""
 
+    #: Painted on screen for the first time: the window is visible (start-up may go on).
+    firstPainted = Signal()
+
     def __init__(self, message: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainTab")
@@ -67,6 +70,13 @@ class _UnavailableTab(QWidget):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
+        self._painted = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.firstPainted.emit()
 
 
 class MainWindow(QMainWindow):
@@ -81,9 +91,11 @@ class MainWindow(QMainWindow):
 
     Signals:
         startupFinished: the model is in place (or known missing) and the Train tab is built.
+        firstPainted: the window's first tab was painted, whichever tab that is.
     """
 
     startupFinished = Signal()
+    firstPainted = Signal()
 
     def __init__(
         self,
@@ -125,13 +137,18 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.model_status = muted(QLabel(""))
         self.model_status.setObjectName("modelStatus")
+        # A long path must not widen the window: the status bar shows what fits.
+        self.model_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addPermanentWidget(self.model_status)
 
+        self._painted = False
+        self.draw_tab.pad.firstPainted.connect(self._on_first_paint)
+        self.train_tab.firstPainted.connect(self._on_first_paint)
         self._restore_layout()
         if load_in_background:
             self.model_in_use.set_loading()
-            # Start loading once the pad is on screen: the import of torch must not delay the first paint.
-            self.draw_tab.pad.firstPainted.connect(self._start_background_load, Qt.ConnectionType.QueuedConnection)
+            # Start loading once the window is on screen: the import of torch must not delay the first paint.
+            self.firstPainted.connect(self._start_background_load, Qt.ConnectionType.QueuedConnection)
         else:
             self._install_train_tab()
             self._on_loaded(load_startup_predictor(weights, self._last_weights()))
@@ -139,8 +156,7 @@ class MainWindow(QMainWindow):
     # -- startup -------------------------------------------------------------------
 
     def _last_weights(self) -> str | None:
-        value = self.settings.value(prefs.LAST_WEIGHTS_KEY)
-        return str(value) if value else None
+        return prefs.read_str(self.settings, prefs.LAST_WEIGHTS_KEY, "") or None
 
     def _start_background_load(self) -> None:
         if self._loader_thread is not None or self._startup_done or self._closing:
@@ -173,6 +189,15 @@ class MainWindow(QMainWindow):
         self.use_predictor(outcome.predictor, outcome.problem, remember=False)
         self._startup_done = True
         self.startupFinished.emit()
+
+    def _on_first_paint(self) -> None:
+        if not self._painted:
+            self._painted = True
+            self.firstPainted.emit()
+
+    def has_been_painted(self) -> bool:
+        """True once a tab of the window has been painted on screen."""
+        return self._painted
 
     def is_started(self) -> bool:
         """True once the model and the Train tab are in place."""
@@ -213,7 +238,7 @@ class MainWindow(QMainWindow):
             self.model_status.setText("No model loaded")
         else:
             self.model_status.setText(
-                f"Weights: {source}" if source is not None else "Weights: trained in this session"
+                elide_long_words(f"Weights: {source}") if source is not None else "Weights: trained in this session"
             )
         if predictor is not None and self._feature_layer is not None:
             # The layer shown last time, once the model's layers are known.
@@ -246,20 +271,17 @@ class MainWindow(QMainWindow):
         self.settings.setValue(prefs.PEN_WIDTH_KEY, float(fraction))
 
     def _restore_layout(self) -> None:
-        geometry = self.settings.value(prefs.WINDOW_GEOMETRY_KEY)
+        """Geometry, splitters, tab and layer as saved; anything unreadable keeps its default, quietly."""
+        geometry = prefs.read_bytes(self.settings, prefs.WINDOW_GEOMETRY_KEY)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(*DEFAULT_SIZE)
-        for key, splitter in (
-            (prefs.DRAW_SPLITTER_KEY, self.draw_tab.splitter),
-            (prefs.DRAW_TOP_SPLITTER_KEY, self.draw_tab.top_splitter),
+        for key, splitter, sizes in (
+            (prefs.DRAW_SPLITTER_KEY, self.draw_tab.splitter, [600, 230]),
+            (prefs.DRAW_TOP_SPLITTER_KEY, self.draw_tab.top_splitter, [760, 420]),
         ):
-            state = self.settings.value(key)
-            if state is not None:
-                splitter.restoreState(state)
-        if self.draw_tab.splitter.sizes() == [0, 0] or self.settings.value(prefs.DRAW_SPLITTER_KEY) is None:
-            self.draw_tab.splitter.setSizes([600, 230])
-        if self.settings.value(prefs.DRAW_TOP_SPLITTER_KEY) is None:
-            self.draw_tab.top_splitter.setSizes([760, 420])
+            state = prefs.read_bytes(self.settings, key)
+            if state is None or not splitter.restoreState(state) or 0 in splitter.sizes():
+                splitter.setSizes(sizes)
         self.tabs.setCurrentIndex(min(max(prefs.read_int(self.settings, prefs.LAST_TAB_KEY, 0), 0), 1))
         self._feature_layer = prefs.read_int(self.settings, prefs.FEATURE_LAYER_KEY, 0)
         self.draw_tab.feature_maps.layerChanged.connect(self._save_feature_layer)
@@ -298,10 +320,10 @@ def call_when_started(window: MainWindow, callback: Callable[[], object]) -> Non
 
     def check() -> None:
         nonlocal called
-        if not called and window.is_started() and window.draw_tab.pad.has_been_painted():
+        if not called and window.is_started() and window.has_been_painted():
             called = True
             QTimer.singleShot(0, callback)
 
     window.startupFinished.connect(check)
-    window.draw_tab.pad.firstPainted.connect(check)
+    window.firstPainted.connect(check)
     check()

@@ -8,7 +8,7 @@ pointing ``$DIGITPAD_HOME`` at a temporary folder.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings
 
 from digitpad.paths import user_home
 
@@ -92,3 +92,13 @@ def read_str(settings: QSettings, key: str, default: str) -> str:
     """A text setting; ``default`` when absent or not text (a list, say)."""
     value = settings.value(key, default)
     return value if isinstance(value, str) else default
+
+
+def read_bytes(settings: QSettings, key: str) -> QByteArray | None:
+    """A saved window or splitter state; None when absent or not bytes (an edited INI can hold any text)."""
+    value = settings.value(key)
+    if isinstance(value, QByteArray):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return QByteArray(bytes(value))
+    return None

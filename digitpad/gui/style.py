@@ -12,6 +12,8 @@ times per pen stroke.
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
@@ -62,6 +64,23 @@ WARNING_STYLE = (
     f"QLabel {{ background: {Palette.NOTICE_BACKGROUND}; border: 1px solid {Palette.NOTICE_BORDER}; "
     f"border-radius: 4px; padding: 8px 10px; color: {Palette.NOTICE_TEXT}; }}"
 )
+
+
+#: A run of text without spaces longer than this (a path, say) is shortened in
+#: the middle: one unbreakable word sets a label's minimum width, and a very
+#: long one made the whole window wider than any screen. Ordinary paths stay whole.
+LONGEST_WORD = 200
+
+
+def elide_long_words(text: str, longest: int = LONGEST_WORD) -> str:
+    """``text`` with every run of more than ``longest`` non-space characters cut to its ends around "…"."""
+    keep = (longest - 1) // 2
+
+    def shorten(match: re.Match) -> str:
+        word = match.group(0)
+        return word[:keep] + "…" + word[-keep:]
+
+    return re.sub(rf"\S{{{longest + 1},}}", shorten, text)
 
 
 def set_text_colour(widget: QWidget, colour: QColor | str) -> None:
@@ -122,8 +141,8 @@ def error_label(object_name: str) -> QLabel:
 
 
 def show_text(label: QLabel, text: str) -> None:
-    """Set ``text`` and show the label only while there is some."""
-    label.setText(text)
+    """Set ``text`` (long paths shortened) and show the label only while there is some."""
+    label.setText(elide_long_words(text))
     label.setVisible(bool(text))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from digitpad.gui.style import Palette, error_label, muted, show_text, status_dot, titled_panel
+from digitpad.gui.style import Palette, elide_long_words, error_label, muted, show_text, status_dot, titled_panel
 from digitpad.gui.training_session import DataStatus, TrainingSession
 from digitpad.gui.workers import DownloadProgress
 
@@ -65,7 +65,7 @@ class DataPanel(QFrame):
     def show_status(self, status: DataStatus) -> None:
         colour = Palette.GOOD if status.ready else Palette.UNSURE
         self.status_label.setText(status_dot(colour, status.text))
-        self.folder_label.setText(str(status.folder))
+        self.folder_label.setText(elide_long_words(str(status.folder), 44))
         self.folder_label.setToolTip(str(status.folder))
 
     @Slot()

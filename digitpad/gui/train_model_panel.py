@@ -19,6 +19,7 @@ from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.style import (
     Palette,
+    elide_long_words,
     error_label,
     muted,
     scaled_font,
@@ -143,7 +144,7 @@ class ModelPanel(QFrame):
             name = source.name if source is not None else "trained in this session"
             shipped = " (shipped)" if source is not None and is_inside(source, shipped_weights_dir()) else ""
             figures = ModelFigures.from_info(predictor.info).describe()
-            self.in_use_label.setText(f"Draw tab uses: {name}{shipped} · {figures}")
+            self.in_use_label.setText(elide_long_words(f"Draw tab uses: {name}{shipped} · {figures}", 40))
             self.in_use_label.setToolTip(str(source) if source is not None else "")
         self._show_comparison()
 
