@@ -7,7 +7,10 @@ status, never a traceback (set DIGITPAD_DEBUG=1 to see one).
 from __future__ import annotations
 
 import argparse
+import errno
+import importlib.util
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -274,6 +277,27 @@ def _load_initial_model(path: str | None):
         raise CliError(str(error)) from error
 
 
+def check_writable(out: Path) -> None:
+    """CliError unless the weights can be saved to ``out``: checked before a run, not after its first epoch.
+
+    Creates the folder, then creates and removes a temporary file in it, which
+    is what the atomic save will do (so an existing read-only ``out`` is fine).
+    """
+    import tempfile
+
+    if out.is_dir():
+        raise CliError(f"--out {out}: is a folder; name the file to write")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CliError(f"{out}: cannot create the folder {out.parent}: {error.strerror or error}") from error
+    try:
+        with tempfile.NamedTemporaryFile(prefix=f".{out.name}.", suffix=".check", dir=out.parent):
+            pass
+    except OSError as error:
+        raise CliError(f"{out}: cannot write in {out.parent}: {error.strerror or error}") from error
+
+
 def _train(args: argparse.Namespace) -> int:
     from digitpad.paths import user_weights_dir
     from digitpad.recipes import RECIPES
@@ -281,6 +305,7 @@ def _train(args: argparse.Namespace) -> int:
 
     config, model_config = train_settings(args)
     out = Path(args.out) if args.out else user_weights_dir() / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")
+    check_writable(out)
     data = _load_data(args.data_dir, args.download)
     count = min(len(data.train_images), config.train_subset or len(data.train_images))
     if args.recipe:
@@ -322,6 +347,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     predictor = _load_predictor(args.weights)
     data = _load_data(args.data_dir)
+    if len(data.test_images) == 0:
+        raise CliError(f"{data.source}: no test images to evaluate on")
     images = normalise(data.test_images.astype(np.float32) / 255)
     # Logits, not probabilities: the argmax is the same, and it spares a softmax.
     predicted = predictor.logits_batch(images).argmax(1)
@@ -336,37 +363,82 @@ def _eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def check_image_path(path: Path) -> None:
+    """CliError unless ``path`` is a regular file (symlinks followed): say what it is instead.
+
+    Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer).
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as error:
+        # A dangling symlink also lands here: name where it points.
+        target = f" (a symlink to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
+        raise CliError(f"{path}: no such file{target}") from error
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CliError(f"{path}: a symlink loop (the links never reach a file)") from error
+        raise CliError(f"{path}: cannot read: {error.strerror or error}") from error
+    if stat.S_ISDIR(mode):
+        raise CliError(f"{path}: is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or a socket"
+        raise CliError(f"{path}: is {kind}, not a regular file")
+
+
 def read_image(path: Path):
-    """Read a PNG or JPEG as a grey float array in [0, 1] (Pillow, or Qt if Pillow is missing)."""
-    import numpy as np
+    """Read a PNG or JPEG as a grey float array in [0, 1] (Pillow, or Qt if Pillow is missing).
 
-    if not path.is_file():
-        raise CliError(f"{path}: no such file")
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        Image = None
-    if Image is not None:
+    Images over MAX_IMAGE_PIXELS are refused from their header, before decoding.
+    """
+    check_image_path(path)
+    if importlib.util.find_spec("PIL") is None:
+        from digitpad.gui.image_io import read_grey_image
+
         try:
-            with Image.open(path) as image:
-                if "transparency" in image.info:
-                    # Palette or single-colour transparency (PNG tRNS): make it an alpha
-                    # band first, or the grey conversion drops it and shows the hidden colour.
-                    image = image.convert("RGBA")
-                image = image.convert("LA") if "A" in image.getbands() else image.convert("L")
-                array = np.asarray(image, dtype=np.float32) / 255
-        except (UnidentifiedImageError, OSError) as error:
-            raise CliError(f"{path}: not a readable image ({error})") from error
-        if array.ndim == 3:  # composite transparency onto white paper
-            grey, alpha = array[..., 0], array[..., 1]
-            array = grey * alpha + (1 - alpha)
-        return array
-    from digitpad.gui.image_io import read_grey_image
+            return read_grey_image(path)
+        except ValueError as error:
+            raise CliError(str(error)) from error
+    return _read_with_pillow(path)
+
+
+def _read_with_pillow(path: Path):
+    """:func:`read_image` with Pillow: transparency composited onto white paper."""
+    import warnings
+
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from digitpad.preprocess import MAX_IMAGE_PIXELS
 
     try:
-        return read_grey_image(path)
-    except ValueError as error:
-        raise CliError(str(error)) from error
+        with warnings.catch_warnings():
+            # Pillow warns from 89M pixels; our own, lower limit below refuses those anyway.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)
+        with opened as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise CliError(_too_large(path, width, height))
+            if "transparency" in image.info:
+                # Palette or single-colour transparency (PNG tRNS): make it an alpha
+                # band first, or the grey conversion drops it and shows the hidden colour.
+                image = image.convert("RGBA")
+            image = image.convert("LA") if "A" in image.getbands() else image.convert("L")
+            array = np.asarray(image, dtype=np.float32) / 255
+    except Image.DecompressionBombError as error:
+        raise CliError(f"{path}: image too large ({error})") from error
+    except (UnidentifiedImageError, OSError) as error:
+        raise CliError(f"{path}: not a readable image ({error})") from error
+    if array.ndim == 3:  # composite transparency onto white paper
+        grey, alpha = array[..., 0], array[..., 1]
+        array = grey * alpha + (1 - alpha)
+    return array
+
+
+def _too_large(path: Path, width: int, height: int) -> str:
+    from digitpad.preprocess import MAX_IMAGE_PIXELS
+
+    return f"{path}: image too large ({width}x{height} pixels; at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -377,7 +449,10 @@ def _predict(args: argparse.Namespace) -> int:
     for name in args.images:
         path = Path(name)
         try:
-            prediction = predictor.predict(image_to_ink(read_image(path)))
+            try:
+                prediction = predictor.predict(image_to_ink(read_image(path)))
+            except ValueError as error:  # an image the pipeline cannot use, e.g. an empty one
+                raise CliError(f"{path}: {error}") from error
         except CliError as error:
             print(f"digitpad: {error}", file=sys.stderr)
             failures += 1

@@ -6,11 +6,13 @@ The download from the public mirrors lives in :mod:`digitpad.download`.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -39,6 +41,12 @@ _IDX_TYPES = {
 }
 
 
+#: The most data an IDX file may declare: MNIST's largest file holds 47 MB
+#: (60,000 images of 28x28). A crafted header could otherwise make the reader
+#: allocate, or a gzip bomb decompress, gigabytes before anything is checked.
+MAX_IDX_DATA_BYTES = 100_000_000
+
+
 class DataError(Exception):
     """MNIST files missing, unreadable or malformed; the message names the file."""
 
@@ -57,42 +65,83 @@ class Mnist:
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Decode one IDX file's bytes; any inconsistency raises DataError naming ``name``."""
-    if len(data) < 4:
-        raise DataError(f"{name}: too short to be an IDX file ({len(data)} bytes)")
-    if data[0] != 0 or data[1] != 0:
-        raise DataError(f"{name}: not an IDX file (bad magic number {data[:4].hex()})")
-    type_code, ndim = data[2], data[3]
+    return _read_idx_stream(io.BytesIO(data), name)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file, gzipped (by content, not name) or raw.
+
+    Streamed: the header is read and checked first, then exactly the data it
+    declares (at most MAX_IDX_DATA_BYTES), then one byte more to refuse
+    trailing data. So a small gzip bomb (a valid header and gigabytes of
+    zeros) costs one buffer, not the whole decompressed file.
+    """
+    try:
+        with open(path, "rb") as file:
+            if file.read(2) != b"\x1f\x8b":
+                file.seek(0)
+                return _read_idx_stream(file, str(path))
+            file.seek(0)
+            with gzip.GzipFile(fileobj=file) as stream:
+                try:
+                    return _read_idx_stream(stream, str(path))
+                except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+                    raise DataError(f"{path}: corrupt gzip data: {error}") from error
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
+
+
+def _read_idx_stream(stream: BinaryIO, name: str) -> np.ndarray:
+    """Header, then the declared data, then nothing: the array, or DataError naming ``name``."""
+    shape, dtype = _read_idx_header(stream, name)
+    # Python ints: numpy's int64 product wraps around for crafted headers (2^31 * 2^31 * 4 = 0).
+    expected = math.prod(shape) * dtype.itemsize
+    if expected > MAX_IDX_DATA_BYTES:
+        raise DataError(
+            f"{name}: header says shape {shape} ({expected:,} bytes of data), "
+            f"more than the {MAX_IDX_DATA_BYTES:,} an MNIST file may hold"
+        )
+    body = bytearray(expected)
+    actual = _read_into(stream, body)
+    if actual < expected:
+        raise DataError(f"{name}: truncated: header says shape {shape} ({expected} bytes of data), file has {actual}")
+    if stream.read(1):
+        raise DataError(
+            f"{name}: has trailing bytes: header says shape {shape} ({expected} bytes of data), the file has more"
+        )
+    array = np.frombuffer(body, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _read_idx_header(stream: BinaryIO, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The declared (shape, big-endian dtype) from the start of an IDX stream."""
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise DataError(f"{name}: too short to be an IDX file ({len(magic)} bytes)")
+    if magic[0] != 0 or magic[1] != 0:
+        raise DataError(f"{name}: not an IDX file (bad magic number {magic.hex()})")
+    type_code, ndim = magic[2], magic[3]
     if type_code not in _IDX_TYPES:
         raise DataError(f"{name}: unknown IDX data type 0x{type_code:02x}")
     if ndim == 0:
         raise DataError(f"{name}: IDX file declares no dimensions")
-    header_size = 4 + 4 * ndim
-    if len(data) < header_size:
+    dimensions = stream.read(4 * ndim)
+    if len(dimensions) < 4 * ndim:
         raise DataError(f"{name}: truncated header")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = _IDX_TYPES[type_code]
-    # Python ints: numpy's int64 product wraps around for crafted headers (2^31 * 2^31 * 4 = 0).
-    expected = math.prod(shape) * dtype.itemsize
-    actual = len(data) - header_size
-    if actual != expected:
-        kind = "truncated" if actual < expected else "has trailing bytes"
-        raise DataError(f"{name}: {kind}: header says shape {shape} ({expected} bytes of data), file has {actual}")
-    array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=False)
+    shape = tuple(int.from_bytes(dimensions[4 * i : 4 * i + 4], "big") for i in range(ndim))
+    return shape, _IDX_TYPES[type_code]
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file, gzipped (by content, not name) or raw."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataError(f"{path}: corrupt gzip data: {error}") from error
-    return parse_idx(raw, str(path))
+def _read_into(stream: BinaryIO, buffer: bytearray) -> int:
+    """Fill ``buffer`` from ``stream`` as far as it goes; the number of bytes read."""
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(buffer):
+        count = stream.readinto(view[filled:])
+        if not count:
+            break
+        filled += count
+    return filled
 
 
 def find_idx_file(folder: Path, stem: str) -> Path | None:

@@ -26,6 +26,12 @@ INK_THRESHOLD = 0.05
 #: Where MNIST puts the centre of mass (row, column), in pixel indices.
 MNIST_CENTRE = 14.0
 
+#: The most pixels an image file may decode to (4096x4096). A photo or scan
+#: of a digit needs far fewer, and the pipeline keeps several float32 copies
+#: of it: Pillow's own limit (89M pixels, a warning; 179M, an error) lets a
+#: 12000x12000 PNG take about 2 GB before anything is read from it.
+MAX_IMAGE_PIXELS = 4096 * 4096
+
 #: Median stroke width of MNIST digits at 28x28, measured as 2*area/perimeter
 #: of the pixels above 0.5 over the training set (10th-90th percentile:
 #: 1.8 to 3.5 px).
@@ -156,7 +162,7 @@ def preprocess(canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None
         bbox = ink_bbox(ink)
         if bbox is None:
             return None
-    top, left, bottom, right = bbox
+    top, left, bottom, right = bbox = check_bbox(bbox, ink.shape)
     cropped = ink[top:bottom, left:right]
     if cropped.size == 0 or float(cropped.max()) <= INK_THRESHOLD:
         return None
@@ -174,6 +180,25 @@ def preprocess(canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None
     )
 
 
+def check_bbox(bbox: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """``bbox`` as four Python ints, or ValueError unless it is (top, left, bottom, right) inside ``shape``.
+
+    Slicing would silently wrap a negative index or clip one past the edge,
+    cutting out some other region than the caller meant. An empty box
+    (top == bottom or left == right) is allowed: it is nothing drawn.
+    """
+    values = tuple(bbox) if isinstance(bbox, (tuple, list, np.ndarray)) else ()
+    if len(values) != 4 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"bbox must be four integers (top, left, bottom, right), not {bbox!r}")
+    top, left, bottom, right = (int(v) for v in values)
+    height, width = shape[:2]
+    if not (0 <= top <= bottom <= height and 0 <= left <= right <= width):
+        raise ValueError(
+            f"bbox (top, left, bottom, right) = {(top, left, bottom, right)} is not inside the {height}x{width} canvas"
+        )
+    return top, left, bottom, right
+
+
 def image_to_ink(image: np.ndarray) -> np.ndarray:
     """Grey photo or scan of a digit (either polarity) to bright-on-dark ink.
 
@@ -182,6 +207,9 @@ def image_to_ink(image: np.ndarray) -> np.ndarray:
     is 0 and the darkest ink is 1.
     """
     ink = as_ink(image)
+    if ink.size == 0:
+        # It has no border to take the paper's colour from.
+        raise ValueError(f"empty image ({ink.shape[0]}x{ink.shape[1]} pixels)")
     border = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
     paper = float(np.median(border))
     if paper > 0.5:

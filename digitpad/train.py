@@ -131,6 +131,8 @@ ProgressCallback = Callable[[BatchProgress | EpochResult], None]
 #: TrainConfig.optimizer -> optimizer class (both take lr and weight_decay).
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
 SCHEDULES = ("one_cycle", "constant")
+#: Share of a one-cycle run spent warming up to the peak learning rate.
+ONE_CYCLE_WARM_UP = 0.25
 #: TrainConfig.non_digits above this would drown the digits: half as many non-digits as digits.
 MAX_NON_DIGITS = 0.5
 #: Held-out non-digits a run measures its "not a digit" recall on: as many as
@@ -185,7 +187,10 @@ def evaluate(
     """(mean loss, accuracy, per-class accuracy over the ten digits) of ``model`` on [0, 1] images.
 
     With an eleventh class, "not a digit" is just one more wrong answer for a digit.
+    ValueError for no images: there is no accuracy to give.
     """
+    if len(images) == 0:
+        raise ValueError("no images to evaluate on")
     model.eval()
     total_loss = 0.0
     predictions = []
@@ -249,6 +254,19 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     if not 0 <= config.non_digits <= MAX_NON_DIGITS:
         raise ValueError(f"non_digits must be between 0 and {MAX_NON_DIGITS:g}, not {config.non_digits!r}")
+    for name in ("train_subset", "test_subset"):
+        # A negative subset would slice from the end: "all but the last N", never what was meant.
+        if (getattr(config, name) or 0) < 0:
+            raise ValueError(f"{name} must be a positive number of images, not {getattr(config, name)!r}")
+
+
+def check_data(data: Mnist, config: TrainConfig) -> None:
+    """Raise ValueError for data a run of ``config`` cannot train or evaluate on: no training images or no
+    test images once the subsets are cut (an empty set would divide by zero in the batches or the accuracy)."""
+    splits = (("training", data.train_images, config.train_subset), ("test", data.test_images, config.test_subset))
+    for split, images, subset in splits:
+        if len(images[:subset] if subset else images) == 0:
+            raise ValueError(f"no {split} images in {data.source}: the run needs at least one")
 
 
 def run_model_config(
@@ -370,18 +388,31 @@ def build_optimiser(
 
     The one-cycle schedule warms up over the first quarter of the run, then
     anneals: it needs the run's length up front, and is what lets the default
-    recipe use a large peak learning rate.
+    recipe use a large peak learning rate. A run too short for a warm-up (see
+    :func:`has_room_for_one_cycle`: 4 steps or fewer) gets the constant
+    schedule instead, whatever the recipe says.
     """
     optimizer = OPTIMIZERS[config.optimizer](
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    if config.schedule == "one_cycle":
+    if config.schedule == "one_cycle" and has_room_for_one_cycle(total_steps):
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.learning_rate, total_steps=total_steps, pct_start=0.25
+            optimizer, max_lr=config.learning_rate, total_steps=total_steps, pct_start=ONE_CYCLE_WARM_UP
         )
     else:
         scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     return optimizer, scheduler
+
+
+def has_room_for_one_cycle(total_steps: int) -> bool:
+    """Whether a run of ``total_steps`` steps is long enough for the one-cycle schedule.
+
+    OneCycleLR ends its warm-up at step ``ONE_CYCLE_WARM_UP * total_steps - 1``
+    and divides by that length: at 4 steps or fewer (a 512-image subset for
+    one epoch) it is 0 or less and the schedule raises ZeroDivisionError.
+    Runs that long have no room to warm up anyway.
+    """
+    return ONE_CYCLE_WARM_UP * total_steps > 1
 
 
 def batch_layout(config: TrainConfig, train_images: int) -> tuple[int, int]:
@@ -389,8 +420,11 @@ def batch_layout(config: TrainConfig, train_images: int) -> tuple[int, int]:
 
     The batch shrinks to the data set if that is smaller. The ragged last
     batch is dropped, as batch norm dislikes tiny ones; each epoch shuffles
-    afresh, so no image is left out for good.
+    afresh, so no image is left out for good. ValueError for no images: a
+    batch of none would divide by zero.
     """
+    if train_images < 1:
+        raise ValueError("no training images: the data set (or the subset of it) is empty")
     batch_size = min(config.batch_size, train_images)
     return batch_size, train_images // batch_size
 
@@ -510,7 +544,7 @@ def train(
     10-class one raises ValueError (see :func:`run_model_config`).
     """
     config = config or TrainConfig()
-    model_config = _check_run(config, model_config, initial_model, model_factory, checkpoint_path)
+    model_config = _check_run(data, config, model_config, initial_model, model_factory, checkpoint_path)
     device, generator = set_up_run(config)
     tensors = prepare_tensors(data, config, device)
     model, model_config = build_model(device, model_config, initial_model=initial_model, model_factory=model_factory)
@@ -544,6 +578,7 @@ def train(
 
 
 def _check_run(
+    data: Mnist,
     config: TrainConfig,
     model_config: ModelConfig | None,
     initial_model: DigitNet | None,
@@ -552,6 +587,7 @@ def _check_run(
 ) -> ModelConfig | None:
     """Raise ValueError for a run that cannot go ahead, before any data is moved; the model config to build."""
     check_config(config)
+    check_data(data, config)
     if model_factory is not None and (initial_model is not None or checkpoint_path is not None):
         raise ValueError("model_factory cannot be combined with initial_model or checkpoint_path")
     return model_config if model_factory is not None else run_model_config(config, model_config, initial_model)

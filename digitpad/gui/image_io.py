@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QImageReader
+
+from digitpad.preprocess import MAX_IMAGE_PIXELS
 
 
 def read_grey_image(path: str | os.PathLike) -> np.ndarray:
@@ -13,11 +15,22 @@ def read_grey_image(path: str | os.PathLike) -> np.ndarray:
 
     Transparent parts are composited onto white paper, as with Pillow in the
     CLI, so a digit drawn on a transparent background reads like ink on paper.
-    Raises ValueError naming the file when Qt cannot read it.
+    Raises ValueError naming the file when Qt cannot read it, or when its
+    header declares more than MAX_IMAGE_PIXELS: checked before decoding, as
+    Qt's own limit (256 MB of decoded image) still lets through 64M pixels,
+    several hundred megabytes once converted to float32 grey.
     """
-    image = QImage(os.fspath(path))
+    name = os.fspath(path)
+    reader = QImageReader(name)
+    size = reader.size()  # from the header; invalid if the format does not tell
+    if size.isValid() and size.width() * size.height() > MAX_IMAGE_PIXELS:
+        raise ValueError(
+            f"{name}: image too large ({size.width()}x{size.height()} pixels; "
+            f"at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
+        )
+    image = reader.read()
     if image.isNull():
-        raise ValueError(f"{os.fspath(path)}: not a readable image")
+        raise ValueError(f"{name}: not a readable image ({reader.errorString()})")
     if image.hasAlphaChannel():
         # Premultiplied ARGB over white: grey = value + (1 - alpha).
         rgba = image.convertToFormat(QImage.Format.Format_RGBA8888_Premultiplied)
