@@ -527,18 +527,20 @@ def train(
     initial_model: DigitNet | None = None,
     progress_interval: float = 0.1,
     model_factory: Callable[[], nn.Module] | None = None,
+    on_save_error: Callable[[OSError], None] | None = None,
 ) -> TrainResult:
     """Train a model on ``data`` and return it with its history.
 
     ``checkpoint_path``: if given, the model is saved there (atomically) at
-    the end of every epoch, so a crash loses at most one epoch.
+    the end of every epoch, so a crash loses at most one epoch; a failed save
+    ends the run, unless ``on_save_error`` takes the OSError and the run goes
+    on (the app's autosave is a safety net: a full disk must not cost the model).
     ``initial_model``: fine-tune this model instead of starting afresh.
     ``model_factory``: build the model to train instead of a DigitNet, so
     that the benches can put another architecture through this very loop; it
     is called after the seed is set and the data is on the device, and must
-    map normalised (B, 1, 28, 28) images to (B, 10) logits, (B, 11) for a run
-    with non-digits. Such a model cannot be checkpointed (checkpoints
-    describe DigitNets).
+    map normalised (B, 1, 28, 28) images to (B, 10) logits, (B, 11) with
+    non-digits; it cannot be checkpointed (checkpoints describe DigitNets).
     A run with ``config.non_digits`` needs an 11-class model: without
     ``model_config`` it gets the default one with 11 classes; a given
     10-class one raises ValueError (see :func:`run_model_config`).
@@ -566,8 +568,7 @@ def train(
         history.append(_epoch_result(model, tensors, config, epoch, stats))
         info = replace(info, metrics=_metrics(history, stats.stopped, time.perf_counter() - started))
         if checkpoint_path is not None:
-            saved = save_checkpoint(checkpoint_path, model.cpu(), info)
-            model.to(device, memory_format=training_memory_format(device))
+            saved = _autosave(checkpoint_path, model, info, device, on_save_error) or saved
         if progress is not None:
             progress(history[-1])
         if stats.stopped:
@@ -575,6 +576,25 @@ def train(
     # The caller gets a plain CPU model in eval mode, whatever it was trained on.
     model.cpu().to(memory_format=torch.contiguous_format).eval()
     return TrainResult(model=model, history=history, stopped=stats.stopped, checkpoint=saved, info=info)
+
+
+def _autosave(
+    path: str | os.PathLike,
+    model: nn.Module,
+    info: CheckpointInfo,
+    device: torch.device,
+    on_save_error: Callable[[OSError], None] | None,
+) -> Path | None:
+    """Save ``model`` to ``path`` between epochs; None if that failed and ``on_save_error`` took the error."""
+    try:
+        return save_checkpoint(path, model.cpu(), info)
+    except OSError as error:
+        if on_save_error is None:
+            raise
+        on_save_error(error)
+        return None
+    finally:
+        model.to(device, memory_format=training_memory_format(device))
 
 
 def _check_run(

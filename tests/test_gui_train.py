@@ -666,3 +666,18 @@ def test_a_new_model_is_shown_beside_the_one_in_use_and_called_worse(make_tab, q
         "trained in this session" in find(tab, "currentWeightsLabel").text()
         or "last-trained" in find(tab, "currentWeightsLabel").text()
     )
+
+
+def test_a_failed_autosave_is_a_warning_and_the_run_keeps_its_model(make_tab, qtbot, tiny_mnist, private_home):
+    """With the per-user folder unwritable (here: a file where the weights folder should be), the run goes on."""
+    private_home.mkdir(parents=True, exist_ok=True)
+    (private_home / "weights").write_text("not a folder")
+    tab = make_tab(data_loader=tiny_loader(tiny_mnist))
+    set_up_tiny_run(tab, epochs=2)
+    result = run_to_end(qtbot, tab)
+    assert not result.stopped and len(result.history) == 2
+    assert result.checkpoint is None
+    warning = find(tab, "trainingErrorLabel")
+    assert warning.isVisible() and "Autosave" in warning.text() and "goes on" in warning.text()
+    assert "Trained 2 epoch(s)" in find(tab, "resultLabel").text()
+    assert find(tab, "useModelButton").isEnabled() and find(tab, "saveModelButton").isEnabled()

@@ -447,3 +447,16 @@ def test_augment_on_cuda_is_deterministic_for_a_seed() -> None:
     assert first.device.type == "cuda" and first.shape == images.shape
     assert torch.equal(first, again)
     assert float(first.min()) >= 0.0 and float(first.max()) <= 1.0
+
+
+def test_a_failed_autosave_ends_the_run_unless_someone_takes_the_error(tiny_mnist: Mnist, tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(OSError):
+        train(tiny_mnist, quick(epochs=1), SMALL, checkpoint_path=blocked / "model.safetensors")
+    errors: list[OSError] = []
+    result = train(
+        tiny_mnist, quick(), SMALL, checkpoint_path=blocked / "model.safetensors", on_save_error=errors.append
+    )
+    assert len(errors) == 2 and result.checkpoint is None and len(result.history) == 2
+    assert next(result.model.parameters()).device.type == "cpu"

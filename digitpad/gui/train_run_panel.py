@@ -66,6 +66,10 @@ class RunControls(QWidget):
             f"training loss {loss:.3f} · accuracy {accuracy:.1%} · {event.images_per_second:,.0f} images/s"
         )
 
+    def show_warning(self, message: str) -> None:
+        """A problem that does not stop the run (a failed autosave), shown where run errors are."""
+        show_text(self.error_label, message)
+
     def show_failed(self, message: str) -> None:
         show_text(self.error_label, message)
         self.show_state("Failed")

@@ -121,6 +121,7 @@ class TrainTab(QWidget):
         session.epochFinished.connect(self._on_epoch_finished)
         session.runFinished.connect(self._on_run_finished)
         session.runFailed.connect(self._on_run_failed)
+        session.autosaveFailed.connect(self.run_controls.show_warning)
         session.estimateReady.connect(self._on_estimate)
         self.run_controls.start_button.clicked.connect(self.start_training)
         self.run_controls.stop_button.clicked.connect(self.stop_training)

@@ -127,6 +127,7 @@ class TrainingSession(QObject):
         runFinished(object): the run's thread ended: its TrainResult, or None if it
             failed or was stopped before training began.
         runFailed(str): the run failed, why.
+        autosaveFailed(str): an epoch's autosave could not be written; the run goes on.
         downloadProgress(DownloadProgress); downloadFailed(str); downloadCancelled().
         estimateReady(object, float): (key, seconds) of an :meth:`estimate` request.
         message(str): a line for the log.
@@ -140,6 +141,7 @@ class TrainingSession(QObject):
     epochFinished = Signal(object)
     runFinished = Signal(object)
     runFailed = Signal(str)
+    autosaveFailed = Signal(str)
     downloadProgress = Signal(object)
     downloadFailed = Signal(str)
     downloadCancelled = Signal()
@@ -281,6 +283,8 @@ class TrainingSession(QObject):
         worker.finished.connect(self._on_run_result)
         worker.failed.connect(self.runFailed)
         worker.dataFailed.connect(self._on_data_failed)
+        worker.autosaveFailed.connect(self.autosaveFailed)
+        worker.autosaveFailed.connect(self.message)
         self.result, self.trained = None, None
         self._run_started = time.perf_counter()
         self._run.start(worker, self).finished.connect(self._on_run_thread_finished)

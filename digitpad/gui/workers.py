@@ -179,6 +179,8 @@ class TrainingWorker(StoppableWorker):
     failed = Signal(str)
     #: Emitted just before ``failed`` when the reason is the data (missing or broken files).
     dataFailed = Signal(str)
+    #: The autosave after an epoch could not be written; the run goes on.
+    autosaveFailed = Signal(str)
 
     def __init__(
         self,
@@ -221,6 +223,7 @@ class TrainingWorker(StoppableWorker):
                 progress=self._report,
                 should_stop=self.stop_requested,
                 checkpoint_path=self.autosave_path,
+                on_save_error=self._on_autosave_failed,
             )
             self.finished.emit(result)
         except DataError as error:
@@ -240,6 +243,13 @@ class TrainingWorker(StoppableWorker):
             # connection to QThread.quit would wait for the GUI thread,
             # which may be blocked in shutdown() waiting for us.
             QThread.currentThread().quit()
+
+    def _on_autosave_failed(self, error: OSError) -> None:
+        # A warning, not a failure: the run goes on and its model stays usable and savable elsewhere.
+        log.warning("autosave to %s failed: %s", self.autosave_path, error)
+        self.autosaveFailed.emit(
+            f"Autosave to {self.autosave_path} failed ({error.strerror or error}); the run goes on."
+        )
 
     def _report(self, event: BatchProgress | EpochResult) -> None:
         if isinstance(event, EpochResult):
