@@ -220,9 +220,13 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     config = replace(config, **{name: value for name, value in given.items() if value is not None})
     if args.channels:
         try:
-            model_config = replace(model_config, channels=tuple(int(c) for c in args.channels.split(",")))
+            channels = tuple(int(c) for c in args.channels.split(","))
         except ValueError as error:
             raise CliError(f"--channels: expected numbers separated by commas, got {args.channels!r}") from error
+        try:
+            model_config = replace(model_config, channels=channels)
+        except ValueError as error:  # out of the architecture's bounds (ModelConfig says which)
+            raise CliError(f"--channels: {error}") from error
     if config.non_digits > 0:
         # Non-digits are learnt as an eleventh class: whatever the recipe's
         # architecture, it gets that output (--recipe shipped --non-digits 0.15).

@@ -8,6 +8,7 @@ for inference (see :func:`fold_batch_norm`), so it costs nothing at batch 1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -17,6 +18,21 @@ from digitpad.constants import MNIST_SIZE, NOT_A_DIGIT, NUM_CLASSES
 
 #: The class counts a DigitNet may have: the ten digits, or those and "not a digit".
 CLASS_COUNTS = (NUM_CLASSES, NOT_A_DIGIT + 1)
+
+# Bounds of the architectures a ModelConfig describes. A checkpoint's metadata
+# is untrusted: without them, a few hundred bytes of JSON could ask for a
+# model of gigabytes, or one whose forward pass fails on every input.
+#: Each block halves the map, which must stay at least 1x1: 28 -> 14 -> 7 -> 3 -> 1.
+MAX_BLOCKS = int(math.log2(MNIST_SIZE))
+#: Twice the shipped weights' widest block (128). The largest model the caps
+#: allow (4 blocks of 256 channels, 4 convs each: about 8.9 M parameters,
+#: 36 MB at float32, 71 MB at float64) still fits digitpad.checkpoint's file
+#: size cap, so every model that can be described can also be saved and loaded.
+MAX_CHANNELS = 256
+#: Convolutions per block; the shipped weights use 1, deeper blocks learn no better on MNIST.
+MAX_CONVS_PER_BLOCK = 4
+#: The first kernel is odd (its padding keeps the map's size) and at most 7, a quarter of the image.
+MAX_FIRST_KERNEL = 7
 
 
 @dataclass(frozen=True)
@@ -36,9 +52,10 @@ class ModelConfig:
     num_classes: int = NUM_CLASSES
 
     def __post_init__(self) -> None:
-        # Exactly an int: a checkpoint's JSON could hold 11.0 or true, which nn.Linear would choke on.
-        if type(self.num_classes) is not int or self.num_classes not in CLASS_COUNTS:
-            raise ValueError(f"num_classes must be {' or '.join(map(str, CLASS_COUNTS))}, not {self.num_classes!r}")
+        # A list (from JSON or a caller) becomes a tuple, so that configs compare and hash alike.
+        if isinstance(self.channels, list):
+            object.__setattr__(self, "channels", tuple(self.channels))
+        _check_architecture(self)
 
     @property
     def has_not_a_digit(self) -> bool:
@@ -55,14 +72,39 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
+        if not isinstance(data, dict):
+            raise TypeError(f"a model description is a JSON object, not {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
-        values = dict(data)
-        if "channels" in values:
-            values["channels"] = tuple(int(c) for c in values["channels"])
-        return cls(**values)
+        # No int() here: it would turn "8", 8.9 or true into a channel count
+        # silently; __post_init__ says what is wrong instead.
+        return cls(**data)
+
+
+def _is_int(value: object) -> bool:
+    # Not a bool nor a float: JSON's true or 11.0 would pass int(), and nn layers choke on them.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_architecture(config: ModelConfig) -> None:
+    """Raise ValueError unless ``config`` is within the bounds above (see MAX_BLOCKS and the rest)."""
+    channels = config.channels
+    if not isinstance(channels, tuple) or not 1 <= len(channels) <= MAX_BLOCKS:
+        raise ValueError(f"channels must list 1 to {MAX_BLOCKS} blocks (each halves the 28x28 map), not {channels!r}")
+    if not all(_is_int(c) and 1 <= c <= MAX_CHANNELS for c in channels):
+        raise ValueError(f"channels must be whole numbers from 1 to {MAX_CHANNELS}, not {list(channels)!r}")
+    if not _is_int(config.convs_per_block) or not 1 <= config.convs_per_block <= MAX_CONVS_PER_BLOCK:
+        raise ValueError(f"convs_per_block must be 1 to {MAX_CONVS_PER_BLOCK}, not {config.convs_per_block!r}")
+    kernel = config.first_kernel
+    if not _is_int(kernel) or not 1 <= kernel <= MAX_FIRST_KERNEL or kernel % 2 == 0:
+        raise ValueError(f"first_kernel must be odd, 1 to {MAX_FIRST_KERNEL}, not {kernel!r}")
+    dropout = config.dropout
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number from 0 to below 1, not {dropout!r}")
+    if not _is_int(config.num_classes) or config.num_classes not in CLASS_COUNTS:
+        raise ValueError(f"num_classes must be {' or '.join(map(str, CLASS_COUNTS))}, not {config.num_classes!r}")
 
 
 def conv_bn_relu(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:

@@ -415,3 +415,9 @@ def test_calibrate_needs_the_weights_named(capsys: pytest.CaptureFixture) -> Non
         main(["calibrate"])
     assert caught.value.code == 2
     assert "--weights" in capsys.readouterr().err
+
+
+def test_train_refuses_an_architecture_out_of_bounds_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    code, out, err = run(["train", "--channels", "8,8,8,8,8", "--epochs", "1"], capsys)
+    assert code != 0 and "Traceback" not in err
+    assert err.strip().count("\n") == 0 and "--channels" in err and "blocks" in err
