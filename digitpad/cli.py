@@ -416,10 +416,13 @@ def _read_with_pillow(path: Path):
 
     try:
         with warnings.catch_warnings():
-            # Pillow warns from 89M pixels; our own, lower limit below refuses those anyway.
+            # Pillow warns from 89M pixels (our own, lower limit below refuses those anyway) and about
+            # damaged metadata such as corrupt EXIF: the image is read or refused in one line regardless.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)
             opened = Image.open(path)
-        with opened as image:
+        with opened as image, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise CliError(_too_large(path, width, height))
@@ -431,7 +434,8 @@ def _read_with_pillow(path: Path):
             array = np.asarray(image, dtype=np.float32) / 255
     except Image.DecompressionBombError as error:
         raise CliError(f"{path}: image too large ({error})") from error
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        # Pillow reports some damaged files (a broken PNG chunk) as SyntaxError.
         raise CliError(f"{path}: not a readable image ({error})") from error
     if array.ndim == 3:  # composite transparency onto white paper
         grey, alpha = array[..., 0], array[..., 1]

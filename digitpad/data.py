@@ -109,7 +109,10 @@ def _read_idx_stream(stream: BinaryIO, name: str) -> np.ndarray:
         raise DataError(
             f"{name}: has trailing bytes: header says shape {shape} ({expected} bytes of data), the file has more"
         )
-    array = np.frombuffer(body, dtype=dtype).reshape(shape)
+    try:
+        array = np.frombuffer(body, dtype=dtype).reshape(shape)
+    except ValueError as error:  # more dimensions than numpy has, or sizes it cannot index
+        raise DataError(f"{name}: header says shape {shape}, which is no array: {error}") from error
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 

@@ -79,10 +79,10 @@ def as_ink(canvas: np.ndarray) -> np.ndarray:
         return np.clip(array.astype(np.float32) * np.float32(1 / 255), 0.0, 1.0)
     if array.dtype == np.bool_:
         return array.astype(np.float32)
-    ink = array.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(ink)):
+    if not np.all(np.isfinite(array)):
         raise ValueError("image contains NaN or infinite values")
-    return np.clip(ink, 0.0, 1.0)
+    # Clipped before the cast: a float64 beyond float32's range would overflow to infinity.
+    return np.clip(array, 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def ink_bbox(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, int, int, int] | None:
@@ -187,7 +187,10 @@ def check_bbox(bbox: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple
     cutting out some other region than the caller meant. An empty box
     (top == bottom or left == right) is allowed: it is nothing drawn.
     """
-    values = tuple(bbox) if isinstance(bbox, (tuple, list, np.ndarray)) else ()
+    try:
+        values = tuple(bbox) if isinstance(bbox, (tuple, list, np.ndarray)) else ()
+    except TypeError:  # a 0-d array
+        values = ()
     if len(values) != 4 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
         raise ValueError(f"bbox must be four integers (top, left, bottom, right), not {bbox!r}")
     top, left, bottom, right = (int(v) for v in values)
