@@ -506,6 +506,7 @@ class Plan:
     cycles: int
     deadline: float
     started: float
+    minutes: float
 
     def progress(self, strokes: int) -> float:
         """How far the run is: by strokes, or by time when that is further along."""
@@ -549,17 +550,17 @@ def step(soak: Soak, plan: Plan) -> None:
 def run(soak: Soak, plan: Plan) -> dict:
     """The session; returns the memory readings and timings."""
     warm: MemoryReading | None = None
-    warm_at = max(1, plan.strokes // 10)
     next_report = 0.1
     samples: list[MemoryReading] = []
     while (soak.count.strokes < plan.strokes or soak.cycles_done < plan.cycles) and not plan.out_of_time():
         step(soak, plan)
         strokes = soak.count.strokes
-        # Warm once 10% of the strokes and 2 cycles are done, read between runs (as the end is).
-        if warm is None and strokes >= warm_at and soak.cycles_done >= min(2, plan.cycles) and soak.cycle is None:
+        progress = plan.progress(strokes)
+        # Warm once 10% of the run and 2 cycles are done, read between runs (as the end is).
+        if warm is None and progress >= 0.1 and soak.cycles_done >= min(2, plan.cycles) and soak.cycle is None:
             warm = MemoryReading.now(strokes, soak.cycles_done)
             print(f"warm-up done: {warm.describe()}", flush=True)
-        if plan.strokes and strokes >= next_report * plan.strokes:
+        if progress >= next_report:
             samples.append(MemoryReading.now(strokes, soak.cycles_done))
             report_progress(soak, plan, samples[-1])
             next_report += 0.1
@@ -630,12 +631,8 @@ def summarise(soak: Soak, plan: Plan, result: dict, timing: dict) -> bool:
     for text, met in verdicts:
         print(f"  {'MET    ' if met else 'NOT MET'} {text}")
     if result["timed_out"]:
-        print(f"  stopped by the time budget (--minutes {plan_minutes(plan):.1f})")
+        print(f"  stopped by the time budget (--minutes {plan.minutes:g})")
     return all(met for _, met in verdicts)
-
-
-def plan_minutes(plan: Plan) -> float:
-    return (plan.deadline - plan.started) / 60
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -677,7 +674,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         soak = Soak(app, args, errors)
         soak_started = time.perf_counter()
-        plan = Plan(args.strokes, args.training_cycles, started + args.minutes * 60 * 0.93, soak_started)
+        # 7% of the budget is kept for the last run to end and the window to close.
+        deadline = started + args.minutes * 60 * 0.93
+        plan = Plan(args.strokes, args.training_cycles, deadline, soak_started, args.minutes)
         result = run(soak, plan)
         soak_seconds = time.perf_counter() - soak_started
         soak.close()

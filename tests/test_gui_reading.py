@@ -126,3 +126,17 @@ def test_undo_inside_a_number_removes_the_last_stroke_whichever_digit_it_belongs
     assert shown(window) == "170" and len(pad_of(window).strokes) == 3
     qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
     assert shown(window) == "17"
+
+
+def test_a_tap_with_the_event_loop_running_between_press_and_release_selects_the_digit(window, qtbot) -> None:
+    """A real hand lets the live prediction read the tap's dot before the release drops it (an IndexError once)."""
+    for index, glyph in enumerate((one(), seven(), zero())):
+        draw(window, glyph, (0.2 + 0.3 * index, 0.5), 0.45)
+    pad = pad_of(window)
+    where = QPoint(round(pad.width() * 0.2), round(pad.height() * 0.5))
+    with qtbot.waitSignal(window.draw_tab.predictionUpdated, timeout=5000) as updated:
+        QTest.mousePress(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where)
+        QTest.qWait(40)
+        QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where)
+    assert updated.args[0].digit == 1
+    assert shown(window) == "170" and len(pad.strokes) == 3

@@ -492,10 +492,12 @@ class DrawTab(QWidget):
 
     def select_character(self, index: int) -> None:
         """Show the ``index``-th character (left to right) in the chart, the preview and the maps."""
-        reading = self._last_reading
+        # Read the drawing as it is now (the reader keeps what it read): the last reading may
+        # still hold a tap's dot, which the pad drops on release, so its stroke indices may be past the end.
+        strokes = self.pad.drawing()
+        reading = self._reader.read(strokes) if self._reader is not None and strokes else None
         if reading is None or not 0 <= index < len(reading.characters):
             return
-        strokes = self.pad.drawing()
         self._pinned_stroke = strokes[reading.characters[index].character.strokes[-1]]
         self.predict_now()
 
