@@ -322,6 +322,8 @@ def _train(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise CliError(str(error)) from error
+    except OSError as error:  # --out was writable at the start; a full disk can still stop a save
+        raise CliError(f"{out}: cannot save the model: {error.strerror or error}") from error
     print(f"saved {result.checkpoint}")
     last = result.history[-1]
     if last.non_digit_recall is not None:

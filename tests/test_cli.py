@@ -421,3 +421,23 @@ def test_train_refuses_an_architecture_out_of_bounds_in_one_line(capsys: pytest.
     code, out, err = run(["train", "--channels", "8,8,8,8,8", "--epochs", "1"], capsys)
     assert code != 0 and "Traceback" not in err
     assert err.strip().count("\n") == 0 and "--channels" in err and "blocks" in err
+
+
+def test_a_save_that_fails_during_training_is_one_line(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_mnist
+) -> None:
+    """--out was writable when the run started; the disk filled up before the first save."""
+    import errno
+
+    import digitpad.train
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(digitpad.train, "save_checkpoint", full_disk)
+    monkeypatch.setattr("digitpad.cli._load_data", lambda *args, **kwargs: tiny_mnist)
+    code, out, err = run(
+        ["train", "--epochs", "1", "--subset", "256", "--out", str(tmp_path / "m.safetensors")], capsys
+    )
+    assert code != 0 and "No space left on device" in err
+    assert "unexpected error" not in err and "Traceback" not in err and err.strip().count("\n") == 0
