@@ -75,14 +75,6 @@ class Character:
     #: (left, top, right, bottom) of its ink strokes, pen radius included, in drawing coordinates.
     bounds: Bounds
 
-    def contains(self, x: float, y: float, margin: float = 0.0) -> bool:
-        left, top, right, bottom = self.bounds
-        return left - margin <= x <= right + margin and top - margin <= y <= bottom + margin
-
-
-def _stroke_bounds(stroke: Stroke) -> Bounds:
-    return stroke.bounds()
-
 
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
     return min(a[1], b[1]) - max(a[0], b[0])
@@ -99,7 +91,7 @@ def split_characters(strokes: list[Stroke]) -> list[Character]:
     ink = [index for index, stroke in enumerate(strokes) if stroke.points and not stroke.erase]
     if not ink:
         return []
-    bounds = {index: _stroke_bounds(strokes[index]) for index in ink}
+    bounds = {index: strokes[index].bounds() for index in ink}
     height = max(b[3] for b in bounds.values()) - min(b[1] for b in bounds.values())
     min_extent = MIN_EXTENT_SHARE * max(height, 1e-6)
     groups: list[tuple[list[int], tuple[float, float]]] = []
@@ -121,7 +113,7 @@ def split_characters(strokes: list[Stroke]) -> list[Character]:
         erasers = tuple(
             index
             for index, stroke in enumerate(strokes)
-            if stroke.erase and stroke.points and _boxes_touch(_stroke_bounds(stroke), box)
+            if stroke.erase and stroke.points and _boxes_touch(stroke.bounds(), box)
         )
         characters.append(Character(tuple(members), erasers, box))
     return characters
@@ -209,7 +201,7 @@ class CharacterReading:
     def hesitation(self) -> str:
         """What the model hesitates between, e.g. "7 or 1?", or "not a digit?" when that is likelier."""
         first, second = np.argsort(self.prediction.probabilities)[::-1][:2]
-        if getattr(self.prediction, "not_digit", 0.0) > self.prediction.confidence:
+        if self.prediction.not_digit > self.prediction.confidence:
             return f"not a digit (or {first}?)"
         return f"{first} or {second}?"
 
@@ -224,13 +216,6 @@ class Reading:
     def text(self) -> str:
         """Every character's symbol left to right, e.g. "2026" or "20?6"; empty for an empty drawing."""
         return "".join(character.symbol for character in self.characters)
-
-    def character_at(self, x: float, y: float, margin: float = 0.0) -> int | None:
-        """Index of the character whose box holds (x, y), or None."""
-        for index, reading in enumerate(self.characters):
-            if reading.character.contains(x, y, margin):
-                return index
-        return None
 
 
 class Reader:

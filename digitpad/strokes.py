@@ -24,10 +24,10 @@ MOUSE_PRESSURE = 0.5
 ERASER_WIDTH_FACTOR = 3.0
 
 
-def pressure_factor(pressure: float) -> float:
-    """Width multiplier for a pen pressure in [0, 1]."""
-    pressure = min(max(float(pressure), 0.0), 1.0)
-    return MIN_PRESSURE_FACTOR + (MAX_PRESSURE_FACTOR - MIN_PRESSURE_FACTOR) * pressure
+def pressure_factor(pressure: float | np.ndarray) -> float | np.ndarray:
+    """Width multiplier for a pen pressure in [0, 1], or for an array of them at once."""
+    factor = MIN_PRESSURE_FACTOR + (MAX_PRESSURE_FACTOR - MIN_PRESSURE_FACTOR) * np.clip(pressure, 0.0, 1.0)
+    return factor if isinstance(factor, np.ndarray) else float(factor)
 
 
 @dataclass
@@ -54,11 +54,10 @@ class Stroke:
     def pressure_factors(self) -> np.ndarray:
         """Width factor per point from its pressure (1.0 for a mouse), times the eraser's widening."""
         if len(self.pressures) == len(self.points):
-            pressures = np.clip(np.asarray(self.pressures, dtype=np.float64), 0.0, 1.0)
+            pressures = np.asarray(self.pressures, dtype=np.float64)
         else:
             pressures = np.full(len(self.points), MOUSE_PRESSURE)
-        # pressure_factor, for every point at once.
-        factors = MIN_PRESSURE_FACTOR + (MAX_PRESSURE_FACTOR - MIN_PRESSURE_FACTOR) * pressures
+        factors = pressure_factor(pressures)
         return factors * ERASER_WIDTH_FACTOR if self.erase else factors
 
     def bounds(self) -> tuple[float, float, float, float]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import assert_one_line_error, run_cli, write_mnist_folder
 from safetensors.torch import load_file
 
 from digitpad import __version__, download
@@ -21,7 +22,7 @@ from digitpad.augment import AugmentConfig
 from digitpad.calibration import Calibration
 from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
 from digitpad.cli import EXIT_ERROR, EXIT_OK, build_parser, main, train_settings
-from digitpad.data import MNIST_FILES, Mnist
+from digitpad.data import Mnist
 from digitpad.inference import Predictor
 from digitpad.model import DigitNet, ModelConfig
 from digitpad.paths import shipped_weights_path
@@ -30,22 +31,6 @@ from digitpad.train import TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 Image = pytest.importorskip("PIL.Image")
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == EXIT_ERROR
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("digitpad: ")
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def save_image(path: Path, array: np.ndarray) -> Path:
@@ -61,7 +46,7 @@ def bar_one(dark_on_light: bool) -> np.ndarray:
 
 
 def test_eval_with_the_shipped_weights(mnist_dir: Path, capsys: pytest.CaptureFixture) -> None:
-    code, out, err = run(["eval", "--data-dir", str(mnist_dir)], capsys)
+    code, out, err = run_cli(["eval", "--data-dir", str(mnist_dir)], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
     assert lines[0].startswith("weights: ") and lines[0].endswith("digitpad-cnn.safetensors")
@@ -80,7 +65,7 @@ def test_eval_takes_the_data_from_the_environment(
     mnist_dir: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("DIGITPAD_MNIST_DIR", str(tmp_path / "nowhere"))
-    code, _, err = run(["eval"], capsys)
+    code, _, err = run_cli(["eval"], capsys)
     assert_one_line_error(code, err, str(tmp_path / "nowhere"), "digitpad download")
 
 
@@ -88,7 +73,7 @@ def test_predict_reads_digits_in_both_polarities(tmp_path: Path, capsys: pytest.
     dark = save_image(tmp_path / "dark.png", bar_one(dark_on_light=True))
     light = save_image(tmp_path / "light.jpg", bar_one(dark_on_light=False))
     blank = save_image(tmp_path / "blank.png", np.full((64, 64), 255, np.uint8))
-    code, out, err = run(["predict", str(dark), str(light), str(blank)], capsys)
+    code, out, err = run_cli(["predict", str(dark), str(light), str(blank)], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
     assert re.fullmatch(rf"{re.escape(str(dark))}: 1 \(\d+\.\d%\)", lines[0])
@@ -103,7 +88,7 @@ def test_predict_reads_transparent_png_as_ink_on_paper(tmp_path: Path, capsys: p
     rgba[30:170, 70:95, 3] = 255  # opaque black bar, transparent black elsewhere
     path = tmp_path / "transparent.png"
     Image.fromarray(rgba, "RGBA").save(path)
-    code, out, err = run(["predict", str(path)], capsys)
+    code, out, err = run_cli(["predict", str(path)], capsys)
     assert code == EXIT_OK, err
     assert out.startswith(f"{path}: 1 ")
 
@@ -116,7 +101,7 @@ def test_predict_reads_palette_png_with_transparency(tmp_path: Path, capsys: pyt
     Image.fromarray(rgba, "RGBA").convert("P").save(path)
     with Image.open(path) as image:
         assert image.mode == "P" and "transparency" in image.info
-    code, out, err = run(["predict", str(path)], capsys)
+    code, out, err = run_cli(["predict", str(path)], capsys)
     assert code == EXIT_OK, err
     assert out.startswith(f"{path}: 1 ")
     assert err == ""
@@ -127,7 +112,7 @@ def test_predict_errors_are_one_line_each(tmp_path: Path, capsys: pytest.Capture
     junk.write_bytes(b"this is not a PNG")
     good = save_image(tmp_path / "good.png", bar_one(dark_on_light=True))
     missing = tmp_path / "missing.png"
-    code, out, err = run(["predict", str(junk), str(good), str(missing)], capsys)
+    code, out, err = run_cli(["predict", str(junk), str(good), str(missing)], capsys)
     assert code == EXIT_ERROR
     assert out.strip() == f"{good}: 1 " + out.strip().split(": 1 ", 1)[1]  # the good one is still read
     lines = err.strip().splitlines()
@@ -138,19 +123,19 @@ def test_predict_errors_are_one_line_each(tmp_path: Path, capsys: pytest.Capture
 
 def test_missing_weights_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     image = save_image(tmp_path / "one.png", bar_one(dark_on_light=True))
-    code, _, err = run(["predict", "--weights", str(tmp_path / "absent.safetensors"), str(image)], capsys)
+    code, _, err = run_cli(["predict", "--weights", str(tmp_path / "absent.safetensors"), str(image)], capsys)
     assert_one_line_error(code, err, "absent.safetensors", "no such file")
 
 
 def test_pickle_as_weights_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture, mnist_dir: Path) -> None:
     weights = tmp_path / "model.pt"
     weights.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
-    code, _, err = run(["eval", "--weights", str(weights), "--data-dir", str(mnist_dir)], capsys)
+    code, _, err = run_cli(["eval", "--weights", str(weights), "--data-dir", str(mnist_dir)], capsys)
     assert_one_line_error(code, err, str(weights), "pickle")
 
 
 def test_missing_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code, _, err = run(["eval", "--data-dir", str(tmp_path / "no-mnist")], capsys)
+    code, _, err = run_cli(["eval", "--data-dir", str(tmp_path / "no-mnist")], capsys)
     assert_one_line_error(code, err, "no-mnist", "no such folder")
 
 
@@ -158,14 +143,14 @@ def test_malformed_data_names_the_file(tmp_path: Path, capsys: pytest.CaptureFix
     for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
         (tmp_path / stem).write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x00")
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05\x01")  # truncated
-    code, _, err = run(["eval", "--data-dir", str(tmp_path)], capsys)
+    code, _, err = run_cli(["eval", "--data-dir", str(tmp_path)], capsys)
     assert_one_line_error(code, err, str(tmp_path / "train-images-idx3-ubyte"), "28x28")
 
 
 def test_train_a_little(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out_path = tmp_path / "out" / "small.safetensors"
     argv = ["train", "--data-dir", str(mnist_dir), "--subset", "500", "--epochs", "1", "--out", str(out_path)]
-    code, out, err = run([*argv, "--channels", "8,16,16", "--batch-size", "50"], capsys)
+    code, out, err = run_cli([*argv, "--channels", "8,16,16", "--batch-size", "50"], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
     assert lines[0].startswith("training on 500 images from ")
@@ -179,7 +164,7 @@ def test_train_a_little(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_train_rejects_bad_channels(capsys: pytest.CaptureFixture) -> None:
-    code, _, err = run(["train", "--channels", "8,x"], capsys)
+    code, _, err = run_cli(["train", "--channels", "8,x"], capsys)
     assert_one_line_error(code, err, "--channels")
 
 
@@ -214,7 +199,7 @@ def test_options_override_the_recipe() -> None:
 def test_train_a_little_with_a_recipe(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out_path = tmp_path / "recipe.safetensors"
     argv = ["train", "--recipe", "shipped", "--data-dir", str(mnist_dir), "--subset", "256", "--out", str(out_path)]
-    code, out, err = run([*argv, "--epochs", "1", "--channels", "8,16,16", "--device", "cpu"], capsys)
+    code, out, err = run_cli([*argv, "--epochs", "1", "--channels", "8,16,16", "--device", "cpu"], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
     assert lines[0] == f"recipe shipped: {SHIPPED.title}"
@@ -243,7 +228,7 @@ def test_train_and_eval_with_non_digits(
     monkeypatch.setattr(train, "NON_DIGIT_CHECK_COUNT", 100)  # the held-out set, kept small for speed
     out_path = tmp_path / "eleven.safetensors"
     argv = ["train", "--data-dir", str(mnist_dir), "--subset", "500", "--epochs", "1", "--out", str(out_path)]
-    code, out, err = run([*argv, "--channels", "8,16,16", "--batch-size", "50", "--non-digits", "0.2"], capsys)
+    code, out, err = run_cli([*argv, "--channels", "8,16,16", "--batch-size", "50", "--non-digits", "0.2"], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
     assert re.search(r"not a digit: \d\.\d{4} of non-digits, \d\.\d{4} of test digits$", lines[-5])
@@ -254,7 +239,7 @@ def test_train_and_eval_with_non_digits(
     assert info.model_config.num_classes == 11 and info.data["train_images"] > 600  # 100 non-digits added
     assert 0 <= info.metrics["non_digit_recall"] <= 1
 
-    code, out, err = run(["eval", "--weights", str(out_path), "--data-dir", str(mnist_dir)], capsys)
+    code, out, err = run_cli(["eval", "--weights", str(out_path), "--data-dir", str(mnist_dir)], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
     assert len(lines) == 13  # weights, ten digits, the share read as not a digit, accuracy
@@ -278,7 +263,7 @@ def test_download_failure_is_one_line(
         port = probe.getsockname()[1]
     monkeypatch.setattr(download, "MIRRORS", (f"http://127.0.0.1:{port}/mnist/",))
     monkeypatch.setenv("no_proxy", "*")
-    code, _, err = run(["download", "--dest", str(tmp_path / "mnist")], capsys)
+    code, _, err = run_cli(["download", "--dest", str(tmp_path / "mnist")], capsys)
     assert_one_line_error(code, err, "could not download train-images-idx3-ubyte.gz from any mirror")
 
 
@@ -288,7 +273,7 @@ def test_download_failure_is_one_line(
 )
 def test_export_onnx(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out_path = tmp_path / "digitpad.onnx"
-    code, out, err = run(["export", "--onnx", str(out_path)], capsys)
+    code, out, err = run_cli(["export", "--onnx", str(out_path)], capsys)
     assert code == EXIT_OK, err
     assert out.strip() == f"wrote {out_path}"
     assert out_path.stat().st_size > 10_000
@@ -311,16 +296,6 @@ def test_version_as_a_module() -> None:
 
 
 # --- digitpad calibrate ---------------------------------------------------------
-
-
-def write_idx_mnist(folder: Path, data: Mnist) -> Path:
-    """``data`` as the four IDX files of MNIST's distribution (uint8, big-endian sizes)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for role, stem in MNIST_FILES.items():
-        array = getattr(data, role)
-        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(size.to_bytes(4, "big") for size in array.shape)
-        (folder / stem).write_bytes(header + array.astype(np.uint8).tobytes())
-    return folder
 
 
 def tiny_checkpoint(path: Path) -> Path:
@@ -347,9 +322,9 @@ def test_calibrate_stores_the_temperature_and_keeps_the_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture, tiny_mnist: Mnist
 ) -> None:
     weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
-    data_dir = write_idx_mnist(tmp_path / "mnist", tiny_mnist)
+    data_dir = write_mnist_folder(tmp_path / "mnist", tiny_mnist)
     tensors_before, info_before = tensors_and_info(weights)
-    code, out, err = run(["calibrate", "--weights", str(weights), "--data-dir", str(data_dir)], capsys)
+    code, out, err = run_cli(["calibrate", "--weights", str(weights), "--data-dir", str(data_dir)], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
     assert lines[:2] == [f"weights: {weights}", "fitted on MNIST test 0-149; checked on 150-299"]
@@ -375,8 +350,8 @@ def test_calibrate_writes_to_out_and_leaves_the_input(
     weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
     before = weights.read_bytes()
     out_path = tmp_path / "calibrated" / "tiny.safetensors"
-    data_dir = write_idx_mnist(tmp_path / "mnist", tiny_mnist)
-    code, out, err = run(
+    data_dir = write_mnist_folder(tmp_path / "mnist", tiny_mnist)
+    code, out, err = run_cli(
         ["calibrate", "--weights", str(weights), "--data-dir", str(data_dir), "--out", str(out_path)], capsys
     )
     assert code == EXIT_OK, err
@@ -390,23 +365,23 @@ def test_calibrate_refuses_to_rewrite_the_shipped_weights_unasked(
 ) -> None:
     shipped = shipped_weights_path()
     before = shipped.read_bytes()
-    code, _, err = run(["calibrate", "--weights", str(shipped), "--data-dir", str(tmp_path / "no-mnist")], capsys)
+    code, _, err = run_cli(["calibrate", "--weights", str(shipped), "--data-dir", str(tmp_path / "no-mnist")], capsys)
     assert_one_line_error(code, err, str(shipped), "shipped weights", "--out")
     assert shipped.read_bytes() == before
 
 
 def test_calibrate_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, tiny_mnist: Mnist) -> None:
     weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
-    code, _, err = run(["calibrate", "--weights", str(weights), "--data-dir", str(tmp_path / "no-mnist")], capsys)
+    code, _, err = run_cli(["calibrate", "--weights", str(weights), "--data-dir", str(tmp_path / "no-mnist")], capsys)
     assert_one_line_error(code, err, "no-mnist")
-    data_dir = write_idx_mnist(tmp_path / "mnist", tiny_mnist)
+    data_dir = write_mnist_folder(tmp_path / "mnist", tiny_mnist)
     pickled = tmp_path / "model.pt"
     pickled.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
-    code, _, err = run(["calibrate", "--weights", str(pickled), "--data-dir", str(data_dir)], capsys)
+    code, _, err = run_cli(["calibrate", "--weights", str(pickled), "--data-dir", str(data_dir)], capsys)
     assert_one_line_error(code, err, str(pickled), "pickle")
-    code, _, err = run(["calibrate", "--weights", str(tmp_path / "absent.safetensors")], capsys)
+    code, _, err = run_cli(["calibrate", "--weights", str(tmp_path / "absent.safetensors")], capsys)
     assert_one_line_error(code, err, "absent.safetensors", "no such file")
-    code, _, err = run(["calibrate", "--weights", str(weights), "--out", str(tmp_path)], capsys)
+    code, _, err = run_cli(["calibrate", "--weights", str(weights), "--out", str(tmp_path)], capsys)
     assert_one_line_error(code, err, "--out", "folder")
 
 
@@ -418,7 +393,7 @@ def test_calibrate_needs_the_weights_named(capsys: pytest.CaptureFixture) -> Non
 
 
 def test_train_refuses_an_architecture_out_of_bounds_in_one_line(capsys: pytest.CaptureFixture) -> None:
-    code, out, err = run(["train", "--channels", "8,8,8,8,8", "--epochs", "1"], capsys)
+    code, out, err = run_cli(["train", "--channels", "8,8,8,8,8", "--epochs", "1"], capsys)
     assert code != 0 and "Traceback" not in err
     assert err.strip().count("\n") == 0 and "--channels" in err and "blocks" in err
 
@@ -436,7 +411,7 @@ def test_a_save_that_fails_during_training_is_one_line(
 
     monkeypatch.setattr(digitpad.train, "save_checkpoint", full_disk)
     monkeypatch.setattr("digitpad.cli._load_data", lambda *args, **kwargs: tiny_mnist)
-    code, out, err = run(
+    code, out, err = run_cli(
         ["train", "--epochs", "1", "--subset", "256", "--out", str(tmp_path / "m.safetensors")], capsys
     )
     assert code != 0 and "No space left on device" in err

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import write_idx, write_mnist_folder
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
@@ -401,18 +402,6 @@ def test_the_model_in_use_is_named_with_its_figures(make_tab):
 
 
 # ---------------------------------------------------------------------- data
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-
-
-def write_mnist_folder(folder: Path, data: Mnist) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for role, stem in MNIST_FILES.items():
-        write_idx(folder / stem, getattr(data, role))
-    return folder
 
 
 def test_choosing_a_folder_without_mnist_says_what_is_missing(make_tab, qtbot, monkeypatch, tmp_path):

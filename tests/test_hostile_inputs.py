@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import assert_one_line_error, run_cli, write_mnist_folder
 
-from digitpad.cli import EXIT_ERROR, EXIT_OK, CliError, main, read_image
+from digitpad.cli import EXIT_OK, CliError, read_image
 from digitpad.data import MNIST_FILES, DataError, Mnist, load_mnist, read_idx
 from digitpad.model import ModelConfig
 from digitpad.preprocess import MAX_IMAGE_PIXELS, image_to_ink, preprocess
@@ -39,30 +40,6 @@ def one_thread():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    code = main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == EXIT_ERROR
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("digitpad: ") and "unexpected error" not in lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def write_idx_mnist(folder: Path, data: Mnist) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for role, stem in MNIST_FILES.items():
-        array = getattr(data, role)
-        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(size.to_bytes(4, "big") for size in array.shape)
-        (folder / stem).write_bytes(header + array.astype(np.uint8).tobytes())
-    return folder
 
 
 def quick(**changes) -> TrainConfig:
@@ -121,10 +98,10 @@ def test_a_negative_subset_is_refused(tiny_mnist: Mnist) -> None:
 
 
 def test_cli_trains_a_four_batch_run(tiny_mnist: Mnist, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    folder = write_idx_mnist(tmp_path / "bars", tiny_mnist)
+    folder = write_mnist_folder(tmp_path / "bars", tiny_mnist)
     out = tmp_path / "w.safetensors"
     argv = ["train", "--data-dir", str(folder), "--subset", "128", "--batch-size", "32", "--pen-styles", "0"]
-    code, stdout, err = run([*argv, "--no-augment", "--channels", "8,16,16", "--out", str(out)], capsys)
+    code, stdout, err = run_cli([*argv, "--no-augment", "--channels", "8,16,16", "--out", str(out)], capsys)
     assert code == EXIT_OK, err
     assert "batch 4/4" in stdout and out.is_file()
 
@@ -135,9 +112,9 @@ def test_cli_trains_a_four_batch_run(tiny_mnist: Mnist, tmp_path: Path, capsys: 
 def test_cli_with_an_empty_split_is_one_line(
     tiny_mnist: Mnist, tmp_path: Path, capsys: pytest.CaptureFixture, split: str, command: str, message: str
 ) -> None:
-    folder = write_idx_mnist(tmp_path / "empty", empty_split(tiny_mnist, split))
+    folder = write_mnist_folder(tmp_path / "empty", empty_split(tiny_mnist, split))
     extra = ["--out", str(tmp_path / "w.safetensors")] if command == "train" else []
-    code, stdout, err = run([command, "--data-dir", str(folder), *extra], capsys)
+    code, stdout, err = run_cli([command, "--data-dir", str(folder), *extra], capsys)
     assert_one_line_error(code, err, message)
     assert "accuracy" not in stdout
 
@@ -210,14 +187,14 @@ def test_an_absurd_declared_shape_is_refused_from_the_header(tmp_path: Path, gzi
 def test_a_bomb_in_a_data_folder_is_one_cli_line(
     tiny_mnist: Mnist, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    folder = write_idx_mnist(tmp_path / "bars", tiny_mnist)
+    folder = write_mnist_folder(tmp_path / "bars", tiny_mnist)
     images = folder / MNIST_FILES["test_images"]
     head = images.read_bytes()
     images.unlink()
     gzip_with_zeros(folder / f"{MNIST_FILES['test_images']}.gz", head, 8 << 20)
     with pytest.raises(DataError, match="trailing"):
         load_mnist(folder)
-    code, _, err = run(["eval", "--data-dir", str(folder)], capsys)
+    code, _, err = run_cli(["eval", "--data-dir", str(folder)], capsys)
     assert_one_line_error(code, err, MNIST_FILES["test_images"], "trailing")
 
 
@@ -227,11 +204,11 @@ def test_a_bomb_in_a_data_folder_is_one_cli_line(
 def test_train_refuses_a_home_that_is_a_file_before_training(
     tiny_mnist: Mnist, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = write_idx_mnist(tmp_path / "bars", tiny_mnist)
+    folder = write_mnist_folder(tmp_path / "bars", tiny_mnist)
     home = tmp_path / "home-file"
     home.write_text("not a folder")
     monkeypatch.setenv("DIGITPAD_HOME", str(home))
-    code, stdout, err = run(["train", "--data-dir", str(folder), "--subset", "64"], capsys)
+    code, stdout, err = run_cli(["train", "--data-dir", str(folder), "--subset", "64"], capsys)
     assert_one_line_error(code, err, "cannot create the folder", str(home))
     assert "epoch" not in stdout
 
@@ -240,12 +217,14 @@ def test_train_refuses_a_home_that_is_a_file_before_training(
 def test_train_refuses_a_read_only_folder_before_training(
     tiny_mnist: Mnist, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    folder = write_idx_mnist(tmp_path / "bars", tiny_mnist)
+    folder = write_mnist_folder(tmp_path / "bars", tiny_mnist)
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        code, stdout, err = run(["train", "--data-dir", str(folder), "--out", str(locked / "w.safetensors")], capsys)
+        code, stdout, err = run_cli(
+            ["train", "--data-dir", str(folder), "--out", str(locked / "w.safetensors")], capsys
+        )
     finally:
         locked.chmod(0o700)
     assert_one_line_error(code, err, "cannot write in", str(locked))
@@ -253,7 +232,7 @@ def test_train_refuses_a_read_only_folder_before_training(
 
 
 def test_train_refuses_a_folder_as_out(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code, stdout, err = run(["train", "--data-dir", str(tmp_path), "--out", str(tmp_path)], capsys)
+    code, stdout, err = run_cli(["train", "--data-dir", str(tmp_path), "--out", str(tmp_path)], capsys)
     assert_one_line_error(code, err, "is a folder")
     assert "epoch" not in stdout
 
@@ -327,7 +306,7 @@ def test_an_image_over_the_pixel_cap_is_refused_before_decoding(tmp_path: Path, 
     peak, raised = peak_bytes_of(read_image, big)
     assert isinstance(raised, CliError) and "image too large" in str(raised)
     assert peak < 4 << 20
-    code, _, err = run(["predict", str(big)], capsys)
+    code, _, err = run_cli(["predict", str(big)], capsys)
     assert_one_line_error(code, err, str(big), "image too large", "4097x4097")
 
 
@@ -336,7 +315,7 @@ def test_images_pillow_would_warn_about_or_refuse_are_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture, width: int, height: int
 ) -> None:
     path = blank_png(tmp_path / "huge.png", width, height, with_pixels=False)
-    code, _, err = run(["predict", str(path)], capsys)
+    code, _, err = run_cli(["predict", str(path)], capsys)
     assert_one_line_error(code, err, str(path), "image too large")
 
 
@@ -359,7 +338,7 @@ def test_qt_reader_refuses_an_image_over_the_cap(tmp_path: Path) -> None:
 
 
 def test_a_folder_as_an_image_says_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code, _, err = run(["predict", str(tmp_path)], capsys)
+    code, _, err = run_cli(["predict", str(tmp_path)], capsys)
     assert_one_line_error(code, err, str(tmp_path), "is a folder")
 
 
@@ -367,7 +346,7 @@ def test_a_folder_as_an_image_says_so(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_a_fifo_as_an_image_says_so_without_blocking(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)  # nobody writes to it: opening it would wait for ever
-    code, _, err = run(["predict", str(fifo)], capsys)
+    code, _, err = run_cli(["predict", str(fifo)], capsys)
     assert_one_line_error(code, err, str(fifo), "FIFO")
 
 
@@ -375,14 +354,14 @@ def test_a_symlink_loop_as_an_image_says_so(tmp_path: Path, capsys: pytest.Captu
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     first.symlink_to(second)
     second.symlink_to(first)
-    code, _, err = run(["predict", str(first)], capsys)
+    code, _, err = run_cli(["predict", str(first)], capsys)
     assert_one_line_error(code, err, str(first), "symlink loop")
 
 
 def test_a_dangling_symlink_is_no_such_file_and_names_its_target(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     link = tmp_path / "link.png"
     link.symlink_to(tmp_path / "gone.png")
-    code, _, err = run(["predict", str(link)], capsys)
+    code, _, err = run_cli(["predict", str(link)], capsys)
     assert_one_line_error(code, err, str(link), "no such file", "gone.png")
 
 

@@ -210,16 +210,20 @@ def idx_files(draw: st.DrawFn) -> bytes:
 IDX_BYTES = st.binary(max_size=48) | idx_files()
 
 
-def check_idx(data: bytes, read) -> None:
-    """``read()`` gives the array its header declares, or DataError; the memory it takes is bounded."""
+def read_traced(read) -> tuple[np.ndarray | None, int]:
+    """``read()``'s array (None for a DataError) and the peak memory it took, in bytes."""
     tracemalloc.start()
     try:
-        array = read()
+        return read(), tracemalloc.get_traced_memory()[1]
     except DataError:
-        array = None
+        return None, tracemalloc.get_traced_memory()[1]
     finally:
-        _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+
+
+def check_idx(data: bytes, read) -> None:
+    """``read()`` gives the array its header declares, or DataError; the memory it takes is bounded."""
+    array, peak = read_traced(read)
     header = declared(data)
     if header is None:
         assert array is None, "a file without a valid IDX header was read"
@@ -268,14 +272,7 @@ def test_read_idx_reads_raw_or_gzipped_or_gives_a_data_error(
             payload = payload[:index] + bytes([payload[index] ^ garbage[0]]) + payload[index + 1 :]
     path = workdir / "file-idx3-ubyte"
     path.write_bytes(payload)
-    tracemalloc.start()
-    try:
-        array = read_idx(path)
-    except DataError:
-        array = None
-    finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+    array, peak = read_traced(lambda: read_idx(path))
     header = declared(data)
     declared_bytes = math.prod(header[0]) * IDX_ITEMSIZES[header[1]] if header else 0
     # The reader's buffer, capped; through gzip, CPython's DecompressReader.readinto asks for as many

@@ -137,7 +137,7 @@ class FakePredictor:
         self.calls += 1
         digit = int(self.probabilities.argmax())
         return SimpleNamespace(
-            digit=digit, confidence=float(self.probabilities[digit]), probabilities=self.probabilities
+            digit=digit, confidence=float(self.probabilities[digit]), probabilities=self.probabilities, not_digit=0.0
         )
 
 
@@ -169,10 +169,9 @@ def test_only_changed_characters_are_read_again():
 
 def test_reading_text_and_hit_testing():
     character = split_characters([stroke(segment((100, 100), (100, 300)))])[0]
-    prediction = SimpleNamespace(digit=1, confidence=0.99, probabilities=np.eye(10)[1])
+    prediction = SimpleNamespace(digit=1, confidence=0.99, probabilities=np.eye(10)[1], not_digit=0.0)
     reading = Reading((CharacterReading(character, prediction),))
     assert reading.text == "1"
-    assert reading.character_at(100, 200) == 0 and reading.character_at(300, 200) is None
     assert Reading(()).text == ""
     assert STROKE_SHARE == pytest.approx(0.07 / 0.6)
 

@@ -45,7 +45,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -63,9 +62,11 @@ from digitpad.gui.style import (
     scaled_font,
     section_title,
     set_text_colour,
+    splitter,
     titled_panel,
     warning,
 )
+from digitpad.model_figures import ModelFigures
 from digitpad.preprocess import PEN_WIDTH_FRACTION
 from digitpad.reading import Reader, Reading
 from digitpad.strokes import Stroke
@@ -139,17 +140,6 @@ def _column(*widgets: QWidget) -> QVBoxLayout:
     return layout
 
 
-def _splitter(orientation: Qt.Orientation, name: str, first: QWidget, second: QWidget) -> QSplitter:
-    """A splitter of two panes that cannot be collapsed, the first one growing faster."""
-    splitter = QSplitter(orientation, objectName=name)
-    splitter.addWidget(first)
-    splitter.addWidget(second)
-    splitter.setStretchFactor(0, 3)
-    splitter.setStretchFactor(1, 2)
-    splitter.setChildrenCollapsible(False)
-    return splitter
-
-
 class PredictionLabel(QLabel):
     """The number read (objectName ``predictionLabel``): its text is exactly the reading, e.g. "2026".
 
@@ -165,7 +155,7 @@ class PredictionLabel(QLabel):
         self.setToolTip("What the network reads; click a digit of a number to look at it")
         self._fitted_length = -1
 
-    def show_text(self, text: str, selected: int | None) -> None:
+    def show_text(self, text: str) -> None:
         if len(text) != self._fitted_length:
             self._fitted_length = len(text)
             self._fit_font(text)
@@ -308,10 +298,12 @@ class DrawTab(QWidget):
         self.model_problem.hide()
         self.pad = DrawingPad()
         self.feature_maps = FeatureMapPanel()
-        self.top_splitter = _splitter(
-            Qt.Orientation.Horizontal, "drawTopSplitter", self._build_pad_column(), self._build_results()
+        self.top_splitter = splitter(
+            Qt.Orientation.Horizontal, self._build_pad_column(), self._build_results(), name="drawTopSplitter"
         )
-        self.splitter = _splitter(Qt.Orientation.Vertical, "drawSplitter", self.top_splitter, self.feature_maps)
+        self.top_splitter.setStretchFactor(0, 3)
+        self.top_splitter.setStretchFactor(1, 2)
+        self.splitter = splitter(Qt.Orientation.Vertical, self.top_splitter, self.feature_maps, name="drawSplitter")
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
@@ -512,7 +504,7 @@ class DrawTab(QWidget):
         prediction = character.prediction
         unsure = any(c.unsure for c in reading.characters)
         self._set_digit_colour(Palette.UNSURE if unsure or prediction.confidence < CONFIDENT_FROM else Palette.ACCENT)
-        self.prediction_label.show_text(reading.text, selected)
+        self.prediction_label.show_text(reading.text)
         what = character.hesitation() if character.unsure else f"{prediction.confidence:.1%} sure"
         count = len(reading.characters)
         self.confidence_label.setText(what if count == 1 else f"Digit {selected + 1} of {count}: {what}")
@@ -523,7 +515,7 @@ class DrawTab(QWidget):
         self.pad.set_character_boxes(boxes, selected)
 
     def _show_nothing(self) -> None:
-        self.prediction_label.show_text("", None)
+        self.prediction_label.show_text("")
         self.pad.set_character_boxes([], None)
         if self.model_in_use.loading:
             hint = "Loading the model…"
@@ -564,7 +556,7 @@ def describe_model(predictor: Predictor) -> str:
     if info is not None:
         channels = "-".join(str(c) for c in info.model_config.channels)
         parts.append(f"channels {channels}")
-        accuracy = info.metrics.get("test_accuracy") if isinstance(info.metrics, dict) else None
-        if isinstance(accuracy, int | float):
+        accuracy = ModelFigures.from_info(info).mnist_accuracy
+        if accuracy is not None:
             parts.append(f"MNIST test accuracy {accuracy:.2%}")
     return " · ".join(parts)

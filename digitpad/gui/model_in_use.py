@@ -54,12 +54,6 @@ class ModelInUse(QObject):
         source = getattr(self._predictor, "source", None)
         return Path(source) if source is not None else None
 
-    def metrics(self) -> dict:
-        """The checkpoint's recorded metrics (test accuracy, drawn-digit accuracy, ...); empty if unknown."""
-        info = getattr(self._predictor, "info", None)
-        metrics = getattr(info, "metrics", None)
-        return metrics if isinstance(metrics, dict) else {}
-
     def set_loading(self) -> None:
         self._predictor, self._problem, self._loading = None, None, True
         self.changed.emit(None)

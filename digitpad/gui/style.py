@@ -16,7 +16,7 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 
 class Palette:
@@ -144,6 +144,19 @@ def show_text(label: QLabel, text: str) -> None:
     """Set ``text`` (long paths shortened) and show the label only while there is some."""
     label.setText(elide_long_words(text))
     label.setVisible(bool(text))
+
+
+def splitter(
+    orientation: Qt.Orientation, *panes: QWidget, name: str = "", handle_width: int | None = None
+) -> QSplitter:
+    """A splitter of ``panes`` that cannot be collapsed (a pane dragged to nothing is hard to get back)."""
+    result = QSplitter(orientation, objectName=name)
+    for pane in panes:
+        result.addWidget(pane)
+    result.setChildrenCollapsible(False)
+    if handle_width is not None:
+        result.setHandleWidth(handle_width)
+    return result
 
 
 def white_panel(frame: QFrame) -> QFrame:

@@ -13,14 +13,16 @@ import time
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QFrame, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QPlainTextEdit, QVBoxLayout, QWidget
 
 from digitpad.constants import NUM_CLASSES
 from digitpad.curves import CurveHistory, per_class_axis
 from digitpad.gui.charts import TenBarChart, add_curve, make_plot
-from digitpad.gui.style import Palette, titled_panel
+from digitpad.gui.style import Palette, splitter, titled_panel
 from digitpad.train import EpochResult
 
+#: The Train tab's splitter handles (px): wide enough to find between its white panels.
+HANDLE_WIDTH = 8
 #: Legend of the training curves: smoothed means over the last few batches.
 TRAIN_LEGEND = "training (smoothed)"
 #: Loss axis labels (the axis is logarithmic).
@@ -64,17 +66,14 @@ class TrainingPlots(QWidget):
         self.show_per_class(None)
 
     def _lay_out(self) -> None:
-        curves = _splitter(
-            Qt.Orientation.Horizontal, _panel("Loss", self.loss_plot), _panel("Accuracy", self.accuracy_plot)
+        horizontal, handle = Qt.Orientation.Horizontal, HANDLE_WIDTH
+        curves = splitter(
+            horizontal, _panel("Loss", self.loss_plot), _panel("Accuracy", self.accuracy_plot), handle_width=handle
         )
-        bottom = _splitter(
-            Qt.Orientation.Horizontal,
-            _panel("Test accuracy per digit", self.per_class_chart),
-            _panel("Log", self.log_view),
-        )
+        per_digit, log = _panel("Test accuracy per digit", self.per_class_chart), _panel("Log", self.log_view)
+        bottom = splitter(horizontal, per_digit, log, handle_width=handle)
         bottom.setSizes([400, 500])
-        self.splitter = _splitter(Qt.Orientation.Vertical, curves, bottom)
-        self.splitter.setObjectName("trainSplitter")
+        self.splitter = splitter(Qt.Orientation.Vertical, curves, bottom, name="trainSplitter", handle_width=handle)
         self.splitter.setSizes([480, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -141,12 +140,3 @@ def _panel(title: str, widget: QWidget) -> QFrame:
     frame, layout = titled_panel(title)
     layout.addWidget(widget, 1)
     return frame
-
-
-def _splitter(orientation: Qt.Orientation, *widgets: QWidget) -> QSplitter:
-    splitter = QSplitter(orientation)
-    for widget in widgets:
-        splitter.addWidget(widget)
-    splitter.setChildrenCollapsible(False)
-    splitter.setHandleWidth(8)
-    return splitter

@@ -1,0 +1,43 @@
+"""Helpers several test files share: MNIST folders written from arrays, and the CLI run in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitpad.cli import EXIT_ERROR, main
+from digitpad.data import MNIST_FILES, Mnist
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """``array`` as an IDX file of uint8 (big-endian sizes), as MNIST's distribution has them."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def write_mnist_folder(folder: Path, data: Mnist) -> Path:
+    """``data`` as the four IDX files of MNIST, under their original names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, stem in MNIST_FILES.items():
+        write_idx(folder / stem, getattr(data, role))
+    return folder
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    """``digitpad ARGV`` in this process: (exit status, stdout, stderr)."""
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    """The CLI's promise for an expected failure: exit 1, one line naming it, no traceback, no catch-all."""
+    assert code == EXIT_ERROR
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("digitpad: ") and "unexpected error" not in lines[0]
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
