@@ -68,8 +68,13 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--pen-styles",
         type=float,
-        help="fraction of 0s and 1s also added as slashed zeros and serif ones "
-        f"(0: off; default {defaults.pen_styles})",
+        help="fraction of 0s, 1s, 5s and 9s also added as slashed zeros, serif ones, detached-bar fives "
+        f"and curled nines (0: off; default {defaults.pen_styles})",
+    )
+    train.add_argument(
+        "--pen-style-digits",
+        metavar="DIGITS",
+        help=f"which of those styles to add, e.g. 01 as the first pass did (default {defaults.pen_style_digits})",
     )
     train.add_argument(
         "--non-digits",
@@ -213,6 +218,7 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         "augment_config": None if args.augment_strength is None else AugmentConfig().scaled(args.augment_strength),
         "seed": args.seed,
         "pen_styles": args.pen_styles,
+        "pen_style_digits": args.pen_style_digits,
         "device": args.device,
         "train_subset": args.subset,
         "non_digits": args.non_digits,

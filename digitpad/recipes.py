@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from digitpad.augment import AugmentConfig
 from digitpad.model import ModelConfig
+from digitpad.synth import FIRST_STYLES
 from digitpad.train import TrainConfig
 
 
@@ -55,6 +56,7 @@ SHIPPED = Recipe(
         learning_rate=4e-3,
         augment_config=AugmentConfig().scaled(0.6),
         pen_styles=0.5,
+        pen_style_digits=FIRST_STYLES,
         seed=1,
     ),
     model_config=ModelConfig(channels=(32, 64, 128)),

@@ -5,10 +5,13 @@ elsewhere write a zero with a slash through it (so it is not read as the
 letter O), often as φ, a small loop on a long stem, and a one with a flag
 at the top (a long upstroke in continental Europe) and a foot at the
 bottom; a CNN that never saw those reads a slashed zero as 4, 6 or 9 and a
-footed or flagged one as 2 or 7. (Found by looking at the errors on
-pen-drawn digits.)
+footed or flagged one as 2 or 7. Two more styles came from held-out
+writers' errors: a 9 whose tail curls left (read as 3 or 8) and a 5 whose
+top bar is a separate stroke that does not touch the body (read as 3).
+(Found by looking at the errors on pen-drawn digits.)
 
-So a fraction of the training zeros and ones get the extra strokes, drawn
+So a fraction of the training 0s, 1s, 5s and 9s get the extra or redrawn
+strokes, drawn
 with the same rasteriser as the pad at the digit's own stroke width, and go
 through the same preprocessing as a drawing: the added ink changes the
 bounding box and centre of mass exactly as it would on the pad.
@@ -133,24 +136,117 @@ def _to_mnist(ink: np.ndarray) -> np.ndarray | None:
     return np.round(stages.centred * 255).astype(np.uint8)
 
 
+def _cut_rows(ink: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """A copy of ``ink`` with rows ``start:stop`` blank."""
+    cut = ink.copy()
+    cut[max(start, 0) : max(stop, 0)] = 0
+    return cut
+
+
+def _arc_points(
+    centre: tuple[float, float], radius: tuple[float, float], start: float, end: float, count: int = 16
+) -> list[tuple[float, float]]:
+    """Points on an elliptic arc, angles in radians, y downwards as on the pad."""
+    angles = np.linspace(start, end, count)
+    return [(centre[0] + radius[0] * np.cos(a), centre[1] + radius[1] * np.sin(a)) for a in angles]
+
+
+def curled_nine(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """A nine whose tail ends in a curl to the left instead of a straight stem.
+
+    Written fast, the tail of a 9 often hooks left (and back up a little), so
+    that its lower half looks like the bottom of a 3 or a 5; MNIST's nines
+    have straight or slightly bent tails and a CNN that saw only those reads
+    the curled ones as 3 or 8. The bottom of the stem is cut off and redrawn
+    as an arc that starts on the stem and turns left.
+    """
+    ink = np.pad(_upscale(image), MARGIN)
+    left, top, right, bottom, width = _ink_geometry(ink)
+    height = bottom - top
+    # The loop is the top half of a nine: the curl replaces at most the lowest
+    # third, so that the loop stays whole.
+    radius_y = height * rng.uniform(0.1, 0.2)
+    radius_x = radius_y * rng.uniform(0.9, 1.8)
+    cut_row = int(bottom - radius_y)
+    row = ink[cut_row] > 0.5
+    if not row.any() or cut_row <= top + height / 2:
+        return None
+    stem_x = float(np.flatnonzero(row).mean())
+    # The arc starts on the stem, pointing down, and turns through the bottom
+    # to the left; some curls come back up (a "g"-like tail), most stop level.
+    end = np.pi * rng.uniform(0.9, 1.35)
+    curl = _arc_points((stem_x - radius_x, cut_row), (radius_x, radius_y), 0.0, end)
+    drawn = render([_stroke(curl, width * rng.uniform(0.85, 1.1))], *ink.shape)
+    return _to_mnist(np.maximum(_cut_rows(ink, cut_row + 1, ink.shape[0]), drawn))
+
+
+def detached_five(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """A five whose top bar is a separate stroke that does not touch the body.
+
+    Many people write a 5's body (stem and belly) first and add the bar
+    afterwards, a little above or to the right of the stem, often sloping up;
+    with the gap, a CNN trained on MNIST's joined bars reads the body as a 3.
+    The top of the five (bar and stem top) is cut off and the bar redrawn
+    apart from what is left.
+    """
+    ink = np.pad(_upscale(image), MARGIN)
+    left, top, right, bottom, width = _ink_geometry(ink)
+    height = bottom - top
+    # Cut the bar: MNIST's bars are about one stroke thick, sometimes sloping.
+    cut_to = int(top + max(1.6 * width, 0.16 * height))
+    body = _cut_rows(ink, 0, cut_to)
+    rows = np.flatnonzero((body > 0.5).any(1))
+    if rows.size == 0:
+        return None
+    body_top = rows[0]
+    body_row = np.flatnonzero(body[body_top] > 0.5)
+    stem_x = float(body_row.min())
+    body_width = right - left
+    if body_width < 0.4 * height:  # a narrow five would lose its shape
+        return None
+    # The bar starts at or right of the stem and ends near the body's right
+    # side; the gap above the stem is one to two stroke widths.
+    gap = width * rng.uniform(0.8, 2.0)
+    start_x = stem_x + body_width * rng.uniform(-0.05, 0.3)
+    end_x = right + body_width * rng.uniform(-0.15, 0.15)
+    start_y = body_top - gap
+    end_y = start_y - (end_x - start_x) * np.tan(np.deg2rad(rng.uniform(-5, 15)))
+    bar = render([_stroke([(start_x, start_y), (end_x, end_y)], width * rng.uniform(0.85, 1.1))], *ink.shape)
+    return _to_mnist(np.maximum(body, bar))
+
+
+#: The digits :func:`add_pen_styles` knows a style for, and the style's maker.
+STYLE_MAKERS = {"0": slashed_zero, "1": serif_one, "5": detached_five, "9": curled_nine}
+#: The styles of the first pass (the shipped weights before the 5s and 9s).
+FIRST_STYLES = "01"
+ALL_STYLES = "0159"
+
+
 def add_pen_styles(
-    images: np.ndarray, labels: np.ndarray, fraction: float = 0.3, seed: int = 0
+    images: np.ndarray, labels: np.ndarray, fraction: float = 0.3, seed: int = 0, digits: str = ALL_STYLES
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return MNIST plus slashed-zero and serif-one variants of ``fraction`` of its 0s and 1s.
+    """Return MNIST plus pen-style variants of ``fraction`` of its digits named in ``digits``.
 
     images: uint8 (N, 28, 28); labels: (N,). The originals are kept; the
-    variants are appended (about 0.06 * N of them for fraction 0.3).
+    variants are appended (for "01" at 0.3, about 0.06 * N of them). The
+    digits are done in the order 0, 1, 5, 9 from one generator, so "01" makes
+    exactly what the first pass made.
     """
+    unknown = set(digits) - set(STYLE_MAKERS)
+    if unknown:
+        raise ValueError(f"no pen style for {''.join(sorted(unknown))!r}: known are {ALL_STYLES!r}")
     rng = np.random.default_rng(seed)
     new_images, new_labels = [], []
-    for digit, make in ((0, slashed_zero), (1, serif_one)):
-        candidates = np.flatnonzero(labels == digit)
+    for digit, make in STYLE_MAKERS.items():
+        if digit not in digits:
+            continue
+        candidates = np.flatnonzero(labels == int(digit))
         chosen = rng.choice(candidates, size=int(len(candidates) * fraction), replace=False)
         for index in chosen:
             variant = make(images[index], rng)
             if variant is not None:
                 new_images.append(variant)
-                new_labels.append(digit)
+                new_labels.append(int(digit))
     if not new_images:
         return images, labels
     return (

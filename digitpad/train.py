@@ -35,7 +35,7 @@ from digitpad.constants import MNIST_MEAN, MNIST_SIZE, MNIST_STD, NOT_A_DIGIT, N
 from digitpad.data import Mnist
 from digitpad.model import DigitNet, ModelConfig
 from digitpad.nondigits import make_non_digits
-from digitpad.synth import add_pen_styles
+from digitpad.synth import ALL_STYLES, FIRST_STYLES, add_pen_styles
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,12 @@ class TrainConfig:
     augment: bool = True
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
     #: Fraction of the training 0s and 1s also added as slashed zeros and
-    #: serif ones (see synth.py); 0 turns it off.
+    #: serif ones, and of the 5s and 9s as detached-bar fives and curled
+    #: nines (see synth.py); 0 turns it off.
     pen_styles: float = 0.4
+    #: The digits that get pen-style variants: "0159", or "01" as the first
+    #: pass did (runs recorded before this field existed).
+    pen_style_digits: str = ALL_STYLES
     seed: int = 0
     #: "auto" picks cuda, then mps, then cpu.
     device: str = "auto"
@@ -77,10 +81,13 @@ class TrainConfig:
     def to_dict(self) -> dict:
         values = asdict(self)
         values["augment_config"] = self.augment_config.to_dict()
-        # Recorded only when used, so that a recipe without non-digits reads
-        # exactly as before the field existed (the shipped weights' record).
+        # Recorded only when used, so that a recipe without non-digits, or
+        # with the first pass's pen styles, reads exactly as before those
+        # fields existed (the records of weights trained before them).
         if not self.non_digits:
             del values["non_digits"]
+        if self.pen_style_digits == FIRST_STYLES:
+            del values["pen_style_digits"]
         return values
 
 
@@ -252,6 +259,8 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if config.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if set(config.pen_style_digits) - set(ALL_STYLES):
+        raise ValueError(f"pen styles exist for the digits {ALL_STYLES!r} only, not {config.pen_style_digits!r}")
     if not 0 <= config.non_digits <= MAX_NON_DIGITS:
         raise ValueError(f"non_digits must be between 0 and {MAX_NON_DIGITS:g}, not {config.non_digits!r}")
     for name in ("train_subset", "test_subset"):
@@ -319,7 +328,9 @@ def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> T
         train_images, train_labels = train_images[: config.train_subset], train_labels[: config.train_subset]
     digits = train_images
     if config.pen_styles > 0:
-        train_images, train_labels = add_pen_styles(train_images, train_labels, config.pen_styles, config.seed)
+        train_images, train_labels = add_pen_styles(
+            train_images, train_labels, config.pen_styles, config.seed, config.pen_style_digits
+        )
     test_images, test_labels = data.test_images, data.test_labels
     if config.test_subset:
         test_images, test_labels = test_images[: config.test_subset], test_labels[: config.test_subset]
@@ -653,32 +664,34 @@ def _metrics(history: list[EpochResult], stopped: bool, seconds: float) -> dict:
     }
 
 
-#: Shares of MNIST's training set that are 0s (5,923) and 1s (6,742), the
-#: digits :func:`digitpad.synth.add_pen_styles` makes variants of.
-MNIST_ZERO_SHARE = 5923 / 60000
-MNIST_ONE_SHARE = 6742 / 60000
-#: Share of the chosen 1s that get a serif: ``serif_one`` skips ones that are
-#: already wide (81-82% kept on MNIST, for seeds 0, 1 and 3; every zero is kept).
-SERIF_ONE_KEPT = 0.818
+#: Shares of MNIST's training set that are each digit with a pen style
+#: (:func:`digitpad.synth.add_pen_styles`), and the share of the chosen ones
+#: that the style's maker keeps: ``serif_one`` skips ones that are already
+#: wide (81-82% kept on MNIST, for seeds 0, 1 and 3); the others keep all but
+#: about one in a thousand.
+MNIST_STYLE_SHARES = {"0": 5923 / 60000, "1": 6742 / 60000, "5": 5421 / 60000, "9": 5949 / 60000}
+STYLE_KEPT = {"0": 1.0, "1": 0.818, "5": 0.999, "9": 0.9995}
 
 
 def expected_train_images(config: TrainConfig, available: int) -> int:
     """About how many images a run of ``config`` trains on, given ``available`` training images.
 
     The subset cut first, then the pen-style variants added: ``pen_styles`` of
-    the 0s and 1s again, a few of the ones skipped; and the non-digits,
-    exactly ``non_digits`` of the subset. Assumes MNIST's share of 0s and 1s;
-    on MNIST it is within 0.1% of the real count (60,000 images at 0.5:
-    65,718 estimated, 65,719 real). The count to pass to
-    :func:`estimate_run_seconds`.
+    the digits with a style again, a few skipped; and the non-digits,
+    exactly ``non_digits`` of the subset. Assumes MNIST's share of each
+    digit; on MNIST it is within 0.1% of the real count (60,000 images at
+    0.5 with the styles of 0 and 1: 65,718 estimated, 65,719 real). The count
+    to pass to :func:`estimate_run_seconds`.
     """
     count = min(available, config.train_subset) if config.train_subset else available
     non_digits = round(config.non_digits * count)
     if config.pen_styles <= 0:
         return count + non_digits
-    zeros = int(round(count * MNIST_ZERO_SHARE) * config.pen_styles)
-    ones = round(int(round(count * MNIST_ONE_SHARE) * config.pen_styles) * SERIF_ONE_KEPT)
-    return count + zeros + ones + non_digits
+    variants = sum(
+        round(int(round(count * MNIST_STYLE_SHARES[digit]) * config.pen_styles) * STYLE_KEPT[digit])
+        for digit in config.pen_style_digits
+    )
+    return count + variants + non_digits
 
 
 def estimate_run_seconds(

@@ -24,7 +24,9 @@ def test_shipped_recipe_is_what_the_shipped_weights_were_trained_with() -> None:
     assert ours == recorded
     assert SHIPPED.model_config == info.model_config
     # Nothing recorded is left unchecked by accident: the fields skipped are the machine's.
-    assert set(info.recipe) == set(TrainConfig().to_dict())
+    assert set(info.recipe) == set(SHIPPED.train_config.to_dict())
+    # Fields a recipe records only when it uses them (see TrainConfig.to_dict) are the only ones it may lack.
+    assert set(TrainConfig(non_digits=0.1).to_dict()) - set(info.recipe) <= {"non_digits", "pen_style_digits"}
 
 
 def test_app_default_is_three_epochs_of_the_defaults() -> None:

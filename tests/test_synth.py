@@ -1,12 +1,13 @@
-"""Pen styles synthesised from MNIST digits: slashed and φ zeros, serif ones."""
+"""Pen styles synthesised from MNIST digits: slashed and φ zeros, serif ones, detached-bar fives, curled nines."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from digitpad.constants import MNIST_BOX, MNIST_SIZE
 from digitpad.strokes import Stroke, render
-from digitpad.synth import add_pen_styles, serif_one, slashed_zero
+from digitpad.synth import FIRST_STYLES, add_pen_styles, curled_nine, detached_five, serif_one, slashed_zero
 
 
 def _drawn(points: list[tuple[float, float]], width: float = 2.2) -> np.ndarray:
@@ -81,7 +82,7 @@ def test_serif_one_leaves_wide_ones_alone() -> None:
     assert serif_one(wide_one, np.random.default_rng(0)) is None
 
 
-def test_add_pen_styles_appends_labelled_variants_of_zeros_and_ones_only() -> None:
+def test_add_pen_styles_appends_labelled_variants_of_the_styled_digits_only() -> None:
     images = np.stack([_ring()] * 10 + [_bar()] * 10 + [_bar()] * 10)
     labels = np.array([0] * 10 + [1] * 10 + [7] * 10, dtype=np.uint8)
     out_images, out_labels = add_pen_styles(images, labels, fraction=0.5, seed=3)
@@ -98,3 +99,67 @@ def test_add_pen_styles_with_no_zeros_or_ones_returns_the_input() -> None:
     labels = np.array([7, 7, 3, 3], dtype=np.uint8)
     out_images, out_labels = add_pen_styles(images, labels, fraction=0.5)
     assert out_images is images and out_labels is labels
+
+
+def _five() -> np.ndarray:
+    """A five drawn in one stroke: bar joined to the stem, then the belly."""
+    belly = [(10 + 6 * np.sin(a), 17 + 5 * -np.cos(a)) for a in np.linspace(0.3, np.pi + 0.6, 20)]
+    return _drawn([(20, 5), (10, 5), (10, 12), *belly])
+
+
+def _nine() -> np.ndarray:
+    loop = [(14 + 5 * np.cos(a), 9 + 4 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 30)]
+    return _drawn([*loop, (19, 9), (18, 24)])
+
+
+def _components(image: np.ndarray) -> int:
+    """Connected pieces of ink above half (4-neighbour flood fill)."""
+    ink = image > 127
+    seen = np.zeros_like(ink)
+    pieces = 0
+    for start in zip(*np.nonzero(ink), strict=True):
+        if seen[start]:
+            continue
+        pieces += 1
+        stack = [start]
+        while stack:
+            y, x = stack.pop()
+            if not (0 <= y < ink.shape[0] and 0 <= x < ink.shape[1]) or seen[y, x] or not ink[y, x]:
+                continue
+            seen[y, x] = True
+            stack += [(y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)]
+    return pieces
+
+
+def test_detached_five_has_its_bar_apart_from_the_body() -> None:
+    five = _five()
+    assert _components(five) == 1
+    for seed in range(10):
+        variant = detached_five(five, np.random.default_rng(seed))
+        assert variant is not None and variant.shape == (MNIST_SIZE, MNIST_SIZE)
+        assert _components(variant) == 2  # the bar floats: it no longer touches the stem
+
+
+def test_curled_nine_turns_its_tail_to_the_left() -> None:
+    nine = _nine()
+    for seed in range(10):
+        variant = curled_nine(nine, np.random.default_rng(seed))
+        assert variant is not None
+        rows = _ink_rows(variant)
+        bottom = variant[rows[-3] : rows[-1] + 1] > 127
+        top = variant[rows[0] : rows[0] + 3] > 127
+        # The straight tail ended right of the loop's middle; the curl ends left of it.
+        assert np.flatnonzero(bottom.any(0)).min() < np.flatnonzero(top.any(0)).mean()
+
+
+def test_first_styles_make_exactly_what_the_first_pass_made() -> None:
+    """ "01" draws from the generator as before the 5s and 9s existed, so older recipes reproduce."""
+    images = np.stack([_ring()] * 6 + [_bar()] * 6 + [_five()] * 6 + [_nine()] * 6)
+    labels = np.array([0] * 6 + [1] * 6 + [5] * 6 + [9] * 6, dtype=np.uint8)
+    first_images, first_labels = add_pen_styles(images, labels, fraction=0.5, seed=2, digits=FIRST_STYLES)
+    all_images, all_labels = add_pen_styles(images, labels, fraction=0.5, seed=2)
+    assert set(first_labels[24:].tolist()) == {0, 1} and set(all_labels[24:].tolist()) == {0, 1, 5, 9}
+    count = len(first_labels)
+    assert np.array_equal(all_images[:count], first_images) and np.array_equal(all_labels[:count], first_labels)
+    with pytest.raises(ValueError, match="no pen style"):
+        add_pen_styles(images, labels, digits="3")

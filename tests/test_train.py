@@ -15,6 +15,7 @@ from digitpad.checkpoint import load_checkpoint
 from digitpad.constants import NOT_A_DIGIT
 from digitpad.data import Mnist
 from digitpad.model import DigitNet, ModelConfig
+from digitpad.synth import FIRST_STYLES
 from digitpad.train import (
     BatchProgress,
     EpochResult,
@@ -247,7 +248,10 @@ def test_prepare_tensors_applies_subsets_and_pen_styles(tiny_mnist: Mnist) -> No
     styled = prepare_tensors(tiny_mnist, quick(train_subset=100, pen_styles=1.0), torch.device("cpu"))
     added = len(styled.x_train) - 100
     assert added > 0 and torch.equal(styled.x_train[:100], plain.x_train)
-    assert set(styled.y_train[100:].tolist()) <= {0, 1}  # variants of zeros and ones only
+    assert set(styled.y_train[100:].tolist()) <= {0, 1, 5, 9}  # variants of the styled digits only
+    first_pass = quick(train_subset=100, pen_styles=1.0, pen_style_digits=FIRST_STYLES)
+    first = prepare_tensors(tiny_mnist, first_pass, torch.device("cpu"))
+    assert set(first.y_train[100:].tolist()) <= {0, 1} and len(first.x_train) < len(styled.x_train)
     assert len(styled.x_test) == len(tiny_mnist.test_images)  # no test subset: all of it
 
 
@@ -351,9 +355,15 @@ def test_expected_train_images_counts_subsets_and_pen_styles() -> None:
     assert expected_train_images(quick(train_subset=None, pen_styles=0), 1200) == 1200
     assert expected_train_images(quick(train_subset=600, pen_styles=0), 1200) == 600
     assert expected_train_images(quick(train_subset=5000, pen_styles=0), 1200) == 1200
+
     # On all of MNIST, the shipped recipe's 0.5 added 5,719 variants (its checkpoint records 65,719 images).
-    assert expected_train_images(quick(train_subset=None, pen_styles=0.5), 60_000) == pytest.approx(65_719, abs=20)
-    assert expected_train_images(quick(train_subset=None, pen_styles=0.4), 60_000) == pytest.approx(64_564, abs=40)
+    # Real counts on MNIST: the first pass's styles (0s and 1s), then all four.
+    def count(pen_styles: float, digits: str) -> int:
+        return expected_train_images(quick(train_subset=None, pen_styles=pen_styles, pen_style_digits=digits), 60_000)
+
+    assert count(0.5, FIRST_STYLES) == pytest.approx(65_719, abs=20)
+    assert count(0.4, FIRST_STYLES) == pytest.approx(64_564, abs=40)
+    assert count(0.5, "0159") == pytest.approx(71_399, abs=40)
     assert expected_train_images(quick(train_subset=600, pen_styles=0, non_digits=0.15), 1200) == 690
 
 
