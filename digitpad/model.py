@@ -9,7 +9,7 @@ for inference (see :func:`fold_batch_norm`), so it costs nothing at batch 1.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 from torch import nn
@@ -81,6 +81,11 @@ class ModelConfig:
         # No int() here: it would turn "8", 8.9 or true into a channel count
         # silently; __post_init__ says what is wrong instead.
         return cls(**data)
+
+
+#: How far below the lowest digit bias the "not a digit" output of a widened
+#: model starts (:func:`with_not_a_digit`): e^-5 keeps it under 1% of any digit.
+NOT_A_DIGIT_START_MARGIN = 5.0
 
 
 def _is_int(value: object) -> bool:
@@ -200,3 +205,25 @@ def count_parameters(model: nn.Module) -> int:
 
 def example_input(batch: int = 1) -> torch.Tensor:
     return torch.zeros(batch, 1, MNIST_SIZE, MNIST_SIZE)
+
+
+def with_not_a_digit(model: DigitNet) -> DigitNet:
+    """A copy of a ten-class ``model`` with the "not a digit" output added, ready to fine-tune.
+
+    Everything the model learnt is kept: the convolutions, and the ten
+    digits' rows of the last layer. The new row starts at zero weights and a
+    bias below every digit's, so that until it is trained the copy reads
+    every digit exactly as ``model`` does (its digit probabilities barely
+    move). A model that already has the output is copied as it is.
+    """
+    config = model.config if model.config.has_not_a_digit else replace(model.config, num_classes=NOT_A_DIGIT + 1)
+    widened = DigitNet(config)
+    state = widened.state_dict()
+    for name, value in model.state_dict().items():
+        if value.shape == state[name].shape:
+            state[name] = value.clone()
+        else:  # the last layer: (10, features) -> (11, features)
+            state[name][:NUM_CLASSES] = value
+            state[name][NUM_CLASSES:] = 0.0 if value.dim() > 1 else value.min() - NOT_A_DIGIT_START_MARGIN
+    widened.load_state_dict(state)
+    return widened

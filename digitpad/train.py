@@ -33,7 +33,7 @@ from digitpad.augment import AugmentConfig, augment_batch
 from digitpad.checkpoint import CheckpointInfo, save_checkpoint
 from digitpad.constants import MNIST_MEAN, MNIST_SIZE, MNIST_STD, NOT_A_DIGIT, NUM_CLASSES
 from digitpad.data import Mnist
-from digitpad.model import DigitNet, ModelConfig
+from digitpad.model import DigitNet, ModelConfig, with_not_a_digit
 from digitpad.nondigits import make_non_digits
 from digitpad.synth import ALL_STYLES, FIRST_STYLES, add_pen_styles
 
@@ -285,12 +285,15 @@ def run_model_config(
     the run's classes.
 
     Without a model config, a run with non-digits gets the default one with
-    11 classes. A given one (or the initial model's) is taken as it is, so
-    one with 10 classes is refused for a run with non-digits: there is no
-    output to learn "not a digit" on.
+    11 classes. A given one is taken as it is, so one with 10 classes is
+    refused for a run with non-digits: there is no output to learn "not a
+    digit" on. A ten-class initial model is widened for such a run
+    (:func:`digitpad.model.with_not_a_digit`): what it learnt is kept.
     """
     if initial_model is not None:
         model_config = initial_model.config
+        if config.non_digits > 0 and not model_config.has_not_a_digit:
+            return replace(model_config, num_classes=NOT_A_DIGIT + 1)
     elif model_config is None and config.non_digits > 0:
         return ModelConfig(num_classes=NOT_A_DIGIT + 1)
     classes = (model_config or ModelConfig()).num_classes
@@ -373,8 +376,9 @@ def build_model(
 
     A fresh DigitNet of ``model_config`` (the default one if None); or a copy
     of ``initial_model`` to fine-tune, so that the caller's model stays as it
-    was; or whatever ``model_factory`` builds (the benches' other
-    architectures). A fresh model's weights come from torch's global random
+    was (widened to 11 classes if ``model_config`` has them and it has not);
+    or whatever ``model_factory`` builds (the benches' other architectures).
+    A fresh model's weights come from torch's global random
     generator: seed it first for a repeatable run. :func:`train` passes the
     config :func:`run_model_config` chose (11 classes for a run with non-digits).
     """
@@ -382,9 +386,12 @@ def build_model(
         model = model_factory()
         model_config = model_config or ModelConfig()
     elif initial_model is not None:
-        model = DigitNet(initial_model.config)
-        model.load_state_dict(initial_model.state_dict())
-        model_config = initial_model.config
+        if model_config is not None and model_config.has_not_a_digit and not initial_model.config.has_not_a_digit:
+            model = with_not_a_digit(initial_model)  # a copy with the output a run with non-digits needs
+        else:
+            model = DigitNet(initial_model.config)
+            model.load_state_dict(initial_model.state_dict())
+        model_config = model.config
     else:
         model_config = model_config or ModelConfig()
         model = DigitNet(model_config)

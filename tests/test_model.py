@@ -8,7 +8,7 @@ from torch import nn
 
 from digitpad.checkpoint import load_checkpoint
 from digitpad.constants import NOT_A_DIGIT
-from digitpad.model import DigitNet, ModelConfig, count_parameters, example_input, fold_batch_norm
+from digitpad.model import DigitNet, ModelConfig, count_parameters, example_input, fold_batch_norm, with_not_a_digit
 from digitpad.paths import shipped_weights_path
 
 
@@ -87,6 +87,21 @@ def test_eleven_classes_add_a_not_a_digit_output() -> None:
         folded = fold_batch_norm(model)(x)
     assert logits.shape == (4, 11)
     torch.testing.assert_close(folded, logits, atol=1e-5, rtol=1e-5)
+
+
+def test_a_widened_model_keeps_its_digits_and_starts_with_not_a_digit_unlikely() -> None:
+    torch.manual_seed(0)
+    ten = trained_looking(DigitNet(ModelConfig(channels=(8, 16, 16)))).eval()
+    eleven = with_not_a_digit(ten).eval()
+    assert eleven.config == ModelConfig(channels=(8, 16, 16), num_classes=NOT_A_DIGIT + 1)
+    x = torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before, after = ten(x), eleven(x)
+    torch.testing.assert_close(after[:, :NOT_A_DIGIT], before)  # the digits' logits are untouched
+    assert float(after.softmax(1)[:, NOT_A_DIGIT].max()) < 0.01
+    assert with_not_a_digit(eleven) is not eleven and with_not_a_digit(eleven).config == eleven.config
+    for name, value in ten.state_dict().items():  # the original is left as it was
+        assert value.shape == DigitNet(ten.config).state_dict()[name].shape
 
 
 def test_num_classes_round_trip_and_old_configs_are_ten_classes() -> None:

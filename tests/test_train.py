@@ -280,14 +280,16 @@ def test_a_run_without_non_digits_reports_and_records_none(tiny_mnist: Mnist) ->
     assert "non_digits" not in result.info.recipe
 
 
-def test_non_digits_choose_eleven_classes_or_refuse_ten(tiny_mnist: Mnist) -> None:
+def test_non_digits_choose_eleven_classes_refuse_ten_or_widen_an_initial_model(tiny_mnist: Mnist) -> None:
     assert run_model_config(TrainConfig(non_digits=0.1)) == ModelConfig(num_classes=11)
     assert run_model_config(TrainConfig()) is None  # the default model, as before
     assert run_model_config(TrainConfig(non_digits=0.1), SMALL_ELEVEN) == SMALL_ELEVEN
     with pytest.raises(ValueError, match="needs a model with 11 classes"):
         train(tiny_mnist, quick(non_digits=0.1), SMALL)
-    with pytest.raises(ValueError, match="needs a model with 11 classes"):
-        train(tiny_mnist, quick(non_digits=0.1), initial_model=DigitNet(SMALL))
+    result = train(
+        tiny_mnist, quick(non_digits=0.1, epochs=1, train_subset=320, test_subset=32), initial_model=DigitNet(SMALL)
+    )
+    assert result.model.config == SMALL_ELEVEN  # a ten-class model to fine-tune gets the output it needs
     result = train(tiny_mnist, quick(non_digits=0.1, epochs=1, train_subset=320, test_subset=32))
     assert result.model.config == ModelConfig(num_classes=11)
 
