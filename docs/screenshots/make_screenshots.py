@@ -25,11 +25,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 OUT = Path(__file__).resolve().parent
 UNIPEN = REPO.parent / "shared" / "data" / "unipen-dev" / "unipen-1a-dev.json.gz"
+UNIPEN_LETTERS = UNIPEN.with_name("unipen-1bc-dev.json.gz")
 WINDOW_SIZE = (1280, 820)
 
 
-def pick_samples(label: int, count: int = 40) -> list[list[np.ndarray]]:
-    with gzip.open(UNIPEN, "rt") as stream:
+def pick_samples(label: int | str, count: int = 40) -> list[list[np.ndarray]]:
+    """Digits (an int) from the dev digits, letters (a str) from the dev letters."""
+    with gzip.open(UNIPEN if isinstance(label, int) else UNIPEN_LETTERS, "rt") as stream:
         samples = json.load(stream)["samples"]
     chosen = [s for s in samples if s["label"] == label][:count]
     return [[np.asarray(stroke, np.float64).reshape(-1, 2) for stroke in s["strokes"] if stroke] for s in chosen]
@@ -47,15 +49,16 @@ def place(
 
 
 def draw_reading_shots(window, app) -> None:
-    """The number 2026 side by side, then one small digit: how the pad reads what people write."""
+    """The number 2026 side by side, one small digit, then a letter: how the pad reads what people write."""
     from digitpad.gui.replay import draw_tablet_stroke
 
     pad = window.draw_tab.pad
-    for name, digits, share in (("draw-number.png", "2026", 0.42), ("draw-small.png", "3", 0.15)):
+    shots = (("draw-number.png", "2026", 0.42), ("draw-small.png", "3", 0.15), ("draw-letter.png", "K", 0.55))
+    for name, characters, share in shots:
         pad.clear()
-        for index, digit in enumerate(digits):
-            sample = pick_samples(int(digit))[1]
-            centre = (index + 0.5) / len(digits) if len(digits) > 1 else 0.42
+        for index, character in enumerate(characters):
+            sample = pick_samples(int(character) if character.isdigit() else character)[1]
+            centre = (index + 0.5) / len(characters) if len(characters) > 1 else 0.42
             for stroke in place(sample, pad.width(), pad.height(), share, centre):
                 points = [(float(x), float(y)) for x, y in stroke]
                 draw_tablet_stroke(pad, points, pen_pressure(len(points)))
