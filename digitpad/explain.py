@@ -43,15 +43,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from digitpad.constants import MNIST_BOX, MNIST_SIZE, NUM_CLASSES
 from digitpad.preprocess import PreprocessResult, mass_placement, normalise
 from digitpad.reading import Character, character_raster
 from digitpad.strokes import Stroke
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch is imported where it is used: the GUI imports this module before torch is loaded
+    import torch
+    from torch import nn
+
     from digitpad.inference import Predictor
 
 #: Steps of the path from paper to the drawing: 16 midpoints come within about 10% of 256 (the
@@ -62,6 +63,8 @@ PAPER = float(normalise(np.zeros(1, np.float32))[0])
 
 
 def _as_input(normalised: np.ndarray) -> torch.Tensor:
+    import torch
+
     array = np.asarray(normalised, dtype=np.float32)
     if array.shape != (MNIST_SIZE, MNIST_SIZE):
         raise ValueError(f"expected a normalised {MNIST_SIZE}x{MNIST_SIZE} image, got shape {array.shape}")
@@ -70,6 +73,8 @@ def _as_input(normalised: np.ndarray) -> torch.Tensor:
 
 def _target(model: nn.Module, x: torch.Tensor, target: int | None) -> int:
     """``target``, checked, or the digit the model reads (as Prediction.digit: never "not a digit")."""
+    import torch
+
     with torch.inference_mode():
         logits = model(x)[0]
     if target is None:
@@ -81,6 +86,8 @@ def _target(model: nn.Module, x: torch.Tensor, target: int | None) -> int:
 
 def _path_gradients(model: nn.Module, images: torch.Tensor, target: int) -> torch.Tensor:
     """Gradient of the target's logit for each image of a batch (N, 1, 28, 28)."""
+    import torch
+
     images = images.detach().requires_grad_(True)
     with torch.enable_grad():
         logits = model(images)[:, target]
@@ -94,6 +101,8 @@ def integrated_gradients(
 ) -> tuple[np.ndarray, int]:
     """Signed integrated gradients (28, 28) of ``target``'s logit from paper, and the target used
     (default: the predicted class)."""
+    import torch
+
     from digitpad.inference import use_one_thread_here
 
     use_one_thread_here()
@@ -227,6 +236,8 @@ def conv_kernels(predictor: Predictor) -> list[np.ndarray]:
     The last conv of the block (its output is the block's activation), with
     batch norm folded in, as the model computes it.
     """
+    from torch import nn
+
     kernels = []
     for block in predictor.model.blocks:
         convs = [module for module in block.modules() if isinstance(module, nn.Conv2d)]
@@ -236,6 +247,8 @@ def conv_kernels(predictor: Predictor) -> list[np.ndarray]:
 
 def dense_outputs(predictor: Predictor, last_activation: np.ndarray) -> np.ndarray:
     """The dense layer's outputs (the logits, one per class) from the last conv block's maps (C, H, W)."""
+    import torch
+
     model = predictor.model
     with torch.inference_mode():
         x = torch.from_numpy(np.ascontiguousarray(last_activation, dtype=np.float32))[None]
