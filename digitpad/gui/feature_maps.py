@@ -291,6 +291,10 @@ class FeatureMapPanel(QWidget):
 
     # -- a map enlarged --------------------------------------------------------------
 
+    def tile_grid(self) -> tuple[int, int] | None:
+        """(rows, columns) of the tiles shown, or None before the first."""
+        return self._grid
+
     def channel_at(self, x: float, y: float) -> int | None:
         """The channel whose tile holds the point (x, y) of the tiled image, or None (a gap, outside)."""
         layer = self.layer_selector.currentIndex()

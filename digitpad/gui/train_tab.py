@@ -22,6 +22,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from digitpad.curves import CurveHistory
+from digitpad.gui.filter_view import FilterView
 from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.train_data_panel import DataPanel
@@ -79,6 +80,7 @@ class TrainTab(QWidget):
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
         self.plots = TrainingPlots()
+        self.filter_view = FilterView(self.session)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
         self._lay_out()
@@ -93,7 +95,7 @@ class TrainTab(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(10)
-        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel):
+        for panel in (self.data_panel, self.settings_form, self.run_controls, self.filter_view, self.model_panel):
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
         # A short window scrolls the side panel rather than squeezing its texts.
