@@ -107,7 +107,7 @@ def test_the_preprocessing_strip_shows_the_stages_of_the_prediction(window: Main
     shown = strip.shown_stages()
     assert [stage.label for stage in shown] == [caption.text() for caption in strip.captions]
     assert shown[0].image is stages.cropped and shown[2].image is stages.centred and shown[3].image is stages.normalised
-    assert all(not image.pixmap().isNull() for image in strip.images)
+    assert all(image.image() is not None and not image.image().isNull() for image in strip.images)
 
 
 def test_the_dense_layer_shows_its_units(window: MainWindow) -> None:

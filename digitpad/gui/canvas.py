@@ -470,8 +470,11 @@ class DrawingPad(QWidget):
         painter.drawImage(QRectF(area), self._ink_image, source)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         if self._overlay is not None:
+            # Screen: the colour lights up the dark ink and leaves the paper white.
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Screen)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self._overlay[1], self._overlay[0])
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         if self.is_empty() and self._hint:
             painter.setPen(HINT_COLOUR)
             font = painter.font()

@@ -113,7 +113,7 @@ class ProbabilityChart(TenBarChart):
         self.setObjectName("probabilityChart")
         plot = self.getPlotItem()
         # Room above 100% for the value written over the tallest bar.
-        plot.setYRange(0.0, 1.13, padding=0)
+        plot.setYRange(0.0, 1.2, padding=0)
         plot.showGrid(x=False, y=True, alpha=0.25)
         left = self.getAxis("left")
         left.setTicks([[(0.0, "0"), (0.5, "50%"), (1.0, "100%")]])

@@ -12,16 +12,16 @@ so that the standardisation shows.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap, QShowEvent
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPen, QShowEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 
 from digitpad.explain import PreprocessingStage, preprocessing_stages
-from digitpad.gui.style import muted, small_font
+from digitpad.gui.style import Palette, muted, qcolor, small_font
 from digitpad.preprocess import PreprocessResult
 
 #: Side of each stage's image, in logical pixels.
-STAGE_SIDE = 64
+STAGE_SIDE = 52
 STAGE_COUNT = 4
 
 
@@ -37,24 +37,50 @@ def diverging_image(values: np.ndarray) -> QImage:
     low, high = min(float(values.min()), -1e-6), max(float(values.max()), 1e-6)
     negative = np.clip(values / low, 0.0, 1.0)  # 0..1 towards blue
     positive = np.clip(values / high, 0.0, 1.0)  # 0..1 towards red
-    red = 255 * (1 - negative * 0.8)
-    green = 255 * (1 - negative * 0.55) * (1 - positive * 0.85)
+    red = 255 * (1 - negative * 0.55)
+    green = 255 * (1 - negative * 0.35) * (1 - positive * 0.85)
     blue = 255 * (1 - positive * 0.85)
     pixels = np.ascontiguousarray(np.stack([red, green, blue], axis=-1).astype(np.uint8))
     height, width = values.shape
     return QImage(pixels.data, width, height, width * 3, QImage.Format.Format_RGB888).copy()
 
 
-def stage_pixmap(stage: PreprocessingStage, side: int, ratio: float) -> QPixmap:
-    """The stage's image fitted into ``side`` logical pixels, aspect kept, pixels kept crisp."""
-    image = diverging_image(stage.image) if stage.image.min() < 0 else grey_image(stage.image)
-    device_side = max(1, round(side * ratio))
-    scaled = image.scaled(
-        device_side, device_side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
-    )
-    pixmap = QPixmap.fromImage(scaled)
-    pixmap.setDevicePixelRatio(ratio)
-    return pixmap
+def stage_image(stage: PreprocessingStage) -> QImage:
+    """The stage's image: diverging colours for the signed normalised input, grey for the rest."""
+    return diverging_image(stage.image) if stage.image.min() < 0 else grey_image(stage.image)
+
+
+class StageImage(QWidget):
+    """One stage's image, fitted into a fixed square, aspect kept, pixels crisp.
+
+    It paints itself (no QLabel pixmap): a new image repaints this square only,
+    with no layout pass, which matters because the strip follows the pen.
+    """
+
+    def __init__(self, side: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedSize(side + 2, side + 2)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._image: QImage | None = None
+
+    def set_image(self, image: QImage | None) -> None:
+        self._image = image
+        self.update()
+
+    def image(self) -> QImage | None:
+        return self._image
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.black)
+        if self._image is not None and not self._image.isNull():
+            side = self.width() - 2
+            scale = side / max(self._image.width(), self._image.height())
+            width, height = self._image.width() * scale, self._image.height() * scale
+            painter.drawImage(QRectF(1 + (side - width) / 2, 1 + (side - height) / 2, width, height), self._image)
+        painter.setPen(QPen(qcolor(Palette.FRAME), 1))
+        painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.end()
 
 
 class PreprocessingStrip(QFrame):
@@ -72,13 +98,11 @@ class PreprocessingStrip(QFrame):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(8)
         layout.setVerticalSpacing(2)
-        self.images: list[QLabel] = []
+        self.images: list[StageImage] = []
         self.captions: list[QLabel] = []
         for column in range(STAGE_COUNT):
-            image = QLabel(objectName=f"preprocessingStage{column + 1}")
-            image.setFixedSize(STAGE_SIDE + 2, STAGE_SIDE + 2)
-            image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            image.setStyleSheet("background: black; border: 1px solid #787e88;")
+            image = StageImage(STAGE_SIDE)
+            image.setObjectName(f"preprocessingStage{column + 1}")
             caption = muted(QLabel(""))
             caption.setFont(small_font(caption))
             caption.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
@@ -105,15 +129,14 @@ class PreprocessingStrip(QFrame):
             labels = ["1 · ink cropped", "2 · fitted in 20×20", "3 · centred by mass", "4 · normalised"]
             self._shown = []
             for image, caption, label in zip(self.images, self.captions, labels, strict=True):
-                image.clear()
+                image.set_image(None)
                 caption.setText(label)
             return
         self._shown = preprocessing_stages(self._stages)
-        ratio = self.devicePixelRatioF()
         for image, caption, stage in zip(self.images, self.captions, self._shown, strict=True):
-            image.setPixmap(stage_pixmap(stage, STAGE_SIDE, ratio))
+            image.set_image(stage_image(stage))
             image.setToolTip(stage.description)
-            caption.setText(stage.label)
+            caption.setText(stage.label)  # unchanged text: no layout pass
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

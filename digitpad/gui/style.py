@@ -49,7 +49,8 @@ class Palette:
     PAD_HINT = "#a0a4ac"
     PAD_BORDER = "#c8ccd4"
     #: The saliency overlay (on the 28x28 input and the pad): what makes the digit this digit.
-    SALIENCY = "#ff2a00"
+    SALIENCY = "#e0280f"
+    SALIENCY_PEAK = "#ffd21f"
     #: The amber notice box.
     NOTICE_BACKGROUND = "#fff4e0"
     NOTICE_BORDER = "#e8b35a"
