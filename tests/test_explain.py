@@ -149,3 +149,13 @@ def test_kernels_and_dense_outputs_are_the_models_own(shipped: Predictor) -> Non
     np.testing.assert_allclose(
         explain.dense_outputs(shipped, activations[-1]), shipped.logits_batch(image[None])[0], atol=1e-4
     )
+
+
+def test_the_draw_tab_still_imports_without_torch() -> None:
+    """The window paints before torch is loaded (gui/main_window.py): explain.py imports torch only when used."""
+    import subprocess
+    import sys
+
+    probe = "import sys, digitpad.gui.draw_tab; assert 'torch' not in sys.modules, 'torch was imported'"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -175,8 +175,24 @@ def test_the_train_tab_shows_the_first_filters_of_the_run(qtbot, tmp_path: Path,
         # The last report comes after the last batch: the filters shown are the model's.
         np.testing.assert_allclose(filters.shown_filters(), first_conv.weight.detach()[:, 0].numpy(), atol=1e-6)
         assert "moved" in find(tab, "trainingFiltersCaption").text()
+        check_the_model_just_trained_can_be_evaluated(qtbot, tab, tiny_mnist, blocker.args[0])
     finally:
         tab.shutdown()
+
+
+def check_the_model_just_trained_can_be_evaluated(qtbot, tab: QWidget, data: Mnist, result: object) -> None:
+    # No model in use: only the one just trained can be evaluated.
+    view = EvaluationView(ModelInUse(), data_loader=lambda _: data)
+    qtbot.addWidget(view)
+    view.follow_train_tab(tab)
+    assert view.model_combo.model().item(1).isEnabled()
+    view.model_combo.setCurrentIndex(1)
+    click(find(view, "evaluateButton"), QPoint(5, 5))
+    qtbot.waitUntil(lambda: not view.is_running() and view.outcome is not None, timeout=60_000)
+    assert view.outcome.model_name == "the model just trained"
+    assert view.outcome.evaluation.count == len(data.test_labels)
+    assert view.outcome.evaluation.accuracy == pytest.approx(result.history[-1].test_accuracy, abs=1e-6)
+    view.shutdown()
 
 
 def _noise_digits(count: int) -> Mnist:
@@ -191,7 +207,13 @@ def test_the_evaluate_tab_computes_the_matrix_in_a_worker(qtbot) -> None:
     data = _noise_digits(1200)
     model_in_use = ModelInUse()
     model_in_use.set(Predictor.from_checkpoint())
-    view = EvaluationView(model_in_use, data_dir=lambda: Path("."), data_loader=lambda _: data)
+    seen_threads: list[int] = []
+
+    def load(_folder: Path) -> Mnist:
+        seen_threads.append(threading.get_ident())
+        return data
+
+    view = EvaluationView(model_in_use, data_dir=lambda: Path("."), data_loader=load)
     qtbot.addWidget(view)
     view.show()
     button = find(view, "evaluateButton")
@@ -199,8 +221,6 @@ def test_the_evaluate_tab_computes_the_matrix_in_a_worker(qtbot) -> None:
     # No model has been trained in this session: that choice is not offered.
     assert not view.model_combo.model().item(1).isEnabled()
     gui_thread = threading.get_ident()
-    seen_threads: list[int] = []
-    view._data_loader = lambda _: seen_threads.append(threading.get_ident()) or data
     click(button, QPoint(5, 5))
     assert view.is_running() or view.outcome is not None
     qtbot.waitUntil(lambda: not view.is_running() and view.outcome is not None, timeout=60_000)
