@@ -4,8 +4,9 @@ Each progress report of a run carries a copy of the first conv's kernels
 (``BatchProgress.first_filters``, a few kilobytes made on the training
 thread), so this view never touches the model being trained. The kernels
 are tiled into one image on a blue-white-red scale (negative, zero,
-positive weights), symmetric around zero, updated with ``setImage``; the
-line under it says how far they have moved since the run began.
+positive weights), each kernel scaled by its largest weight so that its
+shape shows, updated with ``setImage``; the line under it says how far
+they have moved since the run began.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from digitpad.gui.feature_maps import grid_shape, nice_ceiling, tile_channels
+from digitpad.gui.feature_maps import grid_shape, tile_channels
 from digitpad.gui.layer_details import KERNEL_COLOURS
-from digitpad.gui.style import Palette, muted, section_title
+from digitpad.gui.style import Palette, muted
 from digitpad.gui.training_session import TrainingSession
 from digitpad.train import BatchProgress
 
 #: Width / height of the tiles' area, for the grid's shape.
-VIEW_ASPECT = 3.0
+VIEW_ASPECT = 1.2
 
 
 class FilterView(QWidget):
@@ -36,7 +37,7 @@ class FilterView(QWidget):
         )
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(Palette.DARK_PANEL)
-        self.view.setFixedHeight(110)
+        self.view.setMinimumSize(120, 100)
         self.view.ci.layout.setContentsMargins(2, 2, 2, 2)
         self.plot = self.view.addPlot()
         for axis in ("left", "bottom"):
@@ -53,10 +54,9 @@ class FilterView(QWidget):
         self.caption.setObjectName("trainingFiltersCaption")
         self.caption.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 4)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(section_title("First layer's filters"))
-        layout.addWidget(self.view)
+        layout.addWidget(self.view, 1)
         layout.addWidget(self.caption)
         self._first: np.ndarray | None = None
         self._filters: np.ndarray | None = None
@@ -79,13 +79,15 @@ class FilterView(QWidget):
             channels, height, width = filters.shape
             self._grid = grid_shape(channels, height, width, VIEW_ASPECT)
         self._filters = filters
-        peak = nice_ceiling(float(np.abs(filters).max()))
-        self.image.setImage(tile_channels(filters, *self._grid), autoLevels=False, levels=(-peak, peak))
+        # Each kernel on its own scale: the shape of each filter shows, however small its weights.
+        peaks = np.abs(filters).reshape(len(filters), -1).max(axis=1)
+        scaled = filters / np.maximum(peaks, 1e-12)[:, None, None]
+        self.image.setImage(tile_channels(scaled, *self._grid), autoLevels=False, levels=(-1.0, 1.0))
         self.plot.getViewBox().autoRange(padding=0.02)
         moved = float(np.linalg.norm(filters - self._first) / max(np.linalg.norm(self._first), 1e-12))
         self.caption.setText(
-            f"{filters.shape[0]} kernels {filters.shape[1]}×{filters.shape[2]}, epoch {event.epoch}, "
-            f"batch {event.batch}: moved {moved:.0%} from where this run started"
+            f"{filters.shape[0]} kernels {filters.shape[1]}×{filters.shape[2]} (each on its own scale), "
+            f"epoch {event.epoch}, batch {event.batch}: moved {moved:.0%} since the run began"
         )
 
     def shown_filters(self) -> np.ndarray | None:

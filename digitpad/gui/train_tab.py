@@ -79,8 +79,8 @@ class TrainTab(QWidget):
         self.settings_form = SettingsForm()
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
-        self.plots = TrainingPlots()
         self.filter_view = FilterView(self.session)
+        self.plots = TrainingPlots(self.filter_view)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
         self._lay_out()
@@ -95,7 +95,7 @@ class TrainTab(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(10)
-        for panel in (self.data_panel, self.settings_form, self.run_controls, self.filter_view, self.model_panel):
+        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel):
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
         # A short window scrolls the side panel rather than squeezing its texts.
