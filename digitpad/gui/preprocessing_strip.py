@@ -12,9 +12,9 @@ so that the standardisation shows.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPen, QShowEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QToolTip, QWidget
 
 from digitpad.explain import PreprocessingStage, preprocessing_stages
 from digitpad.gui.style import Palette, muted, qcolor, small_font
@@ -53,31 +53,49 @@ def stage_image(stage: PreprocessingStage) -> QImage:
 class StageImage(QWidget):
     """One stage's image, fitted into a fixed square, aspect kept, pixels crisp.
 
-    It paints itself (no QLabel pixmap): a new image repaints this square only,
-    with no layout pass, which matters because the strip follows the pen.
+    It paints itself (no QLabel pixmap): a new stage repaints this square only,
+    with no layout pass, and its image is made when it is painted, so pen
+    events that come faster than the screen refreshes cost no conversions.
     """
 
     def __init__(self, side: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFixedSize(side + 2, side + 2)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self._image: QImage | None = None
+        self._stage: PreprocessingStage | None = None
+        self._image: tuple[PreprocessingStage, QImage] | None = None
 
-    def set_image(self, image: QImage | None) -> None:
-        self._image = image
+    def set_stage(self, stage: PreprocessingStage | None) -> None:
+        self._stage = stage
         self.update()
 
+    def stage(self) -> PreprocessingStage | None:
+        return self._stage
+
     def image(self) -> QImage | None:
-        return self._image
+        """The image shown for the stage (made now if it was not painted yet), or None."""
+        if self._stage is None:
+            return None
+        if self._image is None or self._image[0] is not self._stage:
+            self._image = (self._stage, stage_image(self._stage))
+        return self._image[1]
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and self._stage is not None:
+            # The tooltip is the stage's one line, made only when asked for.
+            QToolTip.showText(event.globalPos(), self._stage.description, self)
+            return True
+        return super().event(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        if self._image is not None and not self._image.isNull():
+        image = self.image()
+        if image is not None and not image.isNull():
             side = self.width() - 2
-            scale = side / max(self._image.width(), self._image.height())
-            width, height = self._image.width() * scale, self._image.height() * scale
-            painter.drawImage(QRectF(1 + (side - width) / 2, 1 + (side - height) / 2, width, height), self._image)
+            scale = side / max(image.width(), image.height())
+            width, height = image.width() * scale, image.height() * scale
+            painter.drawImage(QRectF(1 + (side - width) / 2, 1 + (side - height) / 2, width, height), image)
         painter.setPen(QPen(qcolor(Palette.FRAME), 1))
         painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
@@ -129,13 +147,12 @@ class PreprocessingStrip(QFrame):
             labels = ["1 · ink cropped", "2 · fitted in 20×20", "3 · centred by mass", "4 · normalised"]
             self._shown = []
             for image, caption, label in zip(self.images, self.captions, labels, strict=True):
-                image.set_image(None)
+                image.set_stage(None)
                 caption.setText(label)
             return
         self._shown = preprocessing_stages(self._stages)
         for image, caption, stage in zip(self.images, self.captions, self._shown, strict=True):
-            image.set_image(stage_image(stage))
-            image.setToolTip(stage.description)
+            image.set_stage(stage)
             caption.setText(stage.label)  # unchanged text: no layout pass
 
     def showEvent(self, event: QShowEvent) -> None:
