@@ -238,3 +238,25 @@ def test_the_evaluate_tab_computes_the_matrix_in_a_worker(qtbot) -> None:
     assert captions[0].startswith(f"true {mistake.label} → {mistake.predicted}")
     assert find(view, "evaluationProgress").value() == 1200
     view.shutdown()
+
+
+def test_shutdown_during_an_evaluation_stops_it_and_waits_for_its_thread(qtbot) -> None:
+    import time
+
+    data = _noise_digits(2000)
+
+    def slow_load(_folder: Path) -> Mnist:
+        time.sleep(0.3)
+        return data
+
+    model_in_use = ModelInUse()
+    model_in_use.set(Predictor.from_checkpoint())
+    view = EvaluationView(model_in_use, data_dir=lambda: Path("."), data_loader=slow_load)
+    qtbot.addWidget(view)
+    view.show()
+    click(find(view, "evaluateButton"), QPoint(5, 5))
+    assert view.is_running() and find(view, "stopEvaluationButton").isEnabled()
+    view.shutdown()
+    assert not view.is_running()
+    QApplication.processEvents()
+    assert view.outcome is None  # stopped before the first batch: nothing half-shown
