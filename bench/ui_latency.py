@@ -26,7 +26,13 @@ Also idle with each digit written as the last of a four-digit number
 (``--number``): the others are on the pad already, so every pen event reads
 the whole number (only the digit that changed is rendered and predicted again).
 
-    python bench/ui_latency.py [--digits N] [--number N] [--startup-runs N]
+With ``--saliency``, also idle with the saliency overlay on (the Draw
+tab's ``saliencyToggle`` clicked): every pen event then also computes the
+map of the character being written, when it can keep up, and paints it on
+the 28x28 input and the pad (see digitpad/gui/saliency_overlay.py).
+``--no-training`` leaves out the measurement while training.
+
+    python bench/ui_latency.py [--digits N] [--number N] [--startup-runs N] [--saliency] [--no-training]
 """
 
 from __future__ import annotations
@@ -198,6 +204,21 @@ def report(name: str, results: dict[str, list[float]]) -> None:
     )
 
 
+def measure_with_saliency(window, app, digits: int) -> None:
+    """Idle, with the overlay switched on by a click on its toggle (and off again after)."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    toggle = window.draw_tab.saliency.toggle
+    QTest.mouseClick(toggle, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(5, 5))
+    if not toggle.isChecked():
+        raise SystemExit("the saliency toggle did not switch on")
+    measure_latencies(window, app, 1)  # warm-up: autograd's first backward pass
+    report("idle, saliency overlay on", measure_latencies(window, app, digits))
+    print(f"(saliency: last map {window.draw_tab.saliency.last_ms:.1f} ms of CPU)")
+    QTest.mouseClick(toggle, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(5, 5))
+
+
 def training_data():
     from digitpad.data import MNIST_DIR_ENV, has_mnist, load_mnist
 
@@ -315,6 +336,8 @@ def main() -> None:
         default="tab",
         help="run the background training with the Train tab (default) or digitpad.train in a plain thread",
     )
+    parser.add_argument("--saliency", action="store_true", help="also idle with the saliency overlay on")
+    parser.add_argument("--no-training", action="store_true", help="leave out the measurement while training")
     args = parser.parse_args()
 
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
@@ -338,6 +361,12 @@ def main() -> None:
         report("idle", measure_latencies(window, app, args.digits))
         if args.number > 1:
             report(f"idle, {args.number}-digit number", measure_latencies(window, app, args.digits, args.number))
+        if args.saliency:
+            measure_with_saliency(window, app, args.digits)
+        if args.no_training:
+            print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            window.close()
+            return
 
         window.tabs.setCurrentIndex(1)  # shown once, as a user would before pressing Start
         app.processEvents()

@@ -122,8 +122,8 @@ def scale_to_box(cropped: np.ndarray, box: int = MNIST_BOX) -> np.ndarray:
     return np.clip(scaled, 0.0, 1.0, out=scaled)
 
 
-def centre_by_mass(scaled: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
-    """Place ``scaled`` in a ``size`` square with its centre of mass at MNIST_CENTRE.
+def mass_placement(scaled: np.ndarray, size: int = MNIST_SIZE) -> tuple[int, int]:
+    """(top, left) where :func:`centre_by_mass` puts ``scaled`` in the ``size`` square.
 
     The translation is a whole number of pixels (as MNIST's), clamped so that
     the digit never leaves the frame.
@@ -137,6 +137,13 @@ def centre_by_mass(scaled: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
         centre_col = float(scaled.sum(axis=0) @ np.arange(width)) / mass
     top = int(np.clip(round(MNIST_CENTRE - centre_row), 0, size - height))
     left = int(np.clip(round(MNIST_CENTRE - centre_col), 0, size - width))
+    return top, left
+
+
+def centre_by_mass(scaled: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
+    """Place ``scaled`` in a ``size`` square with its centre of mass at MNIST_CENTRE (see :func:`mass_placement`)."""
+    height, width = scaled.shape
+    top, left = mass_placement(scaled, size)
     frame = np.zeros((size, size), dtype=np.float32)
     frame[top : top + height, left : left + width] = scaled
     return frame

@@ -143,13 +143,22 @@ def _boxes_touch(a: Bounds, b: Bounds) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-def render_character(strokes: list[Stroke], character: Character, size: int = RENDER_SIZE) -> np.ndarray:
-    """The character's ink, rasterised with the model's pen (float32, bright ink on black).
+@dataclass(frozen=True)
+class CharacterRaster:
+    """Where a character's strokes land in its raster: raster = (drawing - ``origin``) * ``scale`` + ``margin``."""
 
-    The longer side of its strokes' path becomes ``size`` px; every stroke is
-    drawn ``STROKE_SHARE`` of that wide, times its pressure's factor (and the
-    eraser's widening): the pad's pen width plays no part.
-    """
+    #: (x, y) of the strokes' path's top-left corner, in drawing coordinates.
+    origin: tuple[float, float]
+    #: Raster pixels per drawing unit.
+    scale: float
+    #: Raster pixels left around the path (room for the pen).
+    margin: float
+    #: (height, width) of the raster.
+    shape: tuple[int, int]
+
+
+def character_raster(strokes: list[Stroke], character: Character, size: int = RENDER_SIZE) -> CharacterRaster:
+    """The transform :func:`render_character` uses (also what maps the model's input back onto the pad)."""
     members = [strokes[i] for i in character.strokes]
     points = np.concatenate([np.asarray(s.points, dtype=np.float64).reshape(-1, 2) for s in members])
     low, high = points.min(0), points.max(0)
@@ -157,16 +166,29 @@ def render_character(strokes: list[Stroke], character: Character, size: int = RE
     # A dot or a tiny mark: sized as if it were a short dash, not blown up to a blob.
     extent = max(extent, 1e-3)
     scale = size / extent
-    width = STROKE_SHARE * size
-    margin = width * 2 + 2
+    margin = STROKE_SHARE * size * 2 + 2
     shape = (
         int(np.ceil((high[1] - low[1]) * scale + 2 * margin)),
         int(np.ceil((high[0] - low[0]) * scale + 2 * margin)),
     )
-    rescaled = [_rescaled(strokes[i], low, scale, margin, width) for i in character.strokes + character.erasers]
+    return CharacterRaster((float(low[0]), float(low[1])), scale, margin, shape)
+
+
+def render_character(strokes: list[Stroke], character: Character, size: int = RENDER_SIZE) -> np.ndarray:
+    """The character's ink, rasterised with the model's pen (float32, bright ink on black).
+
+    The longer side of its strokes' path becomes ``size`` px; every stroke is
+    drawn ``STROKE_SHARE`` of that wide, times its pressure's factor (and the
+    eraser's widening): the pad's pen width plays no part.
+    """
+    raster = character_raster(strokes, character, size)
+    low = np.asarray(raster.origin)
+    width = STROKE_SHARE * size
+    members = character.strokes + character.erasers
+    rescaled = [_rescaled(strokes[i], low, raster.scale, raster.margin, width) for i in members]
     # Erasers after the ink they rub out, as drawn: keep the drawing's own order.
-    order = sorted(range(len(rescaled)), key=lambda k: (character.strokes + character.erasers)[k])
-    return render([rescaled[k] for k in order], *shape)
+    order = sorted(range(len(rescaled)), key=lambda k: members[k])
+    return render([rescaled[k] for k in order], *raster.shape)
 
 
 def _rescaled(stroke: Stroke, origin: np.ndarray, scale: float, margin: float, width: float) -> Stroke:

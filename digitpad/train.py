@@ -101,6 +101,9 @@ class BatchProgress:
     accuracy: float  # running training accuracy over the epoch so far
     images_per_second: float
     eta_seconds: float  # for the whole run
+    #: The first conv's kernels now, float32 (channels, k, k) on the CPU: a few kilobytes, so
+    #: that a GUI can show the filters changing without touching the model that is training.
+    first_filters: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def fraction_done(self) -> float:
@@ -527,11 +530,21 @@ def train_one_epoch(
                     accuracy=float(correct_sum) / seen,
                     images_per_second=seen / max(now - started, 1e-9),
                     eta_seconds=(seconds_before + (now - started)) / done * (config.epochs * batches - done),
+                    first_filters=first_conv_filters(model),
                 )
             )
     seconds = time.perf_counter() - started
     seen_or_one = max(seen, 1)
     return EpochStats(float(loss_sum) / seen_or_one, float(correct_sum) / seen_or_one, seen, stopped, seconds)
+
+
+def first_conv_filters(model: nn.Module) -> np.ndarray | None:
+    """A copy of the first conv's weights, float32 (out channels, k, k) for one input channel; None without a conv."""
+    conv = next((module for module in model.modules() if isinstance(module, nn.Conv2d)), None)
+    if conv is None:
+        return None
+    weights = conv.weight.detach().to("cpu", torch.float32)
+    return weights.reshape(weights.shape[0], -1, *weights.shape[2:]).sum(dim=1).numpy().copy()
 
 
 def train(

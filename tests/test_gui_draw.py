@@ -199,7 +199,8 @@ def test_feature_map_layer_selector(window: MainWindow) -> None:
     QApplication.processEvents()
     panel = window.draw_tab.feature_maps
     activations = window.draw_tab.last_prediction().activations
-    assert panel.layer_selector.count() == len(activations)
+    # Every conv block, then the dense layer (tests/test_gui_explain.py).
+    assert panel.layer_selector.count() == len(activations) + 1
     for index, maps in enumerate(activations):
         panel.layer_selector.setCurrentIndex(index)
         tiles = panel.displayed_image()

@@ -153,6 +153,8 @@ class DrawingPad(QWidget):
         self._allocate_ink(QSize(max(self.width(), 1), max(self.height(), 1)))
         #: Boxes around the characters of a number (logical px), and the selected one.
         self._boxes: list[QRectF] = []
+        #: The saliency overlay (digitpad.gui.saliency_overlay) and where it lies on the pad.
+        self._overlay: tuple[QImage, QRectF] | None = None
         self._selected_box: int | None = None
 
     # -- public API -------------------------------------------------------------
@@ -183,6 +185,14 @@ class DrawingPad(QWidget):
             dirty = dirty.united(box.adjusted(-BOX_MARGIN - 2, -BOX_MARGIN - 2, BOX_MARGIN + 2, BOX_MARGIN + 2))
         self._boxes, self._selected_box = new, selected
         self.update(dirty.toAlignedRect())
+
+    def set_overlay(self, image: QImage | None, rect: QRectF | None) -> None:
+        """Paint ``image`` stretched over ``rect`` (logical pixels) on top of the ink; None removes it."""
+        old = self._overlay
+        self._overlay = (image, rect) if image is not None and rect is not None else None
+        for overlay in (old, self._overlay):
+            if overlay is not None:
+                self.update(overlay[1].toAlignedRect().adjusted(-1, -1, 1, 1))
 
     def is_empty(self) -> bool:
         return not self._strokes and self._current is None
@@ -459,6 +469,12 @@ class DrawingPad(QWidget):
         )
         painter.drawImage(QRectF(area), self._ink_image, source)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        if self._overlay is not None:
+            # Screen: the colour lights up the dark ink and leaves the paper white.
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Screen)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self._overlay[1], self._overlay[0])
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         if self.is_empty() and self._hint:
             painter.setPen(HINT_COLOUR)
             font = painter.font()

@@ -54,6 +54,8 @@ from digitpad.gui.canvas import DrawingPad
 from digitpad.gui.charts import TenBarChart
 from digitpad.gui.feature_maps import FeatureMapPanel
 from digitpad.gui.model_in_use import ModelInUse
+from digitpad.gui.preprocessing_strip import PreprocessingStrip
+from digitpad.gui.saliency_overlay import SaliencyOverlay
 from digitpad.gui.style import (
     Palette,
     elide_long_words,
@@ -111,7 +113,7 @@ class ProbabilityChart(TenBarChart):
         self.setObjectName("probabilityChart")
         plot = self.getPlotItem()
         # Room above 100% for the value written over the tallest bar.
-        plot.setYRange(0.0, 1.13, padding=0)
+        plot.setYRange(0.0, 1.2, padding=0)
         plot.showGrid(x=False, y=True, alpha=0.25)
         left = self.getAxis("left")
         left.setTicks([[(0.0, "0"), (0.5, "50%"), (1.0, "100%")]])
@@ -203,6 +205,12 @@ class InputPreview(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._pixels = np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
         self._scaled: tuple[int, QImage, np.ndarray] | None = None
+        self._overlay: QImage | None = None
+
+    def set_overlay(self, image: QImage | None) -> None:
+        """A 28x28 image painted over the input (the saliency map: gui/saliency_overlay.py); None removes it."""
+        self._overlay = image
+        self.update()
 
     def set_image(self, image: np.ndarray | None) -> None:
         """A (28, 28) image in [0, 1], bright ink on black; None for a blank frame."""
@@ -244,6 +252,8 @@ class InputPreview(QWidget):
         image = self._scaled_image(zoom)
         image.setDevicePixelRatio(ratio)
         painter.drawImage(QPointF(left, top), image)
+        if self._overlay is not None:
+            painter.drawImage(QRectF(left, top, size, size), self._overlay)
         painter.setPen(QPen(qcolor(Palette.FRAME), 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(left - 0.5, top - 0.5, size + 1, size + 1))
@@ -298,8 +308,10 @@ class DrawTab(QWidget):
         self.model_problem.hide()
         self.pad = DrawingPad()
         self.feature_maps = FeatureMapPanel()
+        results = self._build_results()
+        self.saliency = SaliencyOverlay(self.preview, self.pad, self)
         self.top_splitter = splitter(
-            Qt.Orientation.Horizontal, self._build_pad_column(), self._build_results(), name="drawTopSplitter"
+            Qt.Orientation.Horizontal, self._build_pad_column(), results, name="drawTopSplitter"
         )
         self.top_splitter.setStretchFactor(0, 3)
         self.top_splitter.setStretchFactor(1, 2)
@@ -344,7 +356,7 @@ class DrawTab(QWidget):
         pen_label.setToolTip(self.pen_width.toolTip())
         tools = QHBoxLayout()
         tools.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.undo_button, self.clear_button):
+        for widget in (self.undo_button, self.clear_button, self.saliency.toggle):
             tools.addWidget(widget)
         tools.addStretch(1)
         tools.addWidget(pen_label)
@@ -380,6 +392,9 @@ class DrawTab(QWidget):
         layout.addSpacing(4)
         layout.addWidget(section_title("Probabilities"))
         layout.addWidget(self.chart, 1)
+        self.stages_strip = PreprocessingStrip()
+        layout.addWidget(section_title("Preprocessing"))
+        layout.addWidget(self.stages_strip)
         layout.addWidget(self.model_info)
         results.setMinimumWidth(320)
         return results
@@ -421,9 +436,11 @@ class DrawTab(QWidget):
                 np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), with_activations=True
             )
             self.feature_maps.set_layers(predictor.block_names, [a.shape for a in activations])
+            self.feature_maps.set_model(predictor)
             self.model_info.setText(describe_model(predictor))
         else:
             self.feature_maps.set_layers([], [])
+            self.feature_maps.set_model(None)
             self.model_info.setText("")
         self.predict_now()
 
@@ -465,6 +482,8 @@ class DrawTab(QWidget):
         else:
             self._show(reading, selected)
         self._last_reading, self._last_prediction = reading, prediction
+        self.saliency.update_for(self.predictor, strokes, reading, selected if prediction is not None else None)
+        self.stages_strip.show_stages(prediction.stages if prediction is not None else None)
         self._last_prediction_ended = time.perf_counter()
         # CPU time, not wall time: when other programs or a training thread take the CPU,
         # wall time grows without this thread doing more, and pausing longer would only add latency.

@@ -1,6 +1,9 @@
-"""The feature-map panel: every channel of one conv block as a grid of small images.
+"""The feature-map panel: every channel of one conv block as a grid of small images, or the dense layer.
 
-One layer is shown at a time (a combo box picks it). Its channels are tiled
+One layer is shown at a time (a combo box picks it): each conv block, then
+the dense layer, whose units (one per class) are a bar chart. A click on a
+channel's map opens it enlarged with the kernels that produced it
+(:mod:`digitpad.gui.layer_details`). Its channels are tiled
 into a single image with numpy, shown by one pyqtgraph ImageItem created
 once and updated with ``setImage``; only the visible layer is ever tiled, so
 a live update costs one small numpy copy and one repaint whatever the model's
@@ -10,14 +13,19 @@ size. A colour bar gives the scale.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from digitpad.gui.layer_details import DenseUnitsChart, MapDetail
 from digitpad.gui.style import Palette, muted, section_title
+
+if TYPE_CHECKING:
+    from digitpad.inference import Predictor
 
 #: Empty pixels between the channel tiles (shown in the background colour).
 TILE_GAP = 1
@@ -78,14 +86,22 @@ class FeatureMapPanel(QWidget):
         self._grid: tuple[int, int] | None = None
         self._shown_layer = -1
         self._levels: tuple[float, float] | None = None
+        self._predictor: Predictor | None = None
+        self._kernels: list[np.ndarray] = []
 
         header = self._build_header()
         self._build_view()
+        self.dense_chart = DenseUnitsChart()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.view)
+        self.pages.addWidget(self.dense_chart)
+        self.detail: MapDetail | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addLayout(header)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.pages, 1)
+        self.plot.scene().sigMouseClicked.connect(self._on_clicked)
         self.clear()
 
     def _build_header(self) -> QHBoxLayout:
@@ -94,8 +110,9 @@ class FeatureMapPanel(QWidget):
         self.layer_selector = QComboBox()
         self.layer_selector.setObjectName("layerSelector")
         self.layer_selector.setToolTip(
-            "Which conv block to show: each small image is one channel's output (after ReLU) "
-            "for the current drawing; bright means strongly active."
+            "Which layer to show: a conv block's small images are its channels' outputs (after ReLU) "
+            "for the current drawing, bright means strongly active, and a click on one enlarges it with its "
+            "kernels; the dense layer's bars are its outputs, one per class."
         )
         self.layer_selector.currentIndexChanged.connect(self._on_layer_selected)
         self.summary = muted(QLabel(""))
@@ -162,6 +179,26 @@ class FeatureMapPanel(QWidget):
         self._shown_layer = -1
         self._refresh()
 
+    def set_model(self, predictor: Predictor | None) -> None:
+        """The model whose kernels and dense layer are shown (call after :meth:`set_layers`)."""
+        from digitpad.explain import conv_kernels
+
+        self._predictor = predictor
+        self._kernels = conv_kernels(predictor) if predictor is not None else []
+        if predictor is not None:
+            units = predictor.model.config.num_classes
+            self.layer_selector.blockSignals(True)
+            self.layer_selector.addItem(f"dense: {units} units (one per class)")
+            self.layer_selector.blockSignals(False)
+            self.dense_chart.set_units(units)
+        if self.detail is not None:
+            self.detail.hide()
+        self._refresh()
+
+    def is_dense(self, index: int) -> bool:
+        """Whether layer ``index`` of the selector is the dense layer (it follows the conv blocks)."""
+        return index == len(self._shapes) and self._predictor is not None
+
     def current_layer(self) -> int:
         return self.layer_selector.currentIndex()
 
@@ -204,6 +241,10 @@ class FeatureMapPanel(QWidget):
 
     def _refresh(self) -> None:
         layer = self.layer_selector.currentIndex()
+        if self.is_dense(layer):
+            self._refresh_dense()
+            return
+        self.pages.setCurrentIndex(0)
         if layer < 0 or layer >= len(self._shapes):
             self.image.setImage(np.full((1, 1), np.nan, np.float32), autoLevels=False)
             self.summary.setText("No model loaded")
@@ -229,6 +270,66 @@ class FeatureMapPanel(QWidget):
         if first_show:
             self._shown_layer = layer
             self.plot.getViewBox().autoRange(padding=0.01)
+        if self.detail is not None and self.detail.isVisible() and self.detail.layer == layer:
+            self.detail.show_map(maps[self.detail.channel])
+
+    def _refresh_dense(self) -> None:
+        from digitpad.explain import dense_outputs
+
+        self.pages.setCurrentIndex(1)
+        units = self._predictor.model.config.num_classes
+        if self._activations is None:
+            self.dense_chart.set_outputs(np.zeros(units, np.float32))
+            self.summary.setText(f"{units} units: draw a digit to see them")
+            return
+        outputs = dense_outputs(self._predictor, self._activations[-1])
+        self.dense_chart.set_outputs(outputs)
+        self.summary.setText(
+            f"{units} units, from the last block's pooled maps; the largest, {int(outputs.argmax())}, "
+            f"is the answer (its logit {outputs.max():.1f})"
+        )
+
+    # -- a map enlarged --------------------------------------------------------------
+
+    def tile_grid(self) -> tuple[int, int] | None:
+        """(rows, columns) of the tiles shown, or None before the first."""
+        return self._grid
+
+    def channel_at(self, x: float, y: float) -> int | None:
+        """The channel whose tile holds the point (x, y) of the tiled image, or None (a gap, outside)."""
+        layer = self.layer_selector.currentIndex()
+        if not 0 <= layer < len(self._shapes) or self._grid is None or x < 0 or y < 0:
+            return None
+        channels, height, width = self._shapes[layer]
+        rows, columns = self._grid
+        column, across = divmod(x, width + TILE_GAP)
+        row, down = divmod(y, height + TILE_GAP)
+        channel = int(row) * columns + int(column)
+        if across >= width or down >= height or column >= columns or channel >= channels:
+            return None
+        return channel
+
+    def _on_clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        point = self.image.mapFromScene(event.scenePos())
+        channel = self.channel_at(point.x(), point.y())
+        if channel is not None:
+            self.open_detail(channel)
+
+    def open_detail(self, channel: int) -> MapDetail:
+        """Show ``channel`` of the current conv block enlarged, with its kernels."""
+        layer = self.layer_selector.currentIndex()
+        if self.detail is None:
+            self.detail = MapDetail(self)
+        kernels = self._kernels[layer][channel]
+        rows, columns = grid_shape(kernels.shape[0], kernels.shape[1], kernels.shape[2], 1.0)
+        self.detail.show_channel(self._names[layer], layer, channel, kernels, tile_channels(kernels, rows, columns))
+        maps = None if self._activations is None else self._activations[layer]
+        self.detail.show_map(None if maps is None else maps[channel])
+        self.detail.show()
+        self.detail.raise_()
+        return self.detail
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

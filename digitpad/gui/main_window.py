@@ -1,4 +1,4 @@
-"""The main window: the Draw tab, the Train tab, preferences and a clean shutdown.
+"""The main window: the Draw, Train and Evaluate tabs, preferences and a clean shutdown.
 
 ``MainWindow()`` builds everything synchronously with the default weights
 (the automation contract: tests and tools can use it straight away). The
@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         self._startup_done = False
         self._closing = False
         self._feature_layer: int | None = None
+        #: The Evaluate tab, built with the Train tab (both need torch, loaded after the first paint).
+        self.evaluation_view: QWidget | None = None
 
         #: The model the app draws with, shared by the tabs (see model_in_use.py).
         self.model_in_use = ModelInUse(self)
@@ -221,6 +223,16 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(current)
         old.deleteLater()
         self.train_tab = tab
+        self._install_evaluation_tab()
+
+    def _install_evaluation_tab(self) -> None:
+        from digitpad.gui.evaluation_view import EvaluationView
+
+        if self.evaluation_view is None:
+            self.evaluation_view = EvaluationView(self.model_in_use, self)
+            self.tabs.addTab(self.evaluation_view, "Evaluate")
+        if not isinstance(self.train_tab, _UnavailableTab):
+            self.evaluation_view.follow_train_tab(self.train_tab)
 
     # -- the model -----------------------------------------------------------------
 
@@ -308,6 +320,8 @@ class MainWindow(QMainWindow):
             pass  # nothing runs in a stand-in
         else:
             self.train_tab.shutdown()
+        if self.evaluation_view is not None:
+            self.evaluation_view.shutdown()
         if self._loader_thread is not None:
             # An import cannot be interrupted; it ends within a second or two.
             self._loader_thread.join()

@@ -48,6 +48,9 @@ class Palette:
     PAPER = "#fcfcfa"
     PAD_HINT = "#a0a4ac"
     PAD_BORDER = "#c8ccd4"
+    #: The saliency overlay (on the 28x28 input and the pad): what makes the digit this digit.
+    SALIENCY = "#e0280f"
+    SALIENCY_PEAK = "#ffd21f"
     #: The amber notice box.
     NOTICE_BACKGROUND = "#fff4e0"
     NOTICE_BORDER = "#e8b35a"

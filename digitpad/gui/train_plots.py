@@ -35,8 +35,10 @@ LOSS_TOOLTIP = (
 class TrainingPlots(QWidget):
     """Loss, accuracy, per-digit accuracy and the log, in splitters."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, filters: QWidget | None = None, parent: QWidget | None = None) -> None:
+        """``filters``: the first layer's filters (gui/filter_view.py), between the per-digit bars and the log."""
         super().__init__(parent)
+        self.filters = filters
         self.loss_plot = make_plot("loss (log scale)")
         self.loss_plot.setObjectName("lossPlot")
         self.loss_plot.setLogMode(y=True)
@@ -71,8 +73,13 @@ class TrainingPlots(QWidget):
             horizontal, _panel("Loss", self.loss_plot), _panel("Accuracy", self.accuracy_plot), handle_width=handle
         )
         per_digit, log = _panel("Test accuracy per digit", self.per_class_chart), _panel("Log", self.log_view)
-        bottom = splitter(horizontal, per_digit, log, handle_width=handle)
-        bottom.setSizes([400, 500])
+        if self.filters is None:
+            bottom = splitter(horizontal, per_digit, log, handle_width=handle)
+            bottom.setSizes([400, 500])
+        else:
+            filters = _panel("First layer's filters", self.filters)
+            bottom = splitter(horizontal, per_digit, filters, log, handle_width=handle)
+            bottom.setSizes([330, 220, 350])
         self.splitter = splitter(Qt.Orientation.Vertical, curves, bottom, name="trainSplitter", handle_width=handle)
         self.splitter.setSizes([480, 300])
         layout = QVBoxLayout(self)

@@ -22,6 +22,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from digitpad.curves import CurveHistory
+from digitpad.gui.filter_view import FilterView
 from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.train_data_panel import DataPanel
@@ -78,7 +79,8 @@ class TrainTab(QWidget):
         self.settings_form = SettingsForm()
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
-        self.plots = TrainingPlots()
+        self.filter_view = FilterView(self.session)
+        self.plots = TrainingPlots(self.filter_view)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
         self._lay_out()

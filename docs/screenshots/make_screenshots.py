@@ -5,7 +5,8 @@
 The digit is a UNIPEN pen trajectory (../shared/data/unipen-dev) replayed on
 the pad as tablet events with a pressure curve; the Train tab is shown as it
 is when the window opens (with --train: idle, during and after a run of the
-default recipe, beside the shipped weights in use).
+default recipe, beside the shipped weights in use). Also the saliency
+overlay, the dense layer, one feature map enlarged and the Evaluate tab.
 """
 
 from __future__ import annotations
@@ -66,6 +67,52 @@ def draw_reading_shots(window, app) -> None:
             app.processEvents()
         window.grab().save(str(OUT / name))
     pad.clear()
+
+
+def settle(app, rounds: int = 5) -> None:
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def shoot_explanations(window, app) -> None:
+    """The saliency overlay on, the dense layer's units, and one map enlarged with its kernels."""
+    tab = window.draw_tab
+    tab.feature_maps.set_current_layer(0)
+    tab.saliency.toggle.click()
+    settle(app)
+    window.grab().save(str(OUT / "draw-saliency.png"))
+    tab.saliency.toggle.click()
+    panel = tab.feature_maps
+    panel.set_current_layer(panel.layer_selector.count() - 1)
+    settle(app)
+    tab.grab().save(str(OUT / "draw-dense.png"))
+    panel.set_current_layer(1)
+    settle(app)
+    detail = panel.open_detail(7)
+    settle(app)
+    detail.grab().save(str(OUT / "feature-map-detail.png"))
+    detail.close()
+    panel.set_current_layer(0)
+    settle(app)
+
+
+def shoot_evaluation(window, app) -> None:
+    """The Evaluate tab after evaluating the model in use on MNIST's test set."""
+    import time
+
+    view = window.evaluation_view
+    window.tabs.setCurrentWidget(view)
+    settle(app)
+    if not view.start():
+        raise SystemExit("the evaluation could not start")
+    deadline = time.monotonic() + 300
+    while (view.is_running() or view.outcome is None) and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    if view.outcome is None:
+        raise SystemExit(f"the evaluation did not finish: {view.error.text()}")
+    settle(app, 10)
+    window.grab().save(str(OUT / "evaluate-tab.png"))
 
 
 def pen_pressure(count: int) -> list[float]:
@@ -154,7 +201,9 @@ def main() -> None:
     window.draw_tab.feature_maps.set_current_layer(1)
     app.processEvents()
     window.draw_tab.grab().save(str(OUT / "draw-tab-block2.png"))
+    shoot_explanations(window, app)
     draw_reading_shots(window, app)
+    shoot_evaluation(window, app)
 
     window.tabs.setCurrentIndex(1)
     for _ in range(5):

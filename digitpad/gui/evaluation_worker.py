@@ -1,0 +1,86 @@
+"""The evaluation's worker: loads the test set and runs digitpad.evaluation.evaluate_images off the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal, Slot
+
+from digitpad.data import DataError, Mnist, load_mnist
+from digitpad.gui.workers import StoppableWorker
+
+if TYPE_CHECKING:
+    from digitpad.evaluation import Evaluation
+    from digitpad.inference import Predictor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    """What the view shows: the evaluation, the mistakes' images, and what was evaluated on what."""
+
+    evaluation: Evaluation
+    #: uint8 or float (len(evaluation.mistakes), 28, 28), in the order of ``evaluation.mistakes``.
+    mistake_images: np.ndarray
+    model_name: str
+    set_name: str
+
+
+class EvaluationWorker(StoppableWorker):
+    """Builds the predictor if needed, loads MNIST's test set and evaluates, reporting progress."""
+
+    #: (images done, total).
+    progress = Signal(int, int)
+    #: EvaluationOutcome, or None if stopped.
+    finished = Signal(object)
+    #: A one-line reason.
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        predictor: Callable[[], Predictor],
+        model_name: str,
+        data_dir: Path,
+        data_loader: Callable[[Path], Mnist] | None = None,
+    ) -> None:
+        super().__init__()
+        self._predictor = predictor
+        self.model_name = model_name
+        self.data_dir = data_dir
+        self._load = data_loader or load_mnist
+
+    @Slot()
+    def run(self) -> None:
+        from digitpad.evaluation import evaluate_images
+
+        try:
+            self.message.emit(f"Loading MNIST's test set from {self.data_dir}")
+            data = self._load(self.data_dir)
+            predictor = self._predictor()
+            evaluation = evaluate_images(
+                predictor,
+                data.test_images,
+                data.test_labels,
+                progress=self.progress.emit,
+                should_stop=self.stop_requested,
+            )
+            if evaluation is None:
+                self.finished.emit(None)
+                return
+            images = data.test_images[[mistake.index for mistake in evaluation.mistakes]]
+            set_name = f"MNIST test set ({len(data.test_labels):,} digits)"
+            self.finished.emit(EvaluationOutcome(evaluation, images, self.model_name, set_name))
+        except DataError as error:
+            self.failed.emit(str(error))
+        except (ValueError, RuntimeError, OSError) as error:
+            log.exception("evaluation failed")
+            self.failed.emit(f"{type(error).__name__}: {error}")
+        finally:
+            # From inside the thread, as the other workers do: the GUI thread may be waiting for it.
+            QThread.currentThread().quit()
