@@ -3,7 +3,7 @@
 The saliency map is **integrated gradients** (Sundararajan et al., 2017)
 from a blank sheet of paper: the input is faded in from paper (every pixel
 at MNIST's paper value) to the drawing in :data:`DEFAULT_STEPS` steps, and
-each pixel's gradient of the target's probability is averaged along the
+each pixel's gradient of the target's logit is averaged along the
 way and multiplied by how much ink the pixel adds. Why this method:
 
 - It is *faithful* by construction: the attributions add up to the
