@@ -144,7 +144,7 @@ def _stroke_from_json(entry: object, index: int, pen_width: float) -> Stroke:
 def drawing_from_json(document: object) -> Drawing:
     """The drawing a JSON document describes; DrawingError (one line) for anything else."""
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise DrawingError(f"not a digitpad drawing (no \"format\": \"{FORMAT_NAME}\")")
+        raise DrawingError(f'not a digitpad drawing (no "format": "{FORMAT_NAME}")')
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION or version < 1:
         raise DrawingError(f"drawing format version {version!r} is not supported (this digitpad reads 1)")
