@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from digitpad.drawings import Drawing, DrawingError, drawing_from_json, drawing_to_json, load_drawing, save_drawing
+from digitpad.drawings import Drawing, DrawingError, drawing_from_json, load_drawing, save_drawing
 from digitpad.reading import Reader
 from digitpad.samples import PersonalSample, SampleError, SampleStore, make_sample, model_input, samples_dir
 from digitpad.strokes import Stroke
