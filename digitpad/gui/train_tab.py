@@ -22,8 +22,10 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from digitpad.curves import CurveHistory
+from digitpad.gui.finetune_panel import FinetunePanel
 from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
+from digitpad.gui.personal_samples import PersonalSamples
 from digitpad.gui.train_data_panel import DataPanel
 from digitpad.gui.train_model_panel import ModelPanel
 from digitpad.gui.train_plots import TrainingPlots, describe_epoch
@@ -65,9 +67,11 @@ class TrainTab(QWidget):
         *,
         data_loader: DataLoader | None = None,
         downloader: Downloader | None = None,
+        personal_samples: PersonalSamples | None = None,
     ) -> None:
         """``model_in_use`` is shared with the Draw tab (a private one if None); ``data_loader`` and
-        ``downloader`` replace loading and downloading MNIST (tests inject small data)."""
+        ``downloader`` replace loading and downloading MNIST (tests inject small data);
+        ``personal_samples`` are the window's (its own if None)."""
         super().__init__(parent)
         self.setObjectName("trainTab")
         self.settings = settings
@@ -78,6 +82,8 @@ class TrainTab(QWidget):
         self.settings_form = SettingsForm()
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
+        samples = personal_samples if personal_samples is not None else PersonalSamples(parent=self)
+        self.finetune_panel = FinetunePanel(self.session, self.model_in_use, samples)
         self.plots = TrainingPlots()
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
@@ -93,7 +99,7 @@ class TrainTab(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(10)
-        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel):
+        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel, self.finetune_panel):
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
         # A short window scrolls the side panel rather than squeezing its texts.
@@ -112,7 +118,7 @@ class TrainTab(QWidget):
 
     def _wire(self) -> None:
         session = self.session
-        for source in (session, self.model_panel):
+        for source in (session, self.model_panel, self.finetune_panel):
             source.message.connect(self.plots.log)
         session.busyChanged.connect(self.update_buttons)
         session.busyChanged.connect(lambda busy: busy or self._estimate_timer.start())
@@ -127,6 +133,7 @@ class TrainTab(QWidget):
         self.run_controls.stop_button.clicked.connect(self.stop_training)
         self.model_panel.useModel.connect(self.useModel)
         self.model_panel.weightsOpened.connect(self.weightsOpened)
+        self.finetune_panel.useModel.connect(self.useModel)
         self.settings_form.changed.connect(self._on_settings_changed)
         self._estimate_timer.timeout.connect(self._estimate_duration)
 
@@ -295,4 +302,5 @@ class TrainTab(QWidget):
     def shutdown(self) -> None:
         """Stop any run, download or measurement and wait for their threads (bounded); never terminates them."""
         self._estimate_timer.stop()
+        self.finetune_panel.shutdown()
         self.session.shutdown()

@@ -214,6 +214,10 @@ class TrainingSession(QObject):
     def data_ready(self) -> bool:
         return self._injected_data or has_mnist(self._data_dir)
 
+    def mnist_loader(self) -> DataLoader:
+        """Loads MNIST from a folder, keeping it in memory for later runs (fine-tuning shares it)."""
+        return self._mnist_cache.load
+
     def data_status(self) -> DataStatus:
         if self._injected_data:
             return DataStatus(True, "Ready (data provided by the caller)", self._data_dir)
