@@ -256,6 +256,45 @@ def _train_config(config: FinetuneConfig) -> TrainConfig:
     )
 
 
+def _make_job(
+    data: Mnist,
+    config: FinetuneConfig,
+    runs: int,
+    progress: ProgressCallback | None,
+    should_stop: Callable[[], bool] | None,
+    progress_interval: float,
+) -> _Job:
+    """The MNIST pool every run draws from (a random subset, fixed by the seed), and the job's bookkeeping."""
+    device = torch.device("cpu")
+    pool = np.sort(np.random.default_rng(config.seed).permutation(len(data.train_images))[: config.mnist_pool])
+    return _Job(
+        pool_x=images_to_tensor(data.train_images[pool], device),
+        pool_y=torch.from_numpy(data.train_labels[pool].astype(np.int64)),
+        config=config,
+        train_config=_train_config(config),
+        generator=torch.Generator(device=device).manual_seed(config.seed),
+        total_steps=config.steps * runs,
+        progress=progress,
+        should_stop=should_stop,
+        progress_interval=progress_interval,
+    )
+
+
+def _cross_validate(
+    model: DigitNet, x: torch.Tensor, y: torch.Tensor, splits: list[np.ndarray], job: _Job
+) -> int | None:
+    """How many held-out samples the copies fine-tuned without them read right; None if stopped."""
+    labels = y.numpy()
+    correct = 0
+    for number, held_out in enumerate(splits, 1):
+        kept = np.setdiff1d(np.arange(len(labels)), held_out)
+        fold = _fine_tune_once(model, x[kept], y[kept], job, f"cross-validation {number}/{len(splits)}")
+        if fold is None:
+            return None
+        correct += int((_predicted(fold, x[held_out]) == labels[held_out]).sum())
+    return correct
+
+
 def finetune(
     model: DigitNet,
     images: np.ndarray,
@@ -281,55 +320,33 @@ def finetune(
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    device = torch.device("cpu")
-    x = images_to_tensor(images, device)
-    y = torch.from_numpy(labels).to(device)
+    x, y = images_to_tensor(images, torch.device("cpu")), torch.from_numpy(labels)
     splits, method = held_out_splits(labels, config)
-    pool = np.random.default_rng(config.seed).permutation(len(data.train_images))[: config.mnist_pool]
-    job = _Job(
-        pool_x=images_to_tensor(data.train_images[np.sort(pool)], device),
-        pool_y=torch.from_numpy(data.train_labels[np.sort(pool)].astype(np.int64)),
-        config=config,
-        train_config=_train_config(config),
-        generator=torch.Generator(device=device).manual_seed(config.seed),
-        total_steps=config.steps * (len(splits) + 1),
-        progress=progress,
-        should_stop=should_stop,
-        progress_interval=progress_interval,
-    )
+    job = _make_job(data, config, len(splits) + 1, progress, should_stop, progress_interval)
     test = (data.test_images[: config.test_subset], data.test_labels[: config.test_subset])
-    x_test, y_test = images_to_tensor(test[0], device), torch.from_numpy(test[1].astype(np.int64))
+    x_test, y_test = images_to_tensor(test[0], x.device), torch.from_numpy(test[1].astype(np.int64))
     job.report("MNIST test, before", force=True)
     mnist_before = evaluate(model, x_test, y_test)[1]
-    personal_before = Score(int((_predicted(model, x) == labels).sum()), len(labels))
-    correct = 0
-    for number, held_out in enumerate(splits, 1):
-        kept = np.setdiff1d(np.arange(len(labels)), held_out)
-        fold = _fine_tune_once(model, x[kept], y[kept], job, f"cross-validation {number}/{len(splits)}")
-        if fold is None:
-            return None
-        correct += int((_predicted(fold, x[held_out]) == labels[held_out]).sum())
-    tuned = _fine_tune_once(model, x, y, job, "fine-tuning on every sample")
+    held = np.concatenate(splits) if splits else np.zeros(0, np.int64)
+    # "Before" on the very digits "after" is measured on: all of them with k folds, the held-out share otherwise.
+    personal_before = Score(int((_predicted(model, x[held]) == labels[held]).sum()), len(held))
+    correct = _cross_validate(model, x, y, splits, job)
+    tuned = _fine_tune_once(model, x, y, job, "fine-tuning on every sample") if correct is not None else None
     if tuned is None:
         return None
     job.report("MNIST test, after", force=True)
-    mnist_after = evaluate(tuned, x_test, y_test)[1]
-    held = sum(len(split) for split in splits)
     result = FinetuneResult(
         model=tuned,
         info=CheckpointInfo(model_config=model.config),
         samples=len(labels),
         method=method,
-        personal_before=personal_before if splits else Score(0, 0),
-        personal_after=Score(correct, held),
+        personal_before=personal_before,
+        personal_after=Score(correct, len(held)),
         mnist_before=mnist_before,
-        mnist_after=mnist_after,
+        mnist_after=evaluate(tuned, x_test, y_test)[1],
         seconds=time.perf_counter() - started,
         folds=[split.tolist() for split in splits],
     )
-    if held and held < len(labels):  # one held-out share: "before" on the same digits as "after"
-        only = np.concatenate(splits)
-        result.personal_before = Score(int((_predicted(model, x[only]) == labels[only]).sum()), held)
     result.info = fine_tuned_info(result, config, base_info, len(test[0]), data.source)
     return result
 

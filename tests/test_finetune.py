@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import assert_one_line_error, run_cli, write_mnist_folder
+from test_samples import seven
 
 from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
 from digitpad.data import Mnist
@@ -13,8 +15,6 @@ from digitpad.finetune import FINE_TUNED, FinetuneConfig, FinetuneProgress, fine
 from digitpad.model import DigitNet, ModelConfig
 from digitpad.samples import SampleStore, make_sample
 from digitpad.train import TrainConfig, train
-from tests.helpers import assert_one_line_error, run_cli, write_mnist_folder
-from tests.test_samples import seven
 
 QUICK = FinetuneConfig(steps=30, personal_per_batch=16, mnist_per_batch=16, learning_rate=3e-3, mnist_pool=600)
 

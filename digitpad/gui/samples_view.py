@@ -119,8 +119,11 @@ class SamplesDialog(QDialog):
         """Rebuild the rows from the samples (selection is lost: the samples may have moved rows)."""
         while self.rows_layout.count():
             item = self.rows_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:
+                # Out of the tree at once (findChildren, painting), deleted once the event loop gets to it.
+                widget.setParent(None)
+                widget.deleteLater()
         self.thumbnails = []
         counts = self.samples.counts()
         for digit in range(NUM_CLASSES):
