@@ -44,6 +44,7 @@ from digitpad.calibration import CALIBRATION_METRIC
 from digitpad.checkpoint import CheckpointInfo
 from digitpad.constants import NUM_CLASSES
 from digitpad.data import Mnist
+from digitpad.inference import use_one_thread_here
 from digitpad.model import DigitNet
 from digitpad.train import (
     TrainConfig,
@@ -86,8 +87,10 @@ class FinetuneConfig:
     #: Use only the first N test images for the MNIST figures (tests); None for all 10,000.
     test_subset: int | None = None
     seed: int = 0
-    #: CPU threads; None leaves torch's setting.
-    threads: int | None = None
+    #: CPU threads for the run's torch ops (None leaves torch's setting). One: batches of 64 gain little
+    #: from a second thread, and when the other core is busy (the GUI, any other program) two threads
+    #: wait on each other: 57 ms a step with one thread, 420-780 ms with two, measured on 2 cores at load 4.5.
+    threads: int | None = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -317,7 +320,9 @@ def finetune(
     labels = np.asarray(labels, dtype=np.int64)
     _check(model, images, labels, config)
     started = time.perf_counter()
-    if config.threads:
+    if config.threads == 1:
+        use_one_thread_here()  # this thread only: a training run started later still gets every core
+    elif config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     x, y = images_to_tensor(images, torch.device("cpu")), torch.from_numpy(labels)
