@@ -22,8 +22,7 @@ from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.personal_samples import PersonalSamples
 from digitpad.gui.style import Palette, error_label, muted, show_text, titled_panel
-from digitpad.gui.training_session import SHUTDOWN_TIMEOUT_MS, TrainingSession
-from digitpad.gui.workers import start_in_thread, stop_and_wait
+from digitpad.gui.training_session import TrainingSession
 from digitpad.inference import Predictor
 
 PROGRESS_STEPS = 1000
@@ -68,21 +67,38 @@ class FinetunePanel(QFrame):
         self,
         session: TrainingSession,
         model_in_use: ModelInUse,
-        samples: PersonalSamples,
+        samples: PersonalSamples | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``samples``: the window's personal samples (see :meth:`use_samples`); the per-user folder's if None."""
         super().__init__(parent)
         self.setObjectName("finetunePanel")
-        self.session, self.model_in_use, self.samples = session, model_in_use, samples
+        self.session, self.model_in_use = session, model_in_use
+        self.samples = samples if samples is not None else PersonalSamples(parent=self)
         #: The recipe; tests make it tiny.
         self.config = FinetuneConfig()
         self.worker: FinetuneWorker | None = None
         self.thread: QThread | None = None
         self.outcome: tuple[FinetuneResult, Path] | None = None
         self._build()
-        samples.changed.connect(self.update_state)
+        self.samples.changed.connect(self.update_state)
         session.busyChanged.connect(self.update_state)
         model_in_use.changed.connect(self.update_state)
+        self.update_state()
+
+    @classmethod
+    def for_tab(cls, tab: QWidget) -> FinetunePanel:
+        """The panel of a Train tab: its session and model in use; its log and ``useModel`` get the panel's."""
+        panel = cls(tab.session, tab.model_in_use)
+        panel.message.connect(tab.plots.log)
+        panel.useModel.connect(tab.useModel)
+        return panel
+
+    def use_samples(self, samples: PersonalSamples) -> None:
+        """Fine-tune on ``samples`` (the window's, shared with the teach buttons) from now on."""
+        self.samples.changed.disconnect(self.update_state)
+        self.samples = samples
+        samples.changed.connect(self.update_state)
         self.update_state()
 
     def _build(self) -> None:
@@ -114,7 +130,7 @@ class FinetunePanel(QFrame):
             layout.addWidget(widget)
 
     def is_running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
+        return self.session.is_finetuning()
 
     def _blocker(self) -> str:
         """Why fine-tuning cannot start now ("" if it can)."""
@@ -126,7 +142,7 @@ class FinetunePanel(QFrame):
             return (
                 "MNIST is needed (mixed in so that the model does not forget): download it or choose its folder above."
             )
-        if self.session.is_busy():
+        if self.session.is_busy() and not self.is_running():
             return "Wait for the training run or the download to end."
         return ""
 
@@ -160,11 +176,11 @@ class FinetunePanel(QFrame):
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
-        self.worker, self.outcome = worker, None
-        if self.thread is not None and self.thread.isFinished():
-            self.thread.deleteLater()
-        self.thread = start_in_thread(worker, self)
-        self.thread.finished.connect(self._on_thread_finished)
+        thread = self.session.start_finetune(worker)
+        if thread is None:
+            return False
+        self.worker, self.outcome, self.thread = worker, None, thread
+        thread.finished.connect(self._on_thread_finished)
         show_text(self.error, "")
         self.result_label.hide()
         self.use_button.hide()
@@ -174,8 +190,8 @@ class FinetunePanel(QFrame):
         return True
 
     def stop(self) -> None:
-        if self.worker is not None and self.is_running():
-            self.worker.request_stop()
+        if self.is_running():
+            self.session.stop_finetune()
             self.progress.setFormat("Stopping…")
 
     @Slot(object)
@@ -220,8 +236,3 @@ class FinetunePanel(QFrame):
         self.message.emit(f"Now drawing with the fine-tuned model ({path.name})")
         self.useModel.emit(predictor)
         return predictor
-
-    def shutdown(self) -> None:
-        """Stop a run and wait for its thread (bounded); never terminates it."""
-        if not stop_and_wait(self.worker, self.thread, SHUTDOWN_TIMEOUT_MS) and self.thread is not None:
-            self.thread.setParent(None)

@@ -217,7 +217,8 @@ class MainWindow(QMainWindow):
             log.warning("the Train tab is not available: %s", error)
             tab: QWidget = _UnavailableTab(f"The Train tab is not available: {error}")
         else:
-            tab = TrainTab(self.settings, self.model_in_use, self, personal_samples=self.personal_samples)
+            tab = TrainTab(self.settings, self.model_in_use, self)
+            tab.finetune_panel.use_samples(self.personal_samples)
             tab.useModel.connect(self._on_model_from_train_tab)
             tab.weightsOpened.connect(self._on_model_from_train_tab)
         old = self.train_tab

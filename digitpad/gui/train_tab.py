@@ -25,7 +25,6 @@ from digitpad.curves import CurveHistory
 from digitpad.gui.finetune_panel import FinetunePanel
 from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
-from digitpad.gui.personal_samples import PersonalSamples
 from digitpad.gui.train_data_panel import DataPanel
 from digitpad.gui.train_model_panel import ModelPanel
 from digitpad.gui.train_plots import TrainingPlots, describe_epoch
@@ -67,11 +66,9 @@ class TrainTab(QWidget):
         *,
         data_loader: DataLoader | None = None,
         downloader: Downloader | None = None,
-        personal_samples: PersonalSamples | None = None,
     ) -> None:
         """``model_in_use`` is shared with the Draw tab (a private one if None); ``data_loader`` and
-        ``downloader`` replace loading and downloading MNIST (tests inject small data);
-        ``personal_samples`` are the window's (its own if None)."""
+        ``downloader`` replace loading and downloading MNIST (tests inject small data)."""
         super().__init__(parent)
         self.setObjectName("trainTab")
         self.settings = settings
@@ -82,9 +79,8 @@ class TrainTab(QWidget):
         self.settings_form = SettingsForm()
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
-        samples = personal_samples if personal_samples is not None else PersonalSamples(parent=self)
-        self.finetune_panel = FinetunePanel(self.session, self.model_in_use, samples)
         self.plots = TrainingPlots()
+        self.finetune_panel = FinetunePanel.for_tab(self)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
         self._lay_out()
@@ -118,7 +114,7 @@ class TrainTab(QWidget):
 
     def _wire(self) -> None:
         session = self.session
-        for source in (session, self.model_panel, self.finetune_panel):
+        for source in (session, self.model_panel):
             source.message.connect(self.plots.log)
         session.busyChanged.connect(self.update_buttons)
         session.busyChanged.connect(lambda busy: busy or self._estimate_timer.start())
@@ -133,7 +129,6 @@ class TrainTab(QWidget):
         self.run_controls.stop_button.clicked.connect(self.stop_training)
         self.model_panel.useModel.connect(self.useModel)
         self.model_panel.weightsOpened.connect(self.weightsOpened)
-        self.finetune_panel.useModel.connect(self.useModel)
         self.settings_form.changed.connect(self._on_settings_changed)
         self._estimate_timer.timeout.connect(self._estimate_duration)
 
@@ -302,5 +297,4 @@ class TrainTab(QWidget):
     def shutdown(self) -> None:
         """Stop any run, download or measurement and wait for their threads (bounded); never terminates them."""
         self._estimate_timer.stop()
-        self.finetune_panel.shutdown()
         self.session.shutdown()
