@@ -74,6 +74,7 @@ class SamplesDialog(QDialog):
         self.samples = samples
         self.thumbnails: list[SampleThumbnail] = []
         self.summary = muted(QLabel(objectName="samplesSummary"))
+        self.summary.setWordWrap(True)  # a long folder path must not widen the window
         self.rows = QWidget(objectName="sampleRows")
         self.rows_layout = QVBoxLayout(self.rows)
         self.rows_layout.setSpacing(2)
@@ -89,7 +90,7 @@ class SamplesDialog(QDialog):
         layout.addLayout(self._build_buttons())
         samples.changed.connect(self.refresh)
         samples.problem.connect(lambda text: show_text(self.problem, text))
-        self.resize(760, 620)
+        self.resize(720, 780)
         self.refresh()
         if samples.warnings():
             show_text(self.problem, f"{len(samples.warnings())} broken file(s) skipped: {samples.warnings()[0]}")

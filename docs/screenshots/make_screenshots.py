@@ -140,26 +140,27 @@ def teach_shots(window, app, writer: str = "re") -> None:
     window.tabs.setCurrentIndex(0)
     pad = window.draw_tab.pad
     samples = writer_samples(writer)
-    taught = []
+    # The bench's choice (bench/teach.py): 3 of each digit at random, seeded.
+    rng = np.random.default_rng(0)
+    taught: set[int] = set()
     for digit in range(10):
-        taught += [index for index, (label, _) in enumerate(samples) if label == digit][:3]
-    for index in taught:
+        taught.update(int(i) for i in rng.choice([i for i, (d, _) in enumerate(samples) if d == digit], 3, False))
+    for index in sorted(taught):
         label, strokes = samples[index]
         draw_on_pad(pad, strokes, app)
         window.findChild(QPushButton, f"teachButton{label}").click()
-    misread = None
+    # His other ones read as 7, each shot before fine-tuning; the README shows one read right after.
+    misread = []
     for index, (label, strokes) in enumerate(samples):
         if label == 1 and index not in taught:
             draw_on_pad(pad, strokes, app)
             if window.draw_tab.last_reading().text == "7":
-                misread = strokes
-                break
-    if misread is None:
+                settle(app)
+                misread.append((strokes, window.grab()))
+    if not misread:
         raise SystemExit(f"no 1 of writer {writer} is read as 7")
-    settle(app)
-    window.grab().save(str(OUT / "teach-before.png"))
     dialog = window.show_samples()
-    dialog.resize(760, 640)
+    dialog.resize(720, 820)
     settle(app)
     dialog.grab().save(str(OUT / "my-samples.png"))
     dialog.close()
@@ -179,8 +180,15 @@ def teach_shots(window, app, writer: str = "re") -> None:
     settle(app)
     window.grab().save(str(OUT / "finetune.png"))
     window.findChild(QPushButton, "useFinetunedButton").click()
-    draw_on_pad(pad, misread, app)
+    shown = misread[0]
+    for strokes, before in misread:
+        draw_on_pad(pad, strokes, app)
+        if window.draw_tab.last_reading().text == "1":
+            shown = (strokes, before)
+            break
+    draw_on_pad(pad, shown[0], app)
     settle(app)
+    shown[1].save(str(OUT / "teach-before.png"))
     window.grab().save(str(OUT / "teach-after.png"))
 
 
