@@ -176,7 +176,8 @@ def teach_shots(window, app, writer: str = "re") -> None:
     if not finished or finished[0] is None:
         raise SystemExit("fine-tuning did not finish")
     scroll = window.train_tab.findChild(QScrollArea, "trainSideScroll")
-    scroll.ensureWidgetVisible(panel)
+    settle(app)
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())  # the panel is at the bottom
     settle(app)
     window.grab().save(str(OUT / "finetune.png"))
     window.findChild(QPushButton, "useFinetunedButton").click()
@@ -198,6 +199,7 @@ def main() -> None:
     parser.add_argument(
         "--train", action="store_true", help="also shoot the Train tab idle, during and after a default run"
     )
+    parser.add_argument("--teach-only", action="store_true", help="only shoot the teaching flow")
     args = parser.parse_args()
 
     os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-shots-"))
@@ -219,6 +221,10 @@ def main() -> None:
     window.show()
     for _ in range(5):
         app.processEvents()
+    if args.teach_only:
+        teach_shots(window, app)
+        window.close()
+        return
     pad = window.draw_tab.pad
     best = None
     for strokes in pick_samples(args.digit):
