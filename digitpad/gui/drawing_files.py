@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
 from digitpad.drawings import Drawing, DrawingError, load_drawing, save_drawing
 from digitpad.gui.replay import send_tablet_event
@@ -66,7 +66,7 @@ class Replayer(QObject):
 
     finished = Signal()
 
-    def __init__(self, pad, parent: QObject | None = None) -> None:
+    def __init__(self, pad: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pad = pad
         self._events: list = []

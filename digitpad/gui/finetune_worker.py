@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from digitpad.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -49,8 +50,8 @@ class FinetuneWorker(StoppableWorker):
     def __init__(
         self,
         weights: Path,
-        images,
-        labels,
+        images: np.ndarray,
+        labels: np.ndarray,
         data_dir: Path,
         data_loader: DataLoader,
         config: FinetuneConfig,
