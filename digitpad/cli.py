@@ -118,6 +118,19 @@ def _add_calibrate_parser(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_finetune_parser(commands: argparse._SubParsersAction) -> None:
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune a model on your personal samples (taught in the app), mixed with MNIST"
+    )
+    finetune.add_argument("--weights", metavar="PATH", help="weights to start from (default: the shipped ones)")
+    finetune.add_argument(
+        "--out", metavar="PATH", help="where to save (default: the user folder's weights/fine-tuned-<time>.safetensors)"
+    )
+    finetune.add_argument("--samples", metavar="DIR", help="folder of personal samples (default: the app's)")
+    finetune.add_argument("--steps", type=int, metavar="N", help="training steps of each run (default: 100)")
+    _add_data_dir(finetune)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from digitpad import __version__
 
@@ -138,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", metavar="PATH", help="weights to evaluate (default: the shipped ones)")
     _add_data_dir(evaluate)
 
-    predict = commands.add_parser("predict", help="read digits from image files (PNG, JPEG)")
-    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict = commands.add_parser(
+        "predict", help="read digits from image files (PNG, JPEG) or drawings saved by the app (JSON)"
+    )
+    predict.add_argument("images", nargs="+", metavar="FILE")
     predict.add_argument("--weights", metavar="PATH")
 
     export = commands.add_parser("export", help="export the model")
@@ -147,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--weights", metavar="PATH")
 
     _add_calibrate_parser(commands)
+    _add_finetune_parser(commands)
 
     download = commands.add_parser("download", help="download MNIST into the per-user folder")
     download.add_argument("--dest", metavar="DIR", help="folder to put the files in")
@@ -457,6 +473,19 @@ def _too_large(path: Path, width: int, height: int) -> str:
     return f"{path}: image too large ({width}x{height} pixels; at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
 
 
+def _read_drawing_file(predictor, path: Path) -> str:
+    """What the app reads in a drawing saved as JSON (a digit or a number; "" when nothing is drawn)."""
+    from digitpad.drawings import DrawingError, load_drawing
+    from digitpad.reading import Reader
+
+    check_image_path(path)
+    try:
+        drawing = load_drawing(path)
+    except DrawingError as error:
+        raise CliError(str(error)) from error
+    return Reader(predictor).read(drawing.strokes).text
+
+
 def _predict(args: argparse.Namespace) -> int:
     from digitpad.preprocess import image_to_ink
 
@@ -465,6 +494,10 @@ def _predict(args: argparse.Namespace) -> int:
     for name in args.images:
         path = Path(name)
         try:
+            if path.suffix.lower() == ".json":
+                text = _read_drawing_file(predictor, path)
+                print(f"{path}: {text}" if text else f"{path}: nothing drawn")
+                continue
             try:
                 prediction = predictor.predict(image_to_ink(read_image(path)))
             except ValueError as error:  # an image the pipeline cannot use, e.g. an empty one
@@ -537,6 +570,73 @@ def _calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _finetune_progress_printer():
+    """A line every 2 s at most, and one per stage."""
+    last = {"time": 0.0, "stage": ""}
+
+    def report(event) -> None:
+        now = time.monotonic()
+        if now - last["time"] < 2 and event.stage == last["stage"]:
+            return
+        last.update(time=now, stage=event.stage)
+        print(f"{event.stage}: {event.fraction_done:.0%} done, eta {event.eta_seconds:.0f}s", flush=True)
+
+    return report
+
+
+def _load_samples(folder: str | None) -> list:
+    from digitpad.samples import SampleStore
+
+    store = SampleStore(folder)
+    if folder is not None and not store.folder.is_dir():
+        raise CliError(f"--samples {folder}: no such folder")
+    samples = store.load()
+    for warning in store.warnings:
+        print(f"digitpad: warning: {warning}", file=sys.stderr)
+    if not samples:
+        raise CliError(f"no personal samples in {store.folder}: teach some digits in the app (Draw tab) first")
+    return samples
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from digitpad.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from digitpad.finetune import FinetuneConfig, finetune, sample_arrays
+    from digitpad.paths import shipped_weights_path, user_weights_dir
+
+    if args.steps is not None and args.steps < 1:
+        raise CliError(f"--steps must be at least 1, not {args.steps}")
+    out = Path(args.out) if args.out else user_weights_dir() / time.strftime("fine-tuned-%Y%m%d-%H%M%S.safetensors")
+    check_writable(out)
+    samples = _load_samples(args.samples)
+    weights = Path(args.weights) if args.weights else shipped_weights_path()
+    try:
+        loaded = load_checkpoint(weights)
+    except CheckpointError as error:
+        raise CliError(str(error)) from error
+    data = _load_data(args.data_dir)
+    images, labels = sample_arrays(samples)
+    config = FinetuneConfig() if args.steps is None else FinetuneConfig(steps=args.steps)
+    print(f"fine-tuning {weights} on {len(samples)} personal samples, mixed with MNIST from {data.source}", flush=True)
+    try:
+        result = finetune(
+            loaded.model, images, labels, data, config, base_info=loaded.info, progress=_finetune_progress_printer()
+        )
+    except ValueError as error:
+        raise CliError(str(error)) from error
+    assert result is not None  # nothing asks it to stop
+    try:
+        saved = save_checkpoint(out, result.model, result.info)
+    except OSError as error:
+        raise CliError(f"{out}: cannot save the model: {error.strerror or error}") from error
+    print(f"{'':24}{'before':>16}{'after':>16}")
+    print(f"{'your digits (held out)':24}{result.personal_before.describe():>16}{result.personal_after.describe():>16}")
+    print(f"{'MNIST test':24}{result.mnist_before:>16.2%}{result.mnist_after:>16.2%}")
+    print(f"personal figures: {result.method}")
+    print(f"fine-tuning took {result.seconds:.1f}s")
+    print(f"saved {saved}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if not arguments:
@@ -554,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
             "predict": _predict,
             "export": _export,
             "calibrate": _calibrate,
+            "finetune": _finetune,
             "download": lambda a: (_download(a.dest), EXIT_OK)[1],
         }[args.command]
         return handler(args)

@@ -45,11 +45,15 @@ class Stroke:
     erase: bool = False
     #: Pen pressure in [0, 1] per point (MOUSE_PRESSURE for a mouse).
     pressures: list[float] = field(default_factory=list)
+    #: When each point was drawn (seconds, any origin; see digitpad.drawings); empty when not recorded.
+    times: list[float] = field(default_factory=list)
 
-    def add(self, x: float, y: float, width: float, pressure: float = MOUSE_PRESSURE) -> None:
+    def add(self, x: float, y: float, width: float, pressure: float = MOUSE_PRESSURE, t: float | None = None) -> None:
         self.points.append((float(x), float(y)))
         self.widths.append(float(width))
         self.pressures.append(float(pressure))
+        if t is not None:
+            self.times.append(float(t))
 
     def pressure_factors(self) -> np.ndarray:
         """Width factor per point from its pressure (1.0 for a mouse), times the eraser's widening."""

@@ -23,6 +23,7 @@ pixels agree.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
@@ -324,7 +325,7 @@ class DrawingPad(QWidget):
         if self._current is not None:
             self._finish_stroke()
         self._current = Stroke(erase=erase)
-        self._current.add(position.x(), position.y(), self._stroke_width(pressure, erase), pressure)
+        self._current.add(position.x(), position.y(), self._stroke_width(pressure, erase), pressure, time.monotonic())
         self._pieces_drawn = 0
         self.strokeStarted.emit()
         self._paint_new_pieces(final=False)
@@ -335,7 +336,7 @@ class DrawingPad(QWidget):
         last_x, last_y = stroke.points[-1]
         if math.hypot(position.x() - last_x, position.y() - last_y) < MIN_POINT_DISTANCE:
             return
-        stroke.add(position.x(), position.y(), self._stroke_width(pressure, stroke.erase), pressure)
+        stroke.add(position.x(), position.y(), self._stroke_width(pressure, stroke.erase), pressure, time.monotonic())
         self._paint_new_pieces(final=False)
 
     def _finish_stroke(self) -> None:

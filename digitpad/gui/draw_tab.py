@@ -367,7 +367,12 @@ class DrawTab(QWidget):
         column_layout.setSpacing(6)
         column_layout.addWidget(self.pad, 1)
         column_layout.addLayout(tools)
+        self._pad_column_layout = column_layout
         return column
+
+    def add_under_pad(self, widget: QWidget) -> None:
+        """Put ``widget`` (a tool row: the teach bar) under the pad's buttons."""
+        self._pad_column_layout.addWidget(widget)
 
     def _build_results(self) -> QFrame:
         """The prediction, its confidence, the model's input and the probabilities."""

@@ -22,9 +22,13 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QTabWidget, QVBo
 
 from digitpad.gui import settings as prefs
 from digitpad.gui.draw_tab import DrawTab
+from digitpad.gui.drawing_files import DrawingFiles
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.model_loading import LoadOutcome, load_startup_predictor
+from digitpad.gui.personal_samples import PersonalSamples
+from digitpad.gui.samples_view import SamplesDialog
 from digitpad.gui.style import elide_long_words, muted
+from digitpad.gui.teach_bar import TeachBar
 from digitpad.gui.threads import use_one_blas_thread
 from digitpad.paths import resources_dir
 from digitpad.preprocess import PEN_WIDTH_FRACTION
@@ -129,6 +133,7 @@ class MainWindow(QMainWindow):
         self.model_in_use.changed.connect(self._show_model_status)
         self.draw_tab.set_pen_width_fraction(prefs.read_float(self.settings, prefs.PEN_WIDTH_KEY, PEN_WIDTH_FRACTION))
         self.draw_tab.penWidthChanged.connect(self._save_pen_width)
+        self._add_personal_samples()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
@@ -215,6 +220,7 @@ class MainWindow(QMainWindow):
             tab: QWidget = _UnavailableTab(f"The Train tab is not available: {error}")
         else:
             tab = TrainTab(self.settings, self.model_in_use, self)
+            tab.finetune_panel.use_samples(self.personal_samples)
             tab.useModel.connect(self._on_model_from_train_tab)
             tab.weightsOpened.connect(self._on_model_from_train_tab)
         old = self.train_tab
@@ -233,6 +239,26 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(self.evaluation_view, "Evaluate")
         if not isinstance(self.train_tab, _UnavailableTab):
             self.evaluation_view.follow_train_tab(self.train_tab)
+
+    def _add_personal_samples(self) -> None:
+        """Teach buttons under the pad, the My samples dialog, and File > Save/Open drawing and Replay."""
+        self.personal_samples = PersonalSamples(parent=self)
+        self.teach_bar = TeachBar(self.draw_tab, self.personal_samples)
+        self.draw_tab.add_under_pad(self.teach_bar)
+        self.drawing_files = DrawingFiles(self)
+        samples_action = self.drawing_files.menu.addAction("My &samples…")
+        samples_action.setObjectName("mySamplesAction")
+        samples_action.triggered.connect(self.show_samples)
+        self.teach_bar.openSamples.connect(self.show_samples)
+        self.samples_dialog: SamplesDialog | None = None
+
+    def show_samples(self) -> SamplesDialog:
+        """Open (or raise) the My samples window."""
+        if self.samples_dialog is None:
+            self.samples_dialog = SamplesDialog(self.personal_samples, self)
+        self.samples_dialog.show()
+        self.samples_dialog.raise_()
+        return self.samples_dialog
 
     # -- the model -----------------------------------------------------------------
 

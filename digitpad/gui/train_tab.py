@@ -4,9 +4,9 @@ The tab only composes and wires. Its state and work live in a
 :class:`~digitpad.gui.training_session.TrainingSession` (data, threads,
 the model just trained); the curves' numbers in a Qt-free
 :class:`~digitpad.curves.CurveHistory`; the widgets in panels, each in its
-own file: data (:mod:`train_data_panel`), settings (:mod:`train_settings_form`),
-run controls (:mod:`train_run_panel`), model in and out
-(:mod:`train_model_panel`) and plots (:mod:`train_plots`).
+own file: data (:mod:`train_data_panel`), settings (:mod:`train_settings_form`), run controls
+(:mod:`train_run_panel`), model in and out (:mod:`train_model_panel`), plots (:mod:`train_plots`,
+with :mod:`filter_view`) and fine-tuning on the user's samples (:mod:`finetune_panel`).
 
 All heavy work (loading MNIST, training, downloading, timing a recipe) runs
 in worker threads; the slots here only move numbers into widgets, so the
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWi
 
 from digitpad.curves import CurveHistory
 from digitpad.gui.filter_view import FilterView
+from digitpad.gui.finetune_panel import FinetunePanel
 from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.train_data_panel import DataPanel
@@ -79,8 +80,8 @@ class TrainTab(QWidget):
         self.settings_form = SettingsForm()
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
-        self.filter_view = FilterView(self.session)
-        self.plots = TrainingPlots(self.filter_view)
+        self.plots = TrainingPlots(FilterView(self.session))
+        self.finetune_panel = FinetunePanel.for_tab(self)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
         self._lay_out()
@@ -95,7 +96,7 @@ class TrainTab(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(10)
-        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel):
+        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel, self.finetune_panel):
             side_layout.addWidget(panel)
         side_layout.addStretch(1)
         # A short window scrolls the side panel rather than squeezing its texts.

@@ -164,7 +164,7 @@ class TrainingSession(QObject):
         self._mnist_cache = MnistCache(data_loader)
         self._downloader = downloader or download_mnist
         self._data_dir = self._initial_data_dir()
-        self._run, self._download, self._estimate = _Job(), _Job(), _Job()
+        self._run, self._download, self._estimate, self._finetune = _Job(), _Job(), _Job(), _Job()
         self._run_started = 0.0
         self.result: TrainResult | None = None
         self.trained: TrainedModel | None = None
@@ -182,7 +182,10 @@ class TrainingSession(QObject):
         return self._download.running()
 
     def is_busy(self) -> bool:
-        return self.is_training() or self.is_downloading()
+        return self.is_training() or self.is_downloading() or self.is_finetuning()
+
+    def is_finetuning(self) -> bool:
+        return self._finetune.running()
 
     def stop_requested(self) -> bool:
         """True once Stop was asked for the current run."""
@@ -213,6 +216,10 @@ class TrainingSession(QObject):
 
     def data_ready(self) -> bool:
         return self._injected_data or has_mnist(self._data_dir)
+
+    def mnist_loader(self) -> DataLoader:
+        """Loads MNIST from a folder, keeping it in memory for later runs (fine-tuning shares it)."""
+        return self._mnist_cache.load
 
     def data_status(self) -> DataStatus:
         if self._injected_data:
@@ -352,6 +359,20 @@ class TrainingSession(QObject):
         self.message.emit(f"Saved the model to {saved}")
         return saved
 
+    # -- fine-tuning (the worker comes from the fine-tuning panel) -------------------------
+
+    def start_finetune(self, worker: StoppableWorker) -> QThread | None:
+        """Run ``worker`` on a thread of its own, as a run; None (nothing done) while busy."""
+        if self.is_busy():
+            return None
+        thread = self._finetune.start(worker, self)
+        thread.finished.connect(lambda: self.busyChanged.emit(self.is_busy()))
+        self.busyChanged.emit(True)
+        return thread
+
+    def stop_finetune(self) -> None:
+        self._finetune.request_stop()
+
     # -- downloads ------------------------------------------------------------------------
 
     def download(self) -> bool:
@@ -415,7 +436,7 @@ class TrainingSession(QObject):
         and autosaves its partial epoch (atomically), so no file is left
         half-written.
         """
-        jobs = (self._run, self._download, self._estimate)
+        jobs = (self._run, self._download, self._estimate, self._finetune)
         for job in jobs:
             job.request_stop()
         # Loading cannot be interrupted; it takes about a second.

@@ -7,6 +7,10 @@ the pad as tablet events with a pressure curve; the Train tab is shown as it
 is when the window opens (with --train: idle, during and after a run of the
 default recipe, beside the shipped weights in use). Also the saliency
 overlay, the dense layer, one feature map enlarged and the Evaluate tab.
+Then the teaching flow:
+a dev writer's digits taught with the teach buttons, one of his ones that
+the shipped model reads as 7, the My samples window, the Train tab after
+*Fine-tune with my samples*, and the same one read after fine-tuning.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def draw_reading_shots(window, app) -> None:
     pad.clear()
 
 
-def settle(app, rounds: int = 5) -> None:
+def settle(app, rounds: int = 10) -> None:
     for _ in range(rounds):
         app.processEvents()
 
@@ -152,12 +156,96 @@ def train_with_defaults(window, app) -> None:
         app.processEvents()
 
 
+def writer_samples(writer: str) -> list[tuple[int, list[np.ndarray]]]:
+    with gzip.open(UNIPEN, "rt") as stream:
+        samples = json.load(stream)["samples"]
+    return [
+        (int(s["label"]), [np.asarray(stroke, np.float64).reshape(-1, 2) for stroke in s["strokes"] if stroke])
+        for s in samples
+        if s["writer"] == writer
+    ]
+
+
+def draw_on_pad(pad, strokes: list[np.ndarray], app) -> None:
+    from digitpad.gui.replay import draw_tablet_stroke
+
+    pad.clear()
+    for stroke in place(strokes, pad.width(), pad.height()):
+        points = [(float(x), float(y)) for x, y in stroke]
+        draw_tablet_stroke(pad, points, pen_pressure(len(points)))
+    for _ in range(3):
+        app.processEvents()
+
+
+def teach_shots(window, app, writer: str = "re") -> None:
+    """Teach 3 of each of a dev writer's digits, show a 1 misread as 7, My samples, fine-tune, the 1 read right."""
+    import time
+
+    from PySide6.QtWidgets import QPushButton, QScrollArea
+
+    window.tabs.setCurrentIndex(0)
+    pad = window.draw_tab.pad
+    samples = writer_samples(writer)
+    # The bench's choice (bench/teach.py): 3 of each digit at random, seeded.
+    rng = np.random.default_rng(0)
+    taught: set[int] = set()
+    for digit in range(10):
+        taught.update(int(i) for i in rng.choice([i for i, (d, _) in enumerate(samples) if d == digit], 3, False))
+    for index in sorted(taught):
+        label, strokes = samples[index]
+        draw_on_pad(pad, strokes, app)
+        window.findChild(QPushButton, f"teachButton{label}").click()
+    # His other ones read as 7, each shot before fine-tuning; the README shows one read right after.
+    misread = []
+    for index, (label, strokes) in enumerate(samples):
+        if label == 1 and index not in taught:
+            draw_on_pad(pad, strokes, app)
+            if window.draw_tab.last_reading().text == "7":
+                settle(app)
+                misread.append((strokes, window.grab()))
+    if not misread:
+        raise SystemExit(f"no 1 of writer {writer} is read as 7")
+    dialog = window.show_samples()
+    dialog.resize(720, 820)
+    settle(app)
+    dialog.grab().save(str(OUT / "my-samples.png"))
+    dialog.close()
+    window.tabs.setCurrentIndex(1)
+    panel = window.train_tab.finetune_panel
+    finished = []
+    panel.finetuneFinished.connect(finished.append)
+    panel.start_button.click()
+    deadline = time.monotonic() + 600
+    while not finished and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    if not finished or finished[0] is None:
+        raise SystemExit("fine-tuning did not finish")
+    scroll = window.train_tab.findChild(QScrollArea, "trainSideScroll")
+    settle(app)
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())  # the panel is at the bottom
+    settle(app)
+    window.grab().save(str(OUT / "finetune.png"))
+    window.findChild(QPushButton, "useFinetunedButton").click()
+    shown = misread[0]
+    for strokes, before in misread:
+        draw_on_pad(pad, strokes, app)
+        if window.draw_tab.last_reading().text == "1":
+            shown = (strokes, before)
+            break
+    draw_on_pad(pad, shown[0], app)
+    settle(app)
+    shown[1].save(str(OUT / "teach-before.png"))
+    window.grab().save(str(OUT / "teach-after.png"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--digit", type=int, default=4)
     parser.add_argument(
         "--train", action="store_true", help="also shoot the Train tab idle, during and after a default run"
     )
+    parser.add_argument("--teach-only", action="store_true", help="only shoot the teaching flow")
     args = parser.parse_args()
 
     os.environ.setdefault("DIGITPAD_HOME", tempfile.mkdtemp(prefix="digitpad-shots-"))
@@ -172,7 +260,6 @@ def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyle("Fusion")
     from digitpad.gui.main_window import MainWindow, app_icon
-    from digitpad.gui.replay import draw_tablet_stroke
 
     app.setWindowIcon(app_icon())
     window = MainWindow()
@@ -180,14 +267,14 @@ def main() -> None:
     window.show()
     for _ in range(5):
         app.processEvents()
+    if args.teach_only:
+        teach_shots(window, app)
+        window.close()
+        return
     pad = window.draw_tab.pad
     best = None
     for strokes in pick_samples(args.digit):
-        pad.clear()
-        for stroke in place(strokes, pad.width(), pad.height()):
-            points = [(float(x), float(y)) for x, y in stroke]
-            draw_tablet_stroke(pad, points, pen_pressure(len(points)))
-        app.processEvents()
+        draw_on_pad(pad, strokes, app)
         prediction = window.draw_tab.last_prediction()
         if prediction is not None and prediction.digit == args.digit and prediction.confidence > 0.9:
             best = strokes
@@ -211,6 +298,7 @@ def main() -> None:
     if args.train:
         train_with_defaults(window, app)
     window.grab().save(str(OUT / "train-tab.png"))
+    teach_shots(window, app)
     window.close()
 
 
