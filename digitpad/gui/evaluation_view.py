@@ -1,7 +1,10 @@
 """The Evaluate tab: where the model goes wrong.
 
-For the model in use, or the one just trained in the Train tab: the
-confusion matrix on MNIST's test set (objectName ``confusionMatrix``, a
+For the model in use, or the one just trained in the Train tab, on MNIST's
+test set or on the user's own samples (the window's
+:class:`~digitpad.gui.personal_samples.PersonalSamples`, see
+:meth:`EvaluationView.use_samples`; the entry is disabled while there are
+none): the confusion matrix (objectName ``confusionMatrix``, a
 pyqtgraph plot: rows are the true digits, columns the answers, each cell
 its count on a log colour scale, so that the few mistakes show beside the
 thousand right answers) and a gallery of its most confident mistakes
@@ -13,7 +16,7 @@ on its own QThread (loading the test set and 10,000 predictions take a few
 seconds); the progress bar follows it, *Stop* asks it to stop after the
 current batch, and closing the window waits for it. The core function,
 :func:`digitpad.evaluation.evaluate_images`, takes any labelled images: the
-user's own samples are listed as a data set, but not wired yet.
+samples' 28x28 inputs are uint8 MNIST-style images, so they go in as they are.
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from PySide6.QtWidgets import (
 from digitpad.constants import NOT_A_DIGIT
 from digitpad.data import Mnist, resolve_data_dir
 from digitpad.evaluation import WORST_MISTAKES, Evaluation
+from digitpad.finetune import sample_arrays
 from digitpad.gui.charts import style_axes
-from digitpad.gui.evaluation_worker import EvaluationOutcome, EvaluationWorker
+from digitpad.gui.evaluation_worker import EvaluationOutcome, EvaluationWorker, LabelledImages
 from digitpad.gui.model_in_use import ModelInUse
+from digitpad.gui.personal_samples import PersonalSamples
 from digitpad.gui.style import error_label, muted, section_title, show_text, small_font, splitter, titled_panel
 from digitpad.gui.workers import start_in_thread, stop_and_wait
 
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
     from digitpad.inference import Predictor
 
 MODEL_IN_USE, MODEL_JUST_TRAINED = 0, 1
+MNIST_TEST_SET, PERSONAL_SAMPLES = 0, 1
 #: Mistakes per row of the gallery.
 GALLERY_COLUMNS = 6
 #: Side of a mistake's image in the gallery (logical pixels: 28 x 3).
@@ -159,7 +165,7 @@ class MistakeGallery(QWidget):
                 answer = "no digit" if mistake.predicted == NOT_A_DIGIT else str(mistake.predicted)
                 image.setPixmap(_grey_pixmap(images[index], MISTAKE_SIDE))
                 caption.setText(f"true {mistake.label} → {answer}\n{mistake.confidence:.0%} sure")
-                image.setToolTip(f"Test image #{mistake.index}")
+                image.setToolTip(f"Image #{mistake.index} of the set evaluated")
             else:
                 image.clear()
                 caption.setText("")
@@ -190,6 +196,7 @@ class EvaluationView(QWidget):
         self._data_dir = data_dir or resolve_data_dir
         self._data_loader = data_loader
         self._trained: Callable[[], object | None] = lambda: None
+        self._samples: PersonalSamples | None = None
         self._worker: EvaluationWorker | None = None
         self._thread: QThread | None = None
         self.outcome: EvaluationOutcome | None = None
@@ -220,9 +227,6 @@ class EvaluationView(QWidget):
         self.model_combo.addItems(["The model in use", "The model just trained"])
         self.data_combo = QComboBox(objectName="evaluationDataCombo")
         self.data_combo.addItems(["MNIST test set", "Your own samples"])
-        # The user's own samples come with the teach feature; evaluate_images already takes any labelled set.
-        self.data_combo.model().item(1).setEnabled(False)
-        self.data_combo.setItemData(1, "No samples of yours yet", Qt.ItemDataRole.ToolTipRole)
         self.evaluate_button = QPushButton("Evaluate", objectName="evaluateButton")
         self.stop_button = QPushButton("Stop", objectName="stopEvaluationButton")
         self.progress = QProgressBar(objectName="evaluationProgress")
@@ -230,6 +234,7 @@ class EvaluationView(QWidget):
         self.evaluate_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.model_combo.currentIndexChanged.connect(lambda _index: self.update_controls())
+        self.data_combo.currentIndexChanged.connect(lambda _index: self.update_controls())
         row = QHBoxLayout()
         row.addWidget(section_title("Model:"))
         row.addWidget(self.model_combo)
@@ -251,6 +256,25 @@ class EvaluationView(QWidget):
         self._data_dir = lambda: session.data_dir
         train_tab.trainingFinished.connect(self._on_trained)
         self.update_controls()
+
+    def use_samples(self, samples: PersonalSamples) -> None:
+        """Offer ``samples`` (the window's, shared with the teach buttons) as a data set, following their changes."""
+        if self._samples is not None:
+            self._samples.changed.disconnect(self.update_controls)
+        self._samples = samples
+        samples.changed.connect(self.update_controls)
+        self.update_controls()
+
+    def _sample_count(self) -> int:
+        return sum(self._samples.counts()) if self._samples is not None else 0
+
+    def _chosen_data(self) -> LabelledImages | None:
+        """The personal samples as they are now (taken here, on the GUI thread that changes them); None: MNIST."""
+        if self.data_combo.currentIndex() != PERSONAL_SAMPLES or not self._sample_count():
+            return None
+        images, labels = sample_arrays(self._samples.samples)
+        name = f"your {len(labels)} personal sample{'s' * (len(labels) != 1)}"
+        return LabelledImages(images, labels, name)
 
     def _on_trained(self, result: object) -> None:
         if result is not None:
@@ -284,31 +308,49 @@ class EvaluationView(QWidget):
     def update_controls(self) -> None:
         running = self.is_running()
         self.model_combo.model().item(MODEL_JUST_TRAINED).setEnabled(self._trained() is not None)
+        self._update_samples_entry(running)
         chosen = None if running else self._chosen_model()
+        on_samples = self.data_combo.currentIndex() == PERSONAL_SAMPLES
         self.evaluate_button.setEnabled(not running and chosen is not None)
         self.evaluate_button.setToolTip(
-            "Evaluate on MNIST's 10,000 test digits, in the background"
+            ("Evaluate on your own samples" if on_samples else "Evaluate on MNIST's 10,000 test digits")
+            + ", in the background"
             if chosen is not None or running
             else "No such model yet: train one in the Train tab, or load weights"
         )
         self.stop_button.setEnabled(running and self._worker is not None and not self._worker.stop_requested())
         self.model_combo.setEnabled(not running)
+        self.data_combo.setEnabled(not running)
+
+    def _update_samples_entry(self, running: bool) -> None:
+        count = self._sample_count()
+        self.data_combo.model().item(PERSONAL_SAMPLES).setEnabled(count > 0)
+        self.data_combo.setItemData(
+            PERSONAL_SAMPLES,
+            f"Your {count} personal sample{'s' * (count != 1)}"
+            if count
+            else "No samples of yours yet: teach some with the buttons under the pad",
+            Qt.ItemDataRole.ToolTipRole,
+        )
+        if not count and not running and self.data_combo.currentIndex() == PERSONAL_SAMPLES:
+            self.data_combo.setCurrentIndex(MNIST_TEST_SET)  # the last sample was deleted
 
     def start(self) -> bool:
-        """Evaluate the chosen model on MNIST's test set in a worker thread; False if it cannot start."""
+        """Evaluate the chosen model on the chosen data in a worker thread; False if it cannot start."""
         chosen = self._chosen_model()
         if self.is_running() or chosen is None:
             return False
         build, name = chosen
+        given = self._chosen_data()
         if self._thread is not None:
             self._thread.deleteLater()
-        worker = EvaluationWorker(build, name, Path(self._data_dir()), self._data_loader)
+        worker = EvaluationWorker(build, name, Path(self._data_dir()), self._data_loader, given=given)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         show_text(self.error, "")
         self.progress.setRange(0, 0)  # busy until the first batch: loading the data
-        self.progress.setFormat("Loading the test set…")
+        self.progress.setFormat("Loading the test set…" if given is None else "Starting…")
         self._worker = worker
         self._thread = start_in_thread(worker, self)
         self._thread.finished.connect(self.update_controls)
@@ -335,7 +377,7 @@ class EvaluationView(QWidget):
         self.gallery.show_mistakes(evaluation, outcome.mistake_images)
         wrong = evaluation.count - evaluation.correct
         self.summary.setText(
-            f"{outcome.model_name} on the {outcome.set_name}: {evaluation.accuracy:.2%} right, "
+            f"{outcome.model_name} on {outcome.set_name}: {evaluation.accuracy:.2%} right, "
             f"{wrong:,} mistakes. The matrix's rows are the true digits, its columns the answers; "
             f"right, the {len(evaluation.mistakes)} mistakes it was surest of."
         )

@@ -1,4 +1,5 @@
-"""The evaluation's worker: loads the test set and runs digitpad.evaluation.evaluate_images off the GUI thread."""
+"""The evaluation's worker: loads the test set (or takes the images given) and runs
+digitpad.evaluation.evaluate_images off the GUI thread."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class LabelledImages:
+    """A labelled set to evaluate on, already in memory (the user's samples, taken on the GUI thread)."""
+
+    #: (N, 28, 28) as :func:`digitpad.evaluation.evaluate_images` takes them (uint8 MNIST-style here).
+    images: np.ndarray
+    labels: np.ndarray
+    #: How the summary names it, e.g. "your 3 personal samples".
+    name: str
+
+
+@dataclass(frozen=True)
 class EvaluationOutcome:
     """What the view shows: the evaluation, the mistakes' images, and what was evaluated on what."""
 
@@ -33,7 +45,8 @@ class EvaluationOutcome:
 
 
 class EvaluationWorker(StoppableWorker):
-    """Builds the predictor if needed, loads MNIST's test set and evaluates, reporting progress."""
+    """Builds the predictor if needed, loads MNIST's test set (unless ``given`` a set) and evaluates,
+    reporting progress."""
 
     #: (images done, total).
     progress = Signal(int, int)
@@ -48,34 +61,43 @@ class EvaluationWorker(StoppableWorker):
         model_name: str,
         data_dir: Path,
         data_loader: Callable[[Path], Mnist] | None = None,
+        *,
+        given: LabelledImages | None = None,
     ) -> None:
         super().__init__()
         self._predictor = predictor
         self.model_name = model_name
         self.data_dir = data_dir
         self._load = data_loader or load_mnist
+        self._given = given
+
+    def _labelled_images(self) -> LabelledImages:
+        if self._given is not None:
+            return self._given
+        self.message.emit(f"Loading MNIST's test set from {self.data_dir}")
+        data = self._load(self.data_dir)
+        name = f"the MNIST test set ({len(data.test_labels):,} digits)"
+        return LabelledImages(data.test_images, data.test_labels, name)
 
     @Slot()
     def run(self) -> None:
         from digitpad.evaluation import evaluate_images
 
         try:
-            self.message.emit(f"Loading MNIST's test set from {self.data_dir}")
-            data = self._load(self.data_dir)
+            data = self._labelled_images()
             predictor = self._predictor()
             evaluation = evaluate_images(
                 predictor,
-                data.test_images,
-                data.test_labels,
+                data.images,
+                data.labels,
                 progress=self.progress.emit,
                 should_stop=self.stop_requested,
             )
             if evaluation is None:
                 self.finished.emit(None)
                 return
-            images = data.test_images[[mistake.index for mistake in evaluation.mistakes]]
-            set_name = f"MNIST test set ({len(data.test_labels):,} digits)"
-            self.finished.emit(EvaluationOutcome(evaluation, images, self.model_name, set_name))
+            images = data.images[[mistake.index for mistake in evaluation.mistakes]]
+            self.finished.emit(EvaluationOutcome(evaluation, images, self.model_name, data.name))
         except DataError as error:
             self.failed.emit(str(error))
         except (ValueError, RuntimeError, OSError) as error:

@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
 
         if self.evaluation_view is None:
             self.evaluation_view = EvaluationView(self.model_in_use, self)
+            self.evaluation_view.use_samples(self.personal_samples)
             self.tabs.addTab(self.evaluation_view, "Evaluate")
         if not isinstance(self.train_tab, _UnavailableTab):
             self.evaluation_view.follow_train_tab(self.train_tab)
