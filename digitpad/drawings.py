@@ -24,12 +24,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from digitpad.atomic import atomic_write_bytes
 from digitpad.strokes import ERASER_WIDTH_FACTOR, MOUSE_PRESSURE, Stroke, pressure_factor
 
 FORMAT_NAME = "digitpad-drawing"
@@ -192,24 +192,7 @@ def load_drawing(path: str | os.PathLike) -> Drawing:
 def write_json_atomically(path: Path, document: dict) -> Path:
     """Write ``document`` to ``path``: readers see the old file or the new one, never a part (OSError on failure)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(document, separators=(",", ":")).encode()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(path, json.dumps(document, separators=(",", ":")).encode())
     return path
 
 

@@ -41,3 +41,17 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def find(parent, name: str):
+    """The QWidget child of ``parent`` called ``name``; fails the test if there is none."""
+    from PySide6.QtWidgets import QWidget
+
+    widget = parent.findChild(QWidget, name)
+    assert widget is not None, f"no widget {name!r}"
+    return widget
+
+
+def pad_of(window):
+    """The Draw tab's pad (objectName ``canvas``) of a MainWindow."""
+    return find(window, "canvas")

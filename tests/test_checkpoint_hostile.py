@@ -22,17 +22,16 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from digitpad import checkpoint
+from digitpad import atomic, checkpoint
+from digitpad.atomic import STALE_TEMPORARY_SECONDS, remove_stale_temporaries
 from digitpad.checkpoint import (
     FORMAT_NAME,
     FORMAT_VERSION,
     MAX_FILE_BYTES,
     METADATA_KEY,
-    STALE_TEMPORARY_SECONDS,
     CheckpointError,
     CheckpointInfo,
     load_checkpoint,
-    remove_stale_temporaries,
     save_checkpoint,
 )
 from digitpad.cli import EXIT_ERROR, main
@@ -434,8 +433,8 @@ def leave_a_temporary(target: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run a save that dies before its rename and cleans nothing up, as under SIGKILL."""
     before = set(target.parent.iterdir())
     with monkeypatch.context() as patch:
-        patch.setattr(checkpoint.os, "replace", lambda *a: (_ for _ in ()).throw(SystemExit("killed")))
-        patch.setattr(checkpoint.os, "unlink", lambda *a: None)
+        patch.setattr(atomic.os, "replace", lambda *a: (_ for _ in ()).throw(SystemExit("killed")))
+        patch.setattr(atomic.os, "unlink", lambda *a: None)
         with pytest.raises(SystemExit):
             save_checkpoint(target, small_model(), CheckpointInfo(SMALL))
     (left,) = set(target.parent.iterdir()) - before

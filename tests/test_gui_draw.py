@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
+from helpers import pad_of
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
@@ -13,32 +12,6 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 from digitpad.gui import MainWindow
 from digitpad.gui.replay import draw_mouse_stroke, draw_tablet_stroke, line
 from digitpad.preprocess import PEN_WIDTH_FRACTION
-
-
-@pytest.fixture
-def window(qtbot):
-    """A shown MainWindow with the shipped weights; closed (and checked for threads) afterwards."""
-    threads_before = set(threading.enumerate())
-    main_window = MainWindow()
-    qtbot.addWidget(main_window)
-    main_window.show()
-    qtbot.waitExposed(main_window)
-    main_window.tabs.setCurrentIndex(0)
-    yield main_window
-    main_window.close()
-    for thread in threading.enumerate():
-        # Showing the Train tab starts a one-off, bounded warm-up import (digitpad.gui.workers);
-        # it is not a leak, but it must end before the next test counts threads.
-        if thread.name == "digitpad-warm-up":
-            thread.join(timeout=60)
-    leftover = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-    assert not leftover, f"threads left running: {leftover}"
-
-
-def pad_of(window: MainWindow) -> QWidget:
-    pad = window.findChild(QWidget, "canvas")
-    assert pad is not None
-    return pad
 
 
 def label_text(window: MainWindow, name: str) -> str:

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import find
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -62,12 +63,6 @@ def open_window(qtbot):
         assert not window.evaluation_view.is_running()
     leftover = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
     assert not leftover, f"threads left running: {leftover}"
-
-
-def find(parent: QWidget, name: str) -> QWidget:
-    widget = parent.findChild(QWidget, name)
-    assert widget is not None, f"no widget {name!r}"
-    return widget
 
 
 def press_down(widget: QWidget) -> None:

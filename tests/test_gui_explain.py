@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import find
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
@@ -20,28 +21,6 @@ from digitpad.gui.evaluation_view import EvaluationView
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.replay import draw_mouse_stroke, line
 from digitpad.inference import Predictor
-
-
-@pytest.fixture
-def window(qtbot):
-    """A shown MainWindow with the shipped weights; closed (and checked for threads) afterwards."""
-    threads_before = set(threading.enumerate())
-    main_window = MainWindow()
-    qtbot.addWidget(main_window)
-    main_window.resize(1240, 860)
-    main_window.show()
-    qtbot.waitExposed(main_window)
-    main_window.tabs.setCurrentIndex(0)
-    yield main_window
-    main_window.close()
-    leftover = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-    assert not leftover, f"threads left running: {leftover}"
-
-
-def find(parent: QWidget, name: str) -> QWidget:
-    widget = parent.findChild(QWidget, name)
-    assert widget is not None, f"no widget {name!r}"
-    return widget
 
 
 def draw_a_seven(window: MainWindow) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
+from helpers import pad_of
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QWidget
@@ -14,22 +14,6 @@ from digitpad.gui import MainWindow
 from digitpad.gui.replay import draw_mouse_stroke, line
 
 Point = tuple[float, float]
-
-
-@pytest.fixture
-def window(qtbot):
-    main_window = MainWindow()
-    qtbot.addWidget(main_window)
-    main_window.resize(1240, 860)
-    main_window.show()
-    qtbot.waitExposed(main_window)
-    main_window.tabs.setCurrentIndex(0)
-    yield main_window
-    main_window.close()
-
-
-def pad_of(window: MainWindow) -> QWidget:
-    return window.findChild(QWidget, "canvas")
 
 
 def shown(window: MainWindow) -> str:

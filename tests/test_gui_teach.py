@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import write_mnist_folder
+from helpers import pad_of, write_mnist_folder
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QLabel, QPushButton, QToolButton, QWidget
@@ -25,22 +25,6 @@ from digitpad.paths import user_weights_dir
 from digitpad.samples import SampleStore
 
 Point = tuple[float, float]
-
-
-@pytest.fixture
-def window(qtbot):
-    main_window = MainWindow()
-    qtbot.addWidget(main_window)
-    main_window.resize(1240, 860)
-    main_window.show()
-    qtbot.waitExposed(main_window)
-    main_window.tabs.setCurrentIndex(0)
-    yield main_window
-    main_window.close()
-
-
-def pad_of(window: MainWindow) -> QWidget:
-    return window.findChild(QWidget, "canvas")
 
 
 def text_of(window: MainWindow, name: str) -> str:
