@@ -56,9 +56,13 @@ class TrainConfig:
     #: serif ones, and of the 5s and 9s as detached-bar fives and curled
     #: nines (see synth.py); 0 turns it off.
     pen_styles: float = 0.4
-    #: The digits that get pen-style variants: "0159", or "01" as the first
-    #: pass did (runs recorded before this field existed).
-    pen_style_digits: str = ALL_STYLES
+    #: The digits that get pen-style variants: "01" (the first pass, and the
+    #: runs recorded before this field existed), or "0159" with the fives and
+    #: nines. "01" stays the default: the shipped recipe with "0159" read
+    #: MNIST's test set worse (99.58% against 99.64%) and the dev pen digits
+    #: no better (98.34% against 98.54% offline), so the new styles are there
+    #: to try, not yet the recipe.
+    pen_style_digits: str = FIRST_STYLES
     seed: int = 0
     #: "auto" picks cuda, then mps, then cpu.
     device: str = "auto"

@@ -245,7 +245,9 @@ def test_prepare_tensors_applies_subsets_and_pen_styles(tiny_mnist: Mnist) -> No
     assert plain.x_train.dtype == torch.float32 and plain.y_train.dtype == torch.int64
     assert float(plain.x_train.min()) >= 0 and float(plain.x_train.max()) == 1.0
     assert torch.equal(plain.y_train, torch.from_numpy(tiny_mnist.train_labels[:100].astype("int64")))
-    styled = prepare_tensors(tiny_mnist, quick(train_subset=100, pen_styles=1.0), torch.device("cpu"))
+    styled = prepare_tensors(
+        tiny_mnist, quick(train_subset=100, pen_styles=1.0, pen_style_digits="0159"), torch.device("cpu")
+    )
     added = len(styled.x_train) - 100
     assert added > 0 and torch.equal(styled.x_train[:100], plain.x_train)
     assert set(styled.y_train[100:].tolist()) <= {0, 1, 5, 9}  # variants of the styled digits only
