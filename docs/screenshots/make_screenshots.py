@@ -55,22 +55,36 @@ def place(
 
 def draw_reading_shots(window, app) -> None:
     """The number 2026 side by side, one small digit, then a letter: how the pad reads what people write."""
-    from digitpad.gui.replay import draw_tablet_stroke
+    from PySide6.QtWidgets import QLabel
 
     pad = window.draw_tab.pad
-    shots = (("draw-number.png", "2026", 0.42), ("draw-small.png", "3", 0.15), ("draw-letter.png", "K", 0.55))
-    for name, characters, share in shots:
+    for name, digits, share in (("draw-number.png", "2026", 0.42), ("draw-small.png", "3", 0.15)):
         pad.clear()
-        for index, character in enumerate(characters):
-            sample = pick_samples(int(character) if character.isdigit() else character)[1]
-            centre = (index + 0.5) / len(characters) if len(characters) > 1 else 0.42
-            for stroke in place(sample, pad.width(), pad.height(), share, centre):
-                points = [(float(x), float(y)) for x, y in stroke]
-                draw_tablet_stroke(pad, points, pen_pressure(len(points)))
-        for _ in range(5):
-            app.processEvents()
+        for index, digit in enumerate(digits):
+            centre = (index + 0.5) / len(digits) if len(digits) > 1 else 0.42
+            draw_sample(pad, pick_samples(int(digit))[1], share, centre)
+        settle(app)
         window.grab().save(str(OUT / name))
+    # A letter the network declines: the first dev "W", "M" or "K" that reads as "?" (most letters
+    # are still read as digits by the shipped weights; README says how many).
+    label = window.findChild(QLabel, "predictionLabel")
+    for sample in [s for letter in "WMK" for s in pick_samples(letter, 20)]:
+        pad.clear()
+        draw_sample(pad, sample, 0.55, 0.42)
+        settle(app)
+        if label.text() == "?":
+            window.grab().save(str(OUT / "draw-letter.png"))
+            break
     pad.clear()
+
+
+def draw_sample(pad, strokes: list[np.ndarray], share: float, centre: float) -> None:
+    """A UNIPEN trajectory at ``share`` of the pad's height, centred at ``centre`` of its width, as tablet strokes."""
+    from digitpad.gui.replay import draw_tablet_stroke
+
+    for stroke in place(strokes, pad.width(), pad.height(), share, centre):
+        points = [(float(x), float(y)) for x, y in stroke]
+        draw_tablet_stroke(pad, points, pen_pressure(len(points)))
 
 
 def settle(app, rounds: int = 10) -> None:
