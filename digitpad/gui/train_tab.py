@@ -135,9 +135,8 @@ class TrainTab(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        # The user is looking at this tab, not drawing: a good moment for the
-        # one-off imports and the data loading that would otherwise stall the
-        # GUI when a run starts, and for timing the recipe.
+        # The user is looking at this tab, not drawing: a good moment for the one-off imports
+        # and the data loading that would otherwise stall the GUI when a run starts, and for timing the recipe.
         self.session.prepare()
         self._estimate_timer.start()
 
