@@ -3,23 +3,20 @@ digitpad.evaluation.evaluate_images off the GUI thread."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from digitpad.data import DataError, Mnist, load_mnist
-from digitpad.gui.workers import StoppableWorker
+from digitpad.gui.workers import StoppableWorker, heavy_work
 
 if TYPE_CHECKING:
     from digitpad.evaluation import Evaluation
     from digitpad.inference import Predictor
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,7 @@ class EvaluationWorker(StoppableWorker):
     def run(self) -> None:
         from digitpad.evaluation import evaluate_images
 
-        try:
+        with heavy_work("evaluation", self.failed, reported=(DataError,)):
             data = self._labelled_images()
             predictor = self._predictor()
             evaluation = evaluate_images(
@@ -98,11 +95,3 @@ class EvaluationWorker(StoppableWorker):
                 return
             images = data.images[[mistake.index for mistake in evaluation.mistakes]]
             self.finished.emit(EvaluationOutcome(evaluation, images, self.model_name, data.name))
-        except DataError as error:
-            self.failed.emit(str(error))
-        except (ValueError, RuntimeError, OSError) as error:
-            log.exception("evaluation failed")
-            self.failed.emit(f"{type(error).__name__}: {error}")
-        finally:
-            # From inside the thread, as the other workers do: the GUI thread may be waiting for it.
-            QThread.currentThread().quit()

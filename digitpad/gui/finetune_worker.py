@@ -7,28 +7,22 @@ flag, at a lower priority so that the pad stays live.
 
 from __future__ import annotations
 
-import logging
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from digitpad.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from digitpad.data import DataError
 from digitpad.finetune import FinetuneConfig, FinetuneProgress, finetune
 from digitpad.gui.workers import (
-    TRAINING_NICENESS,
-    TRAINING_SWITCH_INTERVAL_S,
     DataLoader,
     ProgressThrottle,
     StoppableWorker,
-    lower_thread_priority,
+    heavy_work,
 )
 from digitpad.paths import user_weights_dir
-
-log = logging.getLogger(__name__)
 
 
 def fine_tuned_path() -> Path:
@@ -64,22 +58,8 @@ class FinetuneWorker(StoppableWorker):
 
     @Slot()
     def run(self) -> None:
-        lower_thread_priority(TRAINING_NICENESS)
-        previous_switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(previous_switch_interval, TRAINING_SWITCH_INTERVAL_S))
-        try:
+        with heavy_work("fine-tuning", self.failed, reported=(DataError, CheckpointError)):
             self.finished.emit(self._work())
-        except (DataError, CheckpointError) as error:
-            self.failed.emit(str(error))
-        except (ValueError, RuntimeError, OSError) as error:
-            log.exception("fine-tuning failed")
-            self.failed.emit(f"{type(error).__name__}: {error}")
-        except Exception as error:
-            log.exception("fine-tuning failed unexpectedly")
-            self.failed.emit(f"unexpected {type(error).__name__}: {error}")
-        finally:
-            sys.setswitchinterval(previous_switch_interval)
-            QThread.currentThread().quit()
 
     def _work(self) -> tuple | None:
         self.message.emit(f"Fine-tuning {self.weights.name} on {len(self.labels)} samples; loading MNIST")

@@ -20,11 +20,12 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
 from digitpad.data import DataError, Mnist, load_mnist
 from digitpad.download import DownloadError, download_mnist
@@ -202,13 +203,14 @@ class TrainingWorker(StoppableWorker):
 
     @Slot()
     def run(self) -> None:
-        lower_thread_priority(TRAINING_NICENESS)
-        previous_switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(previous_switch_interval, TRAINING_SWITCH_INTERVAL_S))
-        try:
+        with heavy_work("training", self.failed, reported=(DataError,)):
             self.message.emit(f"Loading MNIST from {self.data_dir}")
             started = time.perf_counter()
-            data = self._load(self.data_dir)
+            try:
+                data = self._load(self.data_dir)
+            except DataError as error:
+                self.dataFailed.emit(str(error))
+                raise
             self.message.emit(
                 f"Data ready: {len(data.train_labels):,} training and {len(data.test_labels):,} test images "
                 f"({time.perf_counter() - started:.1f} s)"
@@ -226,23 +228,6 @@ class TrainingWorker(StoppableWorker):
                 on_save_error=self._on_autosave_failed,
             )
             self.finished.emit(result)
-        except DataError as error:
-            self.dataFailed.emit(str(error))
-            self.failed.emit(str(error))
-        except (ValueError, RuntimeError, OSError) as error:
-            # Bad settings, out of memory, a device that went away, a full disk:
-            # the message is for the user; the traceback goes to the log.
-            log.exception("training failed")
-            self.failed.emit(f"{type(error).__name__}: {error}")
-        except Exception as error:
-            log.exception("training failed unexpectedly")
-            self.failed.emit(f"unexpected {type(error).__name__}: {error}")
-        finally:
-            sys.setswitchinterval(previous_switch_interval)
-            # Quit this thread's event loop from inside it: a queued
-            # connection to QThread.quit would wait for the GUI thread,
-            # which may be blocked in shutdown() waiting for us.
-            QThread.currentThread().quit()
 
     def _on_autosave_failed(self, error: OSError) -> None:
         # A warning, not a failure: the run goes on and its model stays usable and savable elsewhere.
@@ -371,6 +356,37 @@ def _create_throwaway_optimizer() -> None:
         torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=1e-3)
     except Exception:
         log.debug("training warm-up failed", exc_info=True)
+
+
+@contextmanager
+def heavy_work(what: str, failed: SignalInstance, reported: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Run a worker's heavy ``run`` body (training, fine-tuning) as the pad needs it, and end it cleanly.
+
+    The thread runs nicer than the GUI and holds the GIL for shorter slices
+    (see TRAINING_NICENESS, TRAINING_SWITCH_INTERVAL_S). An error becomes
+    one line on ``failed``: ``reported`` ones (their message is for the
+    user) as they are; bad settings, out of memory, a device that went away
+    or a full disk with their type, the traceback to the log. Last, the
+    thread's event loop is quit from inside it: a queued connection to
+    QThread.quit would wait for the GUI thread, which may be blocked in
+    shutdown() waiting for us.
+    """
+    lower_thread_priority(TRAINING_NICENESS)
+    previous_switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous_switch_interval, TRAINING_SWITCH_INTERVAL_S))
+    try:
+        yield
+    except reported as error:
+        failed.emit(str(error))
+    except (ValueError, RuntimeError, OSError) as error:
+        log.exception("%s failed", what)
+        failed.emit(f"{type(error).__name__}: {error}")
+    except Exception as error:
+        log.exception("%s failed unexpectedly", what)
+        failed.emit(f"unexpected {type(error).__name__}: {error}")
+    finally:
+        sys.setswitchinterval(previous_switch_interval)
+        QThread.currentThread().quit()
 
 
 def lower_thread_priority(increment: int) -> bool:
