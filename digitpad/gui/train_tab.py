@@ -48,9 +48,8 @@ class TrainTab(QWidget):
     Signals:
         useModel(Predictor): the model just trained was put in use ("Use this model").
         weightsOpened(Predictor): weights from a file were put in use.
-        trainingFinished(object): a run is over and its thread has finished: the
-            TrainResult (``stopped`` set if Stop ended it), or None if it failed
-            or was stopped before training began.
+        trainingFinished(object): a run is over and its thread has finished: the TrainResult
+            (``stopped`` set if Stop ended it), or None if it failed or was stopped before training began.
         trainingFailed(str): a run failed; the message is also shown in the tab and the log.
     """
 
@@ -117,7 +116,8 @@ class TrainTab(QWidget):
         session = self.session
         for source in (session, self.model_panel):
             source.message.connect(self.plots.log)
-        session.busyChanged.connect(self.update_buttons)
+        for change in (session.busyChanged, session.dataStatusChanged):  # a chosen folder can enable Start
+            change.connect(self.update_buttons)
         session.busyChanged.connect(lambda busy: busy or self._estimate_timer.start())
         session.runStarted.connect(self._on_run_started)
         session.batchProgress.connect(self._on_batch_progress)
@@ -135,8 +135,8 @@ class TrainTab(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        # The user is looking at this tab, not drawing: a good moment for the one-off imports
-        # and the data loading that would otherwise stall the GUI when a run starts, and for timing the recipe.
+        # The user is looking at this tab, not drawing: a good moment for the one-off imports and the data loading
+        # (they would stall the GUI when a run starts), and for timing the recipe.
         self.session.prepare()
         self._estimate_timer.start()
 
