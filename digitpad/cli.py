@@ -291,16 +291,29 @@ def _progress_printer():
     return report
 
 
-def _load_initial_model(path: str | None):
-    """The model to fine-tune (--init), or None to train a fresh one."""
-    if not path:
-        return None
+def _load_checkpoint(path: str | os.PathLike):
+    """The checkpoint at ``path``; CliError (one line naming the file) if it cannot be used."""
     from digitpad.checkpoint import CheckpointError, load_checkpoint
 
     try:
-        return load_checkpoint(path).model
+        return load_checkpoint(path)
     except CheckpointError as error:
         raise CliError(str(error)) from error
+
+
+def _save_checkpoint(out: Path, model, info) -> Path:
+    """Save atomically to ``out``; CliError if the disk refuses (``out`` was checked writable up front)."""
+    from digitpad.checkpoint import save_checkpoint
+
+    try:
+        return save_checkpoint(out, model, info)
+    except OSError as error:
+        raise CliError(f"{out}: cannot save the model: {error.strerror or error}") from error
+
+
+def _load_initial_model(path: str | None):
+    """The model to fine-tune (--init), or None to train a fresh one."""
+    return _load_checkpoint(path).model if path else None
 
 
 def check_writable(out: Path) -> None:
@@ -542,14 +555,10 @@ def _calibrate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from digitpad.calibration import CALIBRATION_METRIC, calibrate
-    from digitpad.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
     weights = Path(args.weights)
     out = _calibration_target(weights, args.out)
-    try:
-        loaded = load_checkpoint(weights)
-    except CheckpointError as error:
-        raise CliError(str(error)) from error
+    loaded = _load_checkpoint(weights)
     data = _load_data(args.data_dir)
     try:
         calibration = calibrate(loaded.model, data.test_images, data.test_labels)
@@ -562,11 +571,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     print(f"ECE: {calibration.ece_before:.4f} -> {calibration.ece_after:.4f}")
     # Only the metrics change: the tensors are written back as they were loaded.
     metrics = {**loaded.info.metrics, CALIBRATION_METRIC: calibration.to_dict()}
-    try:
-        save_checkpoint(out, loaded.model, replace(loaded.info, metrics=metrics))
-    except OSError as error:
-        raise CliError(f"{out}: cannot write: {error.strerror or error}") from error
-    print(f"saved {out}")
+    print(f"saved {_save_checkpoint(out, loaded.model, replace(loaded.info, metrics=metrics))}")
     return EXIT_OK
 
 
@@ -599,7 +604,6 @@ def _load_samples(folder: str | None) -> list:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from digitpad.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from digitpad.finetune import FinetuneConfig, finetune, sample_arrays
     from digitpad.paths import shipped_weights_path, user_weights_dir
 
@@ -609,10 +613,7 @@ def _finetune(args: argparse.Namespace) -> int:
     check_writable(out)
     samples = _load_samples(args.samples)
     weights = Path(args.weights) if args.weights else shipped_weights_path()
-    try:
-        loaded = load_checkpoint(weights)
-    except CheckpointError as error:
-        raise CliError(str(error)) from error
+    loaded = _load_checkpoint(weights)
     data = _load_data(args.data_dir)
     images, labels = sample_arrays(samples)
     config = FinetuneConfig() if args.steps is None else FinetuneConfig(steps=args.steps)
@@ -624,10 +625,7 @@ def _finetune(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(str(error)) from error
     assert result is not None  # nothing asks it to stop
-    try:
-        saved = save_checkpoint(out, result.model, result.info)
-    except OSError as error:
-        raise CliError(f"{out}: cannot save the model: {error.strerror or error}") from error
+    saved = _save_checkpoint(out, result.model, result.info)
     print(f"{'':24}{'before':>16}{'after':>16}")
     print(f"{'your digits (held out)':24}{result.personal_before.describe():>16}{result.personal_after.describe():>16}")
     print(f"{'MNIST test':24}{result.mnist_before:>16.2%}{result.mnist_after:>16.2%}")

@@ -34,14 +34,32 @@ def style_axes(plot: pg.PlotWidget, labels: dict[str, str] | None = None, font: 
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+def hold_still(plot: pg.PlotWidget | pg.PlotItem) -> None:
+    """No context menu, no mouse pan or zoom, no auto-range button: a figure to read, not to explore."""
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+
+
+def add_image(plot: pg.PlotItem) -> pg.ImageItem:
+    """Make ``plot`` a still frame for one image (no axes, square pixels, rows downwards); the image item."""
+    for axis in ("left", "bottom"):
+        plot.hideAxis(axis)
+    hold_still(plot)
+    plot.invertY(True)
+    plot.setAspectLocked(True)
+    image = pg.ImageItem(axisOrder="row-major")
+    plot.addItem(image)
+    return image
+
+
 def make_plot(y_label: str, x_label: str = "epoch", parent: QWidget | None = None) -> pg.PlotWidget:
     """A white plot with a light grid and the window's axes, no menu and no auto-range button."""
     plot = pg.PlotWidget(parent, background="w")
     plot.setMinimumSize(220, 150)
     item = plot.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.2)
-    item.setMenuEnabled(False)
-    item.hideButtons()
+    hold_still(item)
     style_axes(plot, {"left": y_label, "bottom": x_label})
     return plot
 
@@ -70,9 +88,7 @@ class TenBarChart(pg.PlotWidget):
         super().__init__(parent, background="w")
         self._font = font or small_font(self)
         self.setMinimumHeight(150)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
+        hold_still(self)
         self.getPlotItem().setXRange(-0.6, NUM_CLASSES - 0.4, padding=0)
         style_axes(self, {"left": y_label, "bottom": "digit"} if y_label else None, self._font)
         self.getAxis("bottom").setTicks([[(digit, str(digit)) for digit in range(NUM_CLASSES)]])

@@ -44,7 +44,7 @@ from digitpad.constants import NOT_A_DIGIT
 from digitpad.data import Mnist, resolve_data_dir
 from digitpad.evaluation import WORST_MISTAKES, Evaluation
 from digitpad.finetune import sample_arrays
-from digitpad.gui.charts import style_axes
+from digitpad.gui.charts import hold_still, style_axes
 from digitpad.gui.evaluation_worker import EvaluationOutcome, EvaluationWorker, LabelledImages
 from digitpad.gui.model_in_use import ModelInUse
 from digitpad.gui.personal_samples import PersonalSamples
@@ -69,9 +69,7 @@ class ConfusionMatrixPlot(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         self.setObjectName("confusionMatrix")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
+        hold_still(self)
         self.setMinimumSize(360, 360)
         style_axes(self, {"left": "true digit", "bottom": "the model's answer"})
         plot = self.getPlotItem()

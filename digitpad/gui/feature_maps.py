@@ -21,6 +21,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from digitpad.gui.charts import add_image
 from digitpad.gui.layer_details import DenseUnitsChart, MapDetail
 from digitpad.gui.style import Palette, muted, section_title
 
@@ -135,16 +136,8 @@ class FeatureMapPanel(QWidget):
         self.view.setMinimumHeight(120)
         self.view.ci.layout.setContentsMargins(4, 4, 4, 4)
         self.plot = self.view.addPlot()
-        self.plot.hideAxis("left")
-        self.plot.hideAxis("bottom")
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.invertY(True)
-        self.plot.setAspectLocked(True)
+        self.image = add_image(self.plot)
         self.plot.getViewBox().setDefaultPadding(0.01)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.plot.addItem(self.image)
         colour_map = pg.colormap.get(COLOUR_MAP_NAME)
         self.colour_bar = pg.ColorBarItem(
             values=(0.0, 1.0),

@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from digitpad.gui.charts import add_image
 from digitpad.gui.feature_maps import grid_shape, tile_channels
 from digitpad.gui.layer_details import KERNEL_COLOURS
 from digitpad.gui.style import Palette, muted
@@ -40,16 +41,8 @@ class FilterView(QWidget):
         self.view.setMinimumSize(120, 100)
         self.view.ci.layout.setContentsMargins(2, 2, 2, 2)
         self.plot = self.view.addPlot()
-        for axis in ("left", "bottom"):
-            self.plot.hideAxis(axis)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.invertY(True)
-        self.plot.setAspectLocked(True)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = add_image(self.plot)
         self.image.setColorMap(KERNEL_COLOURS)
-        self.plot.addItem(self.image)
         self.caption = muted(QLabel("Start a run to watch them learn"))
         self.caption.setObjectName("trainingFiltersCaption")
         self.caption.setWordWrap(True)

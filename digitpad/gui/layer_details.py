@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from digitpad.constants import NOT_A_DIGIT
-from digitpad.gui.charts import style_axes
+from digitpad.gui.charts import add_image, hold_still, style_axes
 from digitpad.gui.style import Palette, muted, section_title
 
 #: Colours of kernel weights: negative blue, zero white, positive red.
@@ -27,16 +27,7 @@ KERNEL_COLOURS = pg.ColorMap(pos=[0.0, 0.5, 1.0], color=[(33, 102, 172), (247, 2
 def image_plot(layout: pg.GraphicsLayoutWidget, title: str, row: int, column: int) -> tuple[pg.PlotItem, pg.ImageItem]:
     """A plot in ``layout`` holding one image, square pixels, rows downwards, no axes."""
     plot = layout.addPlot(row=row, col=column, title=title)
-    for axis in ("left", "bottom"):
-        plot.hideAxis(axis)
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
-    plot.invertY(True)
-    plot.setAspectLocked(True)
-    image = pg.ImageItem(axisOrder="row-major")
-    plot.addItem(image)
-    return plot, image
+    return plot, add_image(plot)
 
 
 class DenseUnitsChart(pg.PlotWidget):
@@ -45,9 +36,7 @@ class DenseUnitsChart(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         self.setObjectName("denseUnits")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
+        hold_still(self)
         style_axes(self, {"left": "output (logit)", "bottom": "unit (class)"})
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.72, pen=pg.mkPen(None))
         self.addItem(self.bars)
