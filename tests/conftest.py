@@ -87,3 +87,13 @@ def window(qtbot):
             thread.join(timeout=60)
     leftover = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
     assert not leftover, f"threads left running: {leftover}"
+
+
+@pytest.fixture
+def one_thread():
+    """Restore torch's thread count after a test whose tiny batches run fastest on one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)

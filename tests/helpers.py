@@ -7,8 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from digitpad.checkpoint import FORMAT_NAME, FORMAT_VERSION
 from digitpad.cli import EXIT_ERROR, main
+from digitpad.constants import PREPROCESS_VERSION
 from digitpad.data import MNIST_FILES, Mnist
+from digitpad.model import ModelConfig
+from digitpad.train import TrainConfig
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -55,3 +59,27 @@ def find(parent, name: str):
 def pad_of(window):
     """The Draw tab's pad (objectName ``canvas``) of a MainWindow."""
     return find(window, "canvas")
+
+
+#: A model small enough to save, load and spoil in milliseconds (the checkpoint tests).
+TINY_MODEL = ModelConfig(channels=(4, 8, 8), dropout=0.2)
+
+
+def checkpoint_document(**changes) -> dict:
+    """Valid digitpad metadata of TINY_MODEL, with some fields changed."""
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "model_config": TINY_MODEL.to_dict(),
+        "preprocess_version": PREPROCESS_VERSION,
+        "metrics": {"test_accuracy": 0.99},
+        "recipe": {},
+        "data": {},
+        **changes,
+    }
+
+
+def quick(**changes) -> TrainConfig:
+    """A recipe that trains in a fraction of a second on tiny_mnist."""
+    settings = {"epochs": 2, "batch_size": 32, "augment": False, "device": "cpu", "threads": 1, "train_subset": 600}
+    return TrainConfig(**{**settings, **changes})

@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import TINY_MODEL, checkpoint_document
 from safetensors.torch import save_file
 
 from digitpad import atomic, checkpoint
 from digitpad.atomic import STALE_TEMPORARY_SECONDS, remove_stale_temporaries
 from digitpad.checkpoint import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
     MAX_FILE_BYTES,
     METADATA_KEY,
     CheckpointError,
@@ -46,7 +45,8 @@ from digitpad.model import (
     ModelConfig,
 )
 
-SMALL = ModelConfig(channels=(4, 8, 8), dropout=0.2)
+SMALL = TINY_MODEL
+document = checkpoint_document
 
 
 def small_model(config: ModelConfig = SMALL) -> DigitNet:
@@ -67,20 +67,6 @@ def unchecked_config(**values) -> ModelConfig:
     for name, value in {**defaults, **values}.items():
         object.__setattr__(config, name, value)
     return config
-
-
-def document(**changes) -> dict:
-    """The digitpad metadata of SMALL, with some fields changed."""
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "model_config": SMALL.to_dict(),
-        "preprocess_version": PREPROCESS_VERSION,
-        "metrics": {"test_accuracy": 0.99},
-        "recipe": {},
-        "data": {},
-        **changes,
-    }
 
 
 def write_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict | None = None) -> Path:

@@ -12,6 +12,7 @@ import zlib
 from dataclasses import replace
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 import torch
@@ -34,17 +35,12 @@ SMALL = ModelConfig(channels=(8, 16, 16))
 IMAGES_HEADER = b"\x00\x00\x08\x03"  # IDX magic: uint8, three dimensions
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread is fastest for these tiny batches; restore torch's setting after."""
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def quick(**changes) -> TrainConfig:
-    settings = {"epochs": 1, "batch_size": 32, "augment": False, "device": "cpu", "threads": 1}
-    return TrainConfig(**{**settings, **changes})
+    """One epoch on all the data given."""
+    return helpers.quick(**{"epochs": 1, "train_subset": None, **changes})
 
 
 def empty_split(data: Mnist, split: str) -> Mnist:

@@ -24,14 +24,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import TINY_MODEL, checkpoint_document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from safetensors.torch import save as save_safetensors_bytes
 
 from digitpad.checkpoint import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
     METADATA_KEY,
     CheckpointError,
     CheckpointInfo,
@@ -299,25 +298,14 @@ def test_read_idx_reads_raw_or_gzipped_or_gives_a_data_error(
 
 # --- 3. checkpoints ----------------------------------------------------------------------------
 
-SMALL = ModelConfig(channels=(4, 8, 8), dropout=0.2)
+SMALL = TINY_MODEL
+valid_document = checkpoint_document
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),
     max_leaves=20,
 )
-
-
-def valid_document() -> dict:
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "model_config": SMALL.to_dict(),
-        "preprocess_version": PREPROCESS_VERSION,
-        "metrics": {"test_accuracy": 0.99},
-        "recipe": {},
-        "data": {},
-    }
 
 
 @st.composite

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import quick
 
 from digitpad.augment import AugmentConfig, augment_batch
 from digitpad.checkpoint import load_checkpoint
@@ -39,19 +40,7 @@ SMALL = ModelConfig(channels=(8, 16, 16))
 SMALL_ELEVEN = ModelConfig(channels=(8, 16, 16), num_classes=NOT_A_DIGIT + 1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One thread is fastest for these tiny batches on a shared 2-core machine; restore torch's setting after."""
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
-def quick(**changes) -> TrainConfig:
-    """A recipe that trains in a fraction of a second on tiny_mnist."""
-    settings = {"epochs": 2, "batch_size": 32, "augment": False, "device": "cpu", "threads": 1, "train_subset": 600}
-    settings.update(changes)
-    return TrainConfig(**settings)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_short_training_learns(tiny_mnist: Mnist) -> None:
