@@ -368,14 +368,17 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_predictor(weights: str | None):
+def _load_predictor(weights: str | None, gate: bool = False):
+    """The weights' predictor; with ``gate``, the shipped gate too, as the app reads (see digitpad.gate)."""
     from digitpad.checkpoint import CheckpointError
+    from digitpad.gate import attach_gate
     from digitpad.inference import Predictor
 
     try:
-        return Predictor.from_checkpoint(weights)
+        predictor = Predictor.from_checkpoint(weights)
     except CheckpointError as error:
         raise CliError(str(error)) from error
+    return attach_gate(predictor) if gate else predictor
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -502,7 +505,7 @@ def _read_drawing_file(predictor, path: Path) -> str:
 def _predict(args: argparse.Namespace) -> int:
     from digitpad.preprocess import image_to_ink
 
-    predictor = _load_predictor(args.weights)
+    predictor = _load_predictor(args.weights, gate=True)
     failures = 0
     for name in args.images:
         path = Path(name)
@@ -521,6 +524,8 @@ def _predict(args: argparse.Namespace) -> int:
             continue
         if prediction is None:
             print(f"{path}: nothing drawn")
+        elif prediction.not_digit > prediction.confidence:
+            print(f"{path}: ? (not a digit: {prediction.not_digit:.1%})")
         else:
             print(f"{path}: {prediction.digit} ({prediction.confidence:.1%})")
     return EXIT_ERROR if failures else EXIT_OK
@@ -604,7 +609,7 @@ def _load_samples(folder: str | None) -> list:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from digitpad.finetune import FinetuneConfig, finetune, sample_arrays
+    from digitpad.finetune import FinetuneConfig, finetune, sample_arrays, sample_strokes
     from digitpad.paths import shipped_weights_path, user_weights_dir
 
     if args.steps is not None and args.steps < 1:
@@ -616,11 +621,19 @@ def _finetune(args: argparse.Namespace) -> int:
     loaded = _load_checkpoint(weights)
     data = _load_data(args.data_dir)
     images, labels = sample_arrays(samples)
-    config = FinetuneConfig() if args.steps is None else FinetuneConfig(steps=args.steps)
+    # Every core: the command has no pad to keep live (the app's Train tab runs on one thread, see FinetuneConfig).
+    config = FinetuneConfig(threads=None, **({} if args.steps is None else {"steps": args.steps}))
     print(f"fine-tuning {weights} on {len(samples)} personal samples, mixed with MNIST from {data.source}", flush=True)
     try:
         result = finetune(
-            loaded.model, images, labels, data, config, base_info=loaded.info, progress=_finetune_progress_printer()
+            loaded.model,
+            images,
+            labels,
+            data,
+            config,
+            base_info=loaded.info,
+            strokes=sample_strokes(samples),
+            progress=_finetune_progress_printer(),
         )
     except ValueError as error:
         raise CliError(str(error)) from error

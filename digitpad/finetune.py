@@ -1,8 +1,9 @@
 """Fine-tuning on a person's own digits: learn their hand, keep MNIST.
 
 :func:`finetune` starts from the model in use and trains a copy of it on
-the personal samples (:mod:`digitpad.samples`), augmented as in training
-(:mod:`digitpad.augment`) and oversampled (every batch draws
+the personal samples (:mod:`digitpad.samples`), each also re-drawn from its
+strokes with the strokes moved apart (:mod:`digitpad.redraw`), augmented as
+in training (:mod:`digitpad.augment`) and oversampled (every batch draws
 ``personal_per_batch`` of them with replacement), mixed with MNIST training
 images so that the model does not forget what it knew. Each step is the one
 training routine's :func:`digitpad.train.training_step`.
@@ -32,7 +33,7 @@ a :class:`FinetuneProgress` at most every ``progress_interval`` seconds,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -46,6 +47,8 @@ from digitpad.constants import NUM_CLASSES
 from digitpad.data import Mnist
 from digitpad.inference import use_one_thread_here
 from digitpad.model import DigitNet, fold_batch_norm
+from digitpad.redraw import redrawn_variants
+from digitpad.strokes import Stroke
 from digitpad.train import (
     TrainConfig,
     build_optimiser,
@@ -75,6 +78,11 @@ class FinetuneConfig:
     label_smoothing: float = 0.1
     #: Strength of the training augmentation (the shipped recipe's is 0.6).
     augment_strength: float = 0.6
+    #: Drawings of each sample the batches draw from when its strokes are known: the sample itself and
+    #: ``redrawn_variants - 1`` re-drawn from its strokes moved apart (:mod:`digitpad.redraw`); 1 for none.
+    redrawn_variants: int = 32
+    #: How far each stroke of a re-drawn variant is stretched on its own (log scale, per axis).
+    stroke_jitter: float = 0.3
     #: MNIST training images the run draws its MNIST share from (a random subset, fixed by the seed).
     mnist_pool: int = 10_000
     #: Folds of the cross-validation while there are fewer than ``few_samples`` samples;
@@ -87,9 +95,10 @@ class FinetuneConfig:
     #: Use only the first N test images for the MNIST figures (tests); None for all 10,000.
     test_subset: int | None = None
     seed: int = 0
-    #: CPU threads for the run's torch ops (None leaves torch's setting). One: batches of 64 gain little
-    #: from a second thread, and when the other core is busy (the GUI, any other program) two threads
-    #: wait on each other: 57 ms a step with one thread, 420-780 ms with two, measured on 2 cores at load 4.5.
+    #: CPU threads for the run's torch ops (None leaves torch's setting: every core). One, for the app: when the
+    #: other core is busy (the GUI, any other program) two threads wait on each other: 57 ms a step with one
+    #: thread, 420-780 ms with two, measured on 2 cores at load 4.5. ``digitpad finetune``, with no pad to keep
+    #: live, takes every core: 18 s instead of 29 s for 30 samples on a quiet 2-core machine.
     threads: int | None = 1
 
     def to_dict(self) -> dict:
@@ -211,7 +220,10 @@ class _Job:
 
 
 def _fine_tune_once(model: DigitNet, x: torch.Tensor, y: torch.Tensor, job: _Job, stage: str) -> DigitNet | None:
-    """A copy of ``model`` fine-tuned on personal images ``x`` (labels ``y``) mixed with MNIST; None if stopped."""
+    """A copy of ``model`` fine-tuned on personal images ``x`` (labels ``y``) mixed with MNIST; None if stopped.
+
+    x: (N, V, 1, 28, 28), V drawings of each of the N samples; a batch takes one of them at random.
+    """
     config = job.config
     tuned = _copy_for_training(model, x.device, config.freeze_batch_norm)
     optimizer, scheduler = build_optimiser(tuned, job.train_config, total_steps=config.steps)
@@ -219,8 +231,9 @@ def _fine_tune_once(model: DigitNet, x: torch.Tensor, y: torch.Tensor, job: _Job
         if job.stopping():
             return None
         personal = torch.randint(len(x), (config.personal_per_batch,), generator=job.generator, device=x.device)
+        variant = torch.randint(x.shape[1], (config.personal_per_batch,), generator=job.generator, device=x.device)
         mnist = torch.randint(len(job.pool_x), (config.mnist_per_batch,), generator=job.generator, device=x.device)
-        images = torch.cat([x[personal], job.pool_x[mnist]])
+        images = torch.cat([x[personal, variant], job.pool_x[mnist]])
         labels = torch.cat([y[personal], job.pool_y[mnist]])
         training_step(tuned, images, labels, optimizer, scheduler, job.train_config, job.generator)
         job.done += 1
@@ -242,7 +255,18 @@ def _predicted(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     return model(normalise_batch(x)).argmax(1).cpu().numpy()
 
 
-def _check(model: DigitNet, images: np.ndarray, labels: np.ndarray, config: FinetuneConfig) -> None:
+def _use_threads(config: FinetuneConfig) -> None:
+    if config.threads == 1:
+        use_one_thread_here()  # this thread only: a training run started later still gets every core
+    elif config.threads:
+        torch.set_num_threads(config.threads)
+
+
+def _check(
+    model: DigitNet, images: np.ndarray, labels: np.ndarray, config: FinetuneConfig, strokes: Sequence | None
+) -> None:
+    if strokes is not None and len(strokes) != len(images):
+        raise ValueError("one list of strokes per personal sample, please")
     if len(images) == 0:
         raise ValueError("no personal samples: teach a few digits first")
     if images.shape[1:] != (28, 28) or len(images) != len(labels):
@@ -291,18 +315,41 @@ def _make_job(
 
 
 def _cross_validate(
-    model: DigitNet, x: torch.Tensor, y: torch.Tensor, splits: list[np.ndarray], job: _Job
+    model: DigitNet, drawings: torch.Tensor, y: torch.Tensor, splits: list[np.ndarray], job: _Job
 ) -> int | None:
-    """How many held-out samples the copies fine-tuned without them read right; None if stopped."""
+    """How many held-out samples the copies fine-tuned without them read right; None if stopped.
+
+    drawings: (N, V, 1, 28, 28); a held-out sample is read as it was taught (its first drawing), and none of
+    its re-drawn variants is trained on.
+    """
     labels = y.numpy()
     correct = 0
     for number, held_out in enumerate(splits, 1):
         kept = np.setdiff1d(np.arange(len(labels)), held_out)
-        fold = _fine_tune_once(model, x[kept], y[kept], job, f"cross-validation {number}/{len(splits)}")
+        fold = _fine_tune_once(model, drawings[kept], y[kept], job, f"cross-validation {number}/{len(splits)}")
         if fold is None:
             return None
-        correct += int((_predicted(fold, x[held_out]) == labels[held_out]).sum())
+        correct += int((_predicted(fold, drawings[held_out, 0]) == labels[held_out]).sum())
     return correct
+
+
+def _redrawn(
+    images: np.ndarray, strokes: Sequence[list[Stroke]] | None, config: FinetuneConfig, job: _Job
+) -> torch.Tensor | None:
+    """(N, V, 1, 28, 28): each sample's image, then its re-drawn variants (the image alone without strokes);
+    None if stopped."""
+    count = config.redrawn_variants if strokes is not None else 1
+    drawings = np.empty((len(images), max(count, 1), *images.shape[1:]), np.uint8)
+    drawings[:, 0] = images
+    if count > 1:
+        rng = np.random.default_rng(config.seed)
+        for index, (image, sample_strokes) in enumerate(zip(images, strokes, strict=True)):
+            if job.stopping():
+                return None
+            drawings[index] = redrawn_variants(sample_strokes, image, count, rng, config.stroke_jitter)
+            job.report("re-drawing your samples")
+    flat = images_to_tensor(drawings.reshape(-1, *images.shape[1:]), torch.device("cpu"))
+    return flat.reshape(len(images), drawings.shape[1], *flat.shape[1:])
 
 
 def finetune(
@@ -313,6 +360,7 @@ def finetune(
     config: FinetuneConfig | None = None,
     *,
     base_info: CheckpointInfo | None = None,
+    strokes: Sequence[list[Stroke]] | None = None,
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress_interval: float = 0.1,
@@ -321,29 +369,31 @@ def finetune(
     ``data``'s training images; None if ``should_stop`` ended it. ValueError for samples it cannot use.
 
     ``base_info``: the checkpoint description of ``model``; the result's says
-    what it was fine-tuned from. ``model`` itself is left as it was.
+    what it was fine-tuned from. ``strokes``: each sample's strokes, when
+    known; the batches then also draw variants re-drawn from them
+    (``config.redrawn_variants``). ``model`` itself is left as it was.
     """
     config = config or FinetuneConfig()
     labels = np.asarray(labels, dtype=np.int64)
-    _check(model, images, labels, config)
+    _check(model, images, labels, config, strokes)
     started = time.perf_counter()
-    if config.threads == 1:
-        use_one_thread_here()  # this thread only: a training run started later still gets every core
-    elif config.threads:
-        torch.set_num_threads(config.threads)
+    _use_threads(config)
     torch.manual_seed(config.seed)
-    x, y = images_to_tensor(images, torch.device("cpu")), torch.from_numpy(labels)
+    y = torch.from_numpy(labels)
     splits, method = held_out_splits(labels, config)
     job = _make_job(data, config, len(splits) + 1, progress, should_stop, progress_interval)
     test = (data.test_images[: config.test_subset], data.test_labels[: config.test_subset])
-    x_test, y_test = images_to_tensor(test[0], x.device), torch.from_numpy(test[1].astype(np.int64))
+    x_test, y_test = images_to_tensor(test[0], torch.device("cpu")), torch.from_numpy(test[1].astype(np.int64))
+    drawings = _redrawn(images, strokes, config, job)
+    if drawings is None:
+        return None
     job.report("MNIST test, before", force=True)
     mnist_before = _mnist_accuracy(model, x_test, y_test)
     held = np.concatenate(splits) if splits else np.zeros(0, np.int64)
     # "Before" on the very digits "after" is measured on: all of them with k folds, the held-out share otherwise.
-    personal_before = Score(int((_predicted(model, x[held]) == labels[held]).sum()), len(held))
-    correct = _cross_validate(model, x, y, splits, job)
-    tuned = _fine_tune_once(model, x, y, job, "fine-tuning on every sample") if correct is not None else None
+    personal_before = Score(int((_predicted(model, drawings[held, 0]) == labels[held]).sum()), len(held))
+    correct = _cross_validate(model, drawings, y, splits, job)
+    tuned = _fine_tune_once(model, drawings, y, job, "fine-tuning on every sample") if correct is not None else None
     if tuned is None:
         return None
     job.report("MNIST test, after", force=True)
@@ -390,6 +440,11 @@ def fine_tuned_info(
     data = {"source": source, "personal_samples": result.samples, "test_images": test_images}
     info = base_info or CheckpointInfo(model_config=result.model.config)
     return replace(info, model_config=result.model.config, metrics=metrics, recipe=recipe, data=data)
+
+
+def sample_strokes(samples: list) -> list[list[Stroke]]:
+    """Each :class:`digitpad.samples.PersonalSample`'s strokes (for :func:`finetune`'s re-drawn variants)."""
+    return [list(sample.drawing.strokes) for sample in samples]
 
 
 def sample_arrays(samples: list) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from digitpad.finetune import FinetuneConfig, FinetuneProgress, FinetuneResult, sample_arrays
+from digitpad.finetune import FinetuneConfig, FinetuneProgress, FinetuneResult, sample_arrays, sample_strokes
 from digitpad.gui.finetune_worker import FinetuneWorker
 from digitpad.gui.format import format_duration
 from digitpad.gui.model_in_use import ModelInUse
@@ -168,9 +168,16 @@ class FinetunePanel(QFrame):
         if blocker or self.is_running():
             show_text(self.error, blocker)
             return False
-        images, labels = sample_arrays(self.samples.samples)
+        samples = self.samples.samples
+        images, labels = sample_arrays(samples)
         worker = FinetuneWorker(
-            self.model_in_use.source, images, labels, self.session.data_dir, self.session.mnist_loader(), self.config
+            self.model_in_use.source,
+            images,
+            labels,
+            sample_strokes(samples),
+            self.session.data_dir,
+            self.session.mnist_loader(),
+            self.config,
         )
         worker.message.connect(self.message)
         worker.progress.connect(self._on_progress)

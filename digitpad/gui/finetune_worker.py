@@ -23,6 +23,7 @@ from digitpad.gui.workers import (
     heavy_work,
 )
 from digitpad.paths import user_weights_dir
+from digitpad.strokes import Stroke
 
 
 def fine_tuned_path() -> Path:
@@ -31,7 +32,8 @@ def fine_tuned_path() -> Path:
 
 
 class FinetuneWorker(StoppableWorker):
-    """Fine-tunes the weights in ``weights`` on personal ``images``/``labels`` with MNIST from ``data_dir``.
+    """Fine-tunes the weights in ``weights`` on personal ``images``/``labels`` (drawn with ``strokes``) with MNIST
+    from ``data_dir``.
 
     Signals: ``progress(FinetuneProgress)`` (throttled), ``finished(object)``: (FinetuneResult, saved path),
     or None when stopped; ``failed(str)``: one line.
@@ -46,13 +48,14 @@ class FinetuneWorker(StoppableWorker):
         weights: Path,
         images: np.ndarray,
         labels: np.ndarray,
+        strokes: list[list[Stroke]],
         data_dir: Path,
         data_loader: DataLoader,
         config: FinetuneConfig,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.weights, self.images, self.labels = weights, images, labels
+        self.weights, self.images, self.labels, self.strokes = weights, images, labels, strokes
         self.data_dir, self._load, self.config = data_dir, data_loader, config
         self._throttle = ProgressThrottle()
 
@@ -74,6 +77,7 @@ class FinetuneWorker(StoppableWorker):
             data,
             self.config,
             base_info=base.info,
+            strokes=self.strokes,
             progress=self._report,
             should_stop=self.stop_requested,
         )
