@@ -384,6 +384,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--modes", default="offline,mouse,tablet", help="any of offline, offline-pad, offline-tablet, mouse, tablet"
     )
+    parser.add_argument(
+        "--gate",
+        metavar="off|PATH",
+        help="read without the 'not a digit' gate (off) or with another one (default: the shipped gate)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="use only the first N digits (or letters)")
     parser.add_argument("--writers", action="store_true", help="also print every writer's accuracy")
@@ -418,7 +423,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    from digitpad.gate import GATE_ENV, attach_gate
     from digitpad.inference import Predictor
+
+    if args.gate:
+        os.environ[GATE_ENV] = args.gate  # the window's reader honours it as well
 
     heights = tuple(float(value) for value in args.heights.split(","))
     samples = (load_letters(args.letters) if args.letters else load_unipen(args.data))[: args.limit]
@@ -428,10 +437,11 @@ def main() -> None:
         drawings = [digit for number in numbers for digit in number.digits]
     else:
         numbers, drawings = [], place_samples(samples, seed=args.seed, heights=heights)
-    predictor = Predictor.from_checkpoint(args.weights)
+    predictor = attach_gate(Predictor.from_checkpoint(args.weights))
     what = "letters that look like no digit" if args.letters else "digits"
     layout = f", in {len(numbers)} numbers of {args.group} on a {pad[0]}x{pad[1]} pad" if numbers else ""
-    print(f"{len(drawings)} {what}{layout}, weights {predictor.source}")
+    gate = predictor.gate.source if predictor.gate is not None else "none"
+    print(f"{len(drawings)} {what}{layout}, weights {predictor.source}, gate {gate}")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     for mode in args.modes.split(","):
         started = time.perf_counter()

@@ -225,6 +225,9 @@ class Predictor:
         self.source = source
         self.temperature = stored_temperature(info.metrics if info is not None else None)
         self._forward_logits, self._forward_activations, self.optimised = _build_fast_paths(self.model)
+        #: A second predictor whose "not a digit" output judges every drawing this one reads, for a model
+        #: without that output of its own (see :mod:`digitpad.gate`); None for none.
+        self.gate: Predictor | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike | None = None) -> Predictor:
@@ -264,6 +267,10 @@ class Predictor:
             return None
         probabilities, maps = self.predict_input(stages.normalised, with_activations)
         digits = probabilities[:NUM_CLASSES]
+        not_digit = float(probabilities[NOT_A_DIGIT]) if len(probabilities) > NOT_A_DIGIT else 0.0
+        if self.gate is not None and len(probabilities) <= NOT_A_DIGIT:
+            not_digit = float(self.gate.predict_input(stages.normalised)[0][NOT_A_DIGIT])
+            digits = digits * np.float32(1.0 - not_digit)  # P(d) = P(a digit) x P(d | a digit)
         digit = int(digits.argmax())
         return Prediction(
             digit=digit,
@@ -271,7 +278,7 @@ class Predictor:
             probabilities=digits,
             stages=stages,
             activations=maps,
-            not_digit=float(probabilities[NOT_A_DIGIT]) if len(probabilities) > NOT_A_DIGIT else 0.0,
+            not_digit=not_digit,
         )
 
     @torch.inference_mode()
@@ -286,5 +293,9 @@ class Predictor:
 
     def predict_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Probabilities float32 (N, classes) for normalised images (N, 28, 28): the ten digits, and
-        "not a digit" last for a model that has it."""
-        return _softmax_rows(self.logits_batch(normalised, batch_size), self.temperature)
+        "not a digit" last for a model that has it or a gate (then 11 columns, as :meth:`predict` combines them)."""
+        probabilities = _softmax_rows(self.logits_batch(normalised, batch_size), self.temperature)
+        if self.gate is None or probabilities.shape[1] > NOT_A_DIGIT:
+            return probabilities
+        not_digit = self.gate.predict_batch(normalised, batch_size)[:, NOT_A_DIGIT : NOT_A_DIGIT + 1]
+        return np.concatenate([probabilities * (1.0 - not_digit), not_digit], axis=1)

@@ -69,3 +69,11 @@ SHIPPED_WEIGHTS_NAME = "digitpad-cnn.safetensors"
 
 def shipped_weights_path() -> Path:
     return shipped_weights_dir() / SHIPPED_WEIGHTS_NAME
+
+
+#: File name of the shipped gate, the network that says whether a drawing is a digit (see digitpad.gate).
+SHIPPED_GATE_NAME = "digitpad-gate.safetensors"
+
+
+def shipped_gate_path() -> Path:
+    return shipped_weights_dir() / SHIPPED_GATE_NAME

@@ -124,3 +124,29 @@ def test_a_tap_with_the_event_loop_running_between_press_and_release_selects_the
         QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where)
     assert updated.args[0].digit == 1
     assert shown(window) == "170" and len(pad.strokes) == 3
+
+
+def zigzag() -> list[list[Point]]:
+    corners = [(0.0, 0.3), (0.2, 0.7), (0.4, 0.2), (0.6, 0.8), (0.8, 0.25), (1.0, 0.7)]
+    points = [corners[0]]
+    for start, end in zip(corners, corners[1:], strict=False):
+        points += line(start, end)[1:]
+    return [points]
+
+
+def test_a_scribble_and_a_letter_get_a_question_mark_that_says_no_digit(window, qtbot) -> None:
+    draw(window, zigzag(), (0.5, 0.5), 0.5)
+    assert shown(window) == "?"
+    assert "not a digit" in window.findChild(QLabel, "confidenceLabel").text()
+    # The chart's "?" bar says how likely it is no digit; no digit's bar reaches it.
+    chart = window.findChild(QWidget, "probabilityChart")
+    assert chart.not_digit_height() > 0.5 > chart.heights().max()
+    window.findChild(QWidget, "clearButton").click()
+    letter_h = [line((0.2, 0.0), (0.2, 1.0)), line((0.8, 0.0), (0.8, 1.0)), line((0.2, 0.5), (0.8, 0.5))]
+    draw(window, letter_h, (0.5, 0.5), 0.5)
+    assert shown(window) == "?"
+    # Beside digits, the "?" takes the letter's place in the number.
+    window.findChild(QWidget, "clearButton").click()
+    for index, glyph in enumerate((one(), letter_h, seven())):
+        draw(window, glyph, (0.2 + 0.3 * index, 0.5), 0.45)
+    assert shown(window) == "1?7"

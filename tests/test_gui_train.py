@@ -189,7 +189,8 @@ def test_use_this_model_emits_a_working_predictor(trained_tab, qtbot, tiny_mnist
     images = normalise_batch(tiny_mnist.test_images.astype(np.float32) / 255)
     probabilities = predictor.predict_batch(images)
     np.testing.assert_allclose(probabilities.sum(1), 1, atol=1e-4)
-    accuracy = float((probabilities.argmax(1) == tiny_mnist.test_labels).mean())
+    # The digits' columns: in the window the model gets the gate, which declines these synthetic bars.
+    accuracy = float((probabilities[:, :10].argmax(1) == tiny_mnist.test_labels).mean())
     assert accuracy == pytest.approx(last.test_accuracy, abs=0.02)
     assert accuracy > 0.3  # ten classes: well above chance after two epochs
 

@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -104,7 +105,8 @@ def live_gap_ms(previous_duration_ms: float) -> float:
 
 
 class ProbabilityChart(TenBarChart):
-    """Ten bars, one per digit (objectName ``probabilityChart``); the predicted one in the accent colour."""
+    """Ten bars, one per digit (objectName ``probabilityChart``); the predicted one in the accent colour; then a
+    "?" bar: how likely the drawing is no digit at all (the gate's or the model's own "not a digit")."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         font = QFont()
@@ -121,16 +123,33 @@ class ProbabilityChart(TenBarChart):
         # Show the 0 and 100% labels although they sit at the ends of the axis.
         left.setStyle(hideOverlappingLabels=False)
         self.add_value_labels(1)
+        plot.setXRange(-0.6, NUM_CLASSES + 0.6, padding=0)
+        self.getAxis("bottom").setTicks([[*((d, str(d)) for d in range(NUM_CLASSES)), (NUM_CLASSES, "?")]])
+        self.not_digit_bar = pg.BarGraphItem(
+            x=[NUM_CLASSES], height=[0.0], width=0.72, brush=pg.mkBrush(Palette.UNSURE), pen=pg.mkPen(None)
+        )
+        self.addItem(self.not_digit_bar)
+        self.setToolTip("The digits' probabilities, and (?) how likely the drawing is no digit at all")
 
-    def set_probabilities(self, probabilities: np.ndarray | None, predicted: int | None = None) -> None:
-        """Show ``probabilities`` (10,), highlighting ``predicted``; None shows empty bars."""
+    def set_probabilities(
+        self, probabilities: np.ndarray | None, predicted: int | None = None, not_digit: float = 0.0
+    ) -> None:
+        """Show ``probabilities`` (10,) and ``not_digit``, highlighting ``predicted`` unless "not a digit" is
+        likelier; None shows empty bars."""
         heights = np.zeros(NUM_CLASSES, np.float32) if probabilities is None else np.asarray(probabilities)
+        self.not_digit_bar.setOpts(height=[not_digit])
         texts = []
-        if predicted is not None:
+        if predicted is not None and not_digit > float(heights[predicted]):
+            texts.append((NUM_CLASSES, not_digit + 0.01, f"{not_digit:.0%}"))
+            predicted = None
+        elif predicted is not None:
             top = float(heights[predicted])
             # The predicted digit's probability, written above its bar.
             texts.append((predicted, top + 0.01, f"{top:.0%}"))
         self.set_bars(heights, highlight=predicted, texts=texts)
+
+    def not_digit_height(self) -> float:
+        return float(self.not_digit_bar.opts["height"][0])
 
 
 def _column(*widgets: QWidget) -> QVBoxLayout:
@@ -532,7 +551,7 @@ class DrawTab(QWidget):
         what = character.hesitation() if character.unsure else f"{prediction.confidence:.1%} sure"
         count = len(reading.characters)
         self.confidence_label.setText(what if count == 1 else f"Digit {selected + 1} of {count}: {what}")
-        self.chart.set_probabilities(prediction.probabilities, prediction.digit)
+        self.chart.set_probabilities(prediction.probabilities, prediction.digit, prediction.not_digit)
         self.preview.set_image(prediction.stages.centred)
         self.feature_maps.show_activations(prediction.activations)
         boxes = [c.character.bounds for c in reading.characters]

@@ -59,6 +59,13 @@ class ModelInUse(QObject):
         self.changed.emit(None)
 
     def set(self, predictor: Predictor | None, problem: str | None = None) -> None:
-        """Use ``predictor`` (None: no model); ``problem`` says why the wanted weights were not used."""
+        """Use ``predictor`` (None: no model); ``problem`` says why the wanted weights were not used.
+
+        A model without a "not a digit" output of its own gets the shipped gate (:mod:`digitpad.gate`).
+        """
+        if predictor is not None:
+            from digitpad.gate import attach_gate
+
+            attach_gate(predictor)
         self._predictor, self._problem, self._loading = predictor, problem, False
         self.changed.emit(predictor)

@@ -35,6 +35,7 @@ def load_startup_predictor(requested: str | os.PathLike | None, last_used: str |
     """Load the weights the window starts with (imports torch: call it off the GUI thread if it must not wait)."""
     from digitpad import paths
     from digitpad.checkpoint import CheckpointError
+    from digitpad.gate import attach_gate
     from digitpad.inference import Predictor
 
     shipped = paths.shipped_weights_path()
@@ -48,7 +49,8 @@ def load_startup_predictor(requested: str | os.PathLike | None, last_used: str |
     problems: list[str] = []
     for path, description in candidates:
         try:
-            predictor = Predictor.from_checkpoint(path)
+            # The gate is loaded here too, off the GUI thread (ModelInUse.set then finds it loaded).
+            predictor = attach_gate(Predictor.from_checkpoint(path))
         except CheckpointError as error:
             problems.append(f"Could not load {description}: {error}.")
         except Exception as error:  # a broken install must not stop the window from opening

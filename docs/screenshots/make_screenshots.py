@@ -65,14 +65,15 @@ def draw_reading_shots(window, app) -> None:
             draw_sample(pad, pick_samples(int(digit))[1], share, centre)
         settle(app)
         window.grab().save(str(OUT / name))
-    # A letter the network declines: the first dev "W", "M" or "K" that reads as "?" (most letters
-    # are still read as digits by the shipped weights; README says how many).
+    # A letter the gate declines: the first dev "H" that reads as "?" (not every letter does: README says how
+    # many), with a dev 2 before it, so the "?" takes its place in a number.
     label = window.findChild(QLabel, "predictionLabel")
-    for sample in [s for letter in "WMK" for s in pick_samples(letter, 20)]:
+    for sample in pick_samples("H", 20):
         pad.clear()
-        draw_sample(pad, sample, 0.55, 0.42)
+        draw_sample(pad, pick_samples(2)[1], 0.5, 0.3)
+        draw_sample(pad, sample, 0.5, 0.65)
         settle(app)
-        if label.text() == "?":
+        if label.text() == "2?":
             window.grab().save(str(OUT / "draw-letter.png"))
             break
     pad.clear()

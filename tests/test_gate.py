@@ -1,0 +1,122 @@
+"""The gate (digitpad.gate): a second network's "not a digit" judges what the model in use reads."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from helpers import TINY_MODEL
+
+from digitpad.checkpoint import CheckpointInfo, save_checkpoint
+from digitpad.constants import NOT_A_DIGIT
+from digitpad.gate import GATE_ENV, attach_gate, default_gate
+from digitpad.gui.replay import line
+from digitpad.inference import Predictor
+from digitpad.model import DigitNet
+from digitpad.paths import shipped_gate_path
+from digitpad.preprocess import normalise
+from digitpad.reading import Reader
+from digitpad.strokes import Stroke
+
+
+def tiny(num_classes: int = 10, not_digit_bias: float = 0.0, seed: int = 0) -> DigitNet:
+    torch.manual_seed(seed)
+    model = DigitNet(replace(TINY_MODEL, num_classes=num_classes)).eval()
+    if num_classes > NOT_A_DIGIT:
+        with torch.no_grad():
+            model.head[-1].bias[NOT_A_DIGIT] += not_digit_bias
+    return model
+
+
+def ink() -> np.ndarray:
+    canvas = np.zeros((200, 200), np.float32)
+    canvas[40:160, 95:105] = 1.0
+    canvas[40:50, 60:140] = 1.0
+    return canvas
+
+
+def test_the_gate_says_how_likely_no_digit_and_the_digits_share_the_rest() -> None:
+    reader, gate = Predictor(tiny()), Predictor(tiny(11, not_digit_bias=1.5, seed=1))
+    alone = reader.predict(ink())
+    attach_gate(reader, gate)
+    gated = reader.predict(ink())
+    gate_probabilities = gate.predict_input(gated.stages.normalised)[0]
+    assert gated.not_digit == pytest.approx(float(gate_probabilities[NOT_A_DIGIT]))
+    assert 0.05 < gated.not_digit < 0.95
+    # P(d) = P(a digit) x P(d | a digit): the reader's own probabilities, scaled; the same digit wins.
+    np.testing.assert_allclose(gated.probabilities, alone.probabilities * (1 - gated.not_digit), rtol=1e-5)
+    assert gated.digit == alone.digit and gated.confidence < alone.confidence
+    # In batches, the same numbers, with "not a digit" as an eleventh column.
+    batch = reader.predict_batch(gated.stages.normalised[None])
+    assert batch.shape == (1, 11)
+    np.testing.assert_allclose(batch[0], [*gated.probabilities, gated.not_digit], rtol=1e-4, atol=1e-6)
+
+
+def test_a_model_with_its_own_not_a_digit_output_keeps_it() -> None:
+    own = Predictor(tiny(11))
+    assert attach_gate(own, Predictor(tiny(11, seed=1))).gate is None
+    gated = attach_gate(Predictor(tiny()), first := Predictor(tiny(11, seed=1)))
+    assert attach_gate(gated, Predictor(tiny(11, seed=2))).gate is first  # a gate once given stays
+
+
+def test_the_gate_can_be_switched_off_or_replaced_and_a_bad_one_is_not_fatal(tmp_path, monkeypatch, caplog) -> None:
+    monkeypatch.setenv(GATE_ENV, "off")
+    assert default_gate() is None and attach_gate(Predictor(tiny())).gate is None
+
+    other = save_checkpoint(tmp_path / "other-gate.safetensors", tiny(11, seed=3), CheckpointInfo(tiny(11).config))
+    monkeypatch.setenv(GATE_ENV, str(other))
+    assert attach_gate(Predictor(tiny())).gate.source == other
+
+    ten_classes = save_checkpoint(tmp_path / "ten.safetensors", tiny(), CheckpointInfo(TINY_MODEL))
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a checkpoint")
+    for path, reason in ((ten_classes, "no 'not a digit' output"), (broken, str(broken))):
+        monkeypatch.setenv(GATE_ENV, str(path))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="digitpad.gate"):
+            predictor = attach_gate(Predictor(tiny()))
+        assert predictor.gate is None and predictor.predict(ink()) is not None
+        assert "without the 'not a digit' gate" in caplog.text and reason in caplog.text
+
+
+def strokes(glyph: list[list[tuple[float, float]]], size: float = 240.0) -> list[Stroke]:
+    drawn = []
+    for path in glyph:
+        stroke = Stroke()
+        for x, y in path:
+            stroke.add(80 + x * size, 80 + y * size, 28.0)
+        drawn.append(stroke)
+    return drawn
+
+
+def polyline(*corners: tuple[float, float]) -> list[tuple[float, float]]:
+    points = [corners[0]]
+    for start, end in zip(corners, corners[1:], strict=False):
+        points += line(start, end)[1:]
+    return points
+
+
+ZIGZAG = [polyline((0.0, 0.3), (0.2, 0.7), (0.4, 0.2), (0.6, 0.8), (0.8, 0.25), (1.0, 0.7))]
+LETTER_H = [line((0.2, 0.0), (0.2, 1.0)), line((0.8, 0.0), (0.8, 1.0)), line((0.2, 0.5), (0.8, 0.5))]
+SEVEN = [polyline((0.15, 0.05), (0.85, 0.05), (0.35, 0.95))]
+
+
+def test_the_shipped_gate_declines_a_scribble_and_a_letter_but_not_a_digit() -> None:
+    assert shipped_gate_path().is_file()
+    reader = Reader(attach_gate(Predictor.from_checkpoint(), default_gate()))
+    for glyph in (ZIGZAG, LETTER_H):
+        (character,) = reader.read(strokes(glyph)).characters
+        assert character.symbol == "?" and character.hesitation().startswith("not a digit")
+    assert reader.read(strokes(SEVEN)).text == "7"
+
+
+def test_mnist_digits_pass_the_shipped_gate(mnist) -> None:
+    reader = attach_gate(Predictor.from_checkpoint(), default_gate())
+    images = normalise(mnist.test_images[:2000].astype(np.float32) / 255)
+    probabilities = reader.predict_batch(images)
+    declined = probabilities.argmax(1) == NOT_A_DIGIT
+    assert declined.mean() < 0.002
+    assert (probabilities[:, :NOT_A_DIGIT].argmax(1) == mnist.test_labels[:2000]).mean() > 0.99
