@@ -66,12 +66,15 @@ def default_gate() -> Predictor | None:
     if path is None:
         return None
     with _lock:
-        if path not in _loaded:
-            gate = Predictor.from_checkpoint(path)
-            if not gate.model.config.has_not_a_digit:
-                raise ValueError(f"{path} has no 'not a digit' output, so it cannot be a gate")
-            _loaded[path] = gate
-        return _loaded[path]
+        if path in _loaded:
+            return _loaded[path]
+    # Loaded outside the lock, so that no thread waits on it while another traces a model; two threads
+    # that both load it keep the first one stored.
+    gate = Predictor.from_checkpoint(path)
+    if not gate.model.config.has_not_a_digit:
+        raise ValueError(f"{path} has no 'not a digit' output, so it cannot be a gate")
+    with _lock:
+        return _loaded.setdefault(path, gate)
 
 
 def attach_gate(predictor: Predictor, gate: Predictor | None = None) -> Predictor:

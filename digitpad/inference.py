@@ -294,8 +294,10 @@ class Predictor:
     def predict_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Probabilities float32 (N, classes) for normalised images (N, 28, 28): the ten digits, and
         "not a digit" last for a model that has it or a gate (then 11 columns, as :meth:`predict` combines them)."""
-        probabilities = _softmax_rows(self.logits_batch(normalised, batch_size), self.temperature)
-        if self.gate is None or probabilities.shape[1] > NOT_A_DIGIT:
-            return probabilities
-        not_digit = self.gate.predict_batch(normalised, batch_size)[:, NOT_A_DIGIT : NOT_A_DIGIT + 1]
+        # One switch to every core for both networks' batches (the gate's then finds it made).
+        with _usual_threads():
+            probabilities = _softmax_rows(self.logits_batch(normalised, batch_size), self.temperature)
+            if self.gate is None or probabilities.shape[1] > NOT_A_DIGIT:
+                return probabilities
+            not_digit = self.gate.predict_batch(normalised, batch_size)[:, NOT_A_DIGIT : NOT_A_DIGIT + 1]
         return np.concatenate([probabilities * (1.0 - not_digit), not_digit], axis=1)
