@@ -5,15 +5,16 @@ a scribble comes out as a confident digit. Training the reader itself with
 an eleventh class, "not a digit" (:mod:`digitpad.nondigits`), teaches it to
 decline letters but costs it digits: the synthetic non-digits share strokes
 with the pen styles real people use (a φ zero, a footed 1), and one small
-network has to learn both. Measured on the dev sets (offline, 2026-11-29/30):
+network has to learn both. Measured on the dev sets (``bench/drawn_digits.py``,
+offline, 2026-11-29/30):
 
-==========================================  ==========  ===============  ===========
+==========================================  ==========  ================  ==========
 reader                                      dev digits  letters declined  MNIST test
-==========================================  ==========  ===============  ===========
-shipped ten-class model                     98.74%      7.4%             99.64%
-eleven-class model (non-digits 0.15)        98.41%      84.4%            99.53%
-shipped model, this gate                    98.61%      83.6%            99.64%
-==========================================  ==========  ===============  ===========
+==========================================  ==========  ================  ==========
+shipped ten-class model                     98.54%      7.1%              99.64%
+eleven-class model (non-digits 0.15)        98.08%      82.4%             99.60%
+shipped model and this gate                 98.41%      82.1%             99.64%
+==========================================  ==========  ================  ==========
 
 So the digits are read by the model in use, as before, and the gate (an
 eleven-class model trained with non-digits, of which only the "not a digit"
