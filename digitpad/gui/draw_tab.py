@@ -3,18 +3,21 @@
 Predictions follow the pen. Every new piece of ink asks for one through a
 single-shot timer: pen events that arrive while it is pending are coalesced
 into one prediction. A live prediction starts no sooner than
-:func:`live_gap_ms` after the previous one ended: three times the previous
+:func:`live_gap_ms` after the previous one ended: as long as the previous
 one's CPU time, but never less than 4 ms nor more than one 60 Hz frame. So
-when predicting is cheap, each pen event gets its own prediction almost at
-once; when it is not, the GUI thread still spends at most about a quarter
-of its CPU time on predictions, and the pen never lags. When the pen lifts
-(and after undo, clear, resize) the whole drawing is predicted at once,
-synchronously.
+the GUI thread spends at most about half of its CPU time on predictions and
+the pen never lags, and a pen event waits at most about one prediction for
+its own. (A pause of three predictions, as before, made a prediction of
+5 ms wait up to 15 ms: p95 18 ms from pen event to update against 6.5 ms,
+bench/ui_latency.py --number 4.) When the pen lifts (and after undo,
+clear, resize) the whole drawing is predicted at once, synchronously.
 
-A prediction costs preprocessing of the ink's bounding box (numpy, ~0.1 ms),
-one forward pass at batch 1 (~0.3 ms), and updates of widgets that were
+A live prediction reads the character being written: its strokes rendered
+at 28x28 (numpy), a forward pass of the model with its activations and one
+of the "not a digit" gate (digitpad.gate), then updates of widgets that were
 built once: a label, a bar chart (``setOpts``), a 28x28 image, and the tiled
-image of the one visible feature-map layer (``setImage``).
+image of the one visible feature-map layer (``setImage``). About 5 ms of
+CPU in all on the 2-core development machine.
 """
 
 from __future__ import annotations
@@ -80,8 +83,8 @@ if TYPE_CHECKING:  # torch stays a lazy import: the window shows before it is lo
 #: Bounds of the pause between the end of a live prediction and the start of the next.
 MIN_LIVE_GAP_MS = 4.0
 MAX_LIVE_GAP_MS = 16.0
-#: The pause is this many times the previous prediction's duration.
-LIVE_GAP_FACTOR = 3.0
+#: The pause is this many times the previous prediction's CPU time: at most half the GUI thread's time predicts.
+LIVE_GAP_FACTOR = 1.0
 #: Pen width range offered, in percent of the pad's height.
 PEN_WIDTH_PERCENT_RANGE = (2.0, 20.0)
 #: Below this confidence the digit is shown in the "unsure" colour (below
