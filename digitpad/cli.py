@@ -77,6 +77,13 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         help=f"which of those styles to add, e.g. 01 as the first pass did (default {defaults.pen_style_digits})",
     )
     train.add_argument(
+        "--drawn-ones",
+        type=float,
+        metavar="SHARE",
+        help="add ones drawn from pen strokes (flag and stem in one stroke, as many people write them), "
+        f"this many times the training 1s (0: off; default {defaults.drawn_ones:g})",
+    )
+    train.add_argument(
         "--non-digits",
         type=float,
         metavar="FRACTION",
@@ -235,6 +242,7 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         "seed": args.seed,
         "pen_styles": args.pen_styles,
         "pen_style_digits": args.pen_style_digits,
+        "drawn_ones": args.drawn_ones,
         "device": args.device,
         "train_subset": args.subset,
         "non_digits": args.non_digits,

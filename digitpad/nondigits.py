@@ -234,9 +234,21 @@ def _letter_y(w: float, rng: np.random.Generator) -> Shape:
 
 def _letter_a_small(w: float, rng: np.random.Generator) -> Shape:
     # The stem ends level with the bowl: one that went on down would make a 9.
-    bowl = _arc(w * 0.45, 0.55, w * 0.45, 0.45, rng.uniform(20, 50), rng.uniform(330, 360))
-    stem = _joined(_line(w * 0.92, 0.05, w * 0.92, 0.95), _arc(w * 1.02, 0.95, 0.1 * w, 0.05, 180, 300))
-    return [bowl, stem]
+    if rng.random() < 0.5:
+        bowl = _arc(w * 0.45, 0.55, w * 0.45, 0.45, rng.uniform(20, 50), rng.uniform(330, 360))
+        stem = _joined(_line(w * 0.92, 0.05, w * 0.92, 0.95), _arc(w * 1.02, 0.95, 0.1 * w, 0.05, 180, 300))
+        return [bowl, stem]
+    # In one stroke, as most people write it fast: round the bowl from its top right,
+    # back up to where it began, then down the stem, often with a flick to the right.
+    # (Dev writers' a's written so were read as 9 or 0 by a gate that had seen only the two-stroke form.)
+    start = rng.uniform(25, 60)
+    bowl = _arc(w * 0.45, 0.55, w * 0.45, 0.45, start, start + rng.uniform(320, 345))
+    stem_x, stem_top = w * rng.uniform(0.85, 0.95), rng.uniform(0.05, 0.25)
+    stem = _line(stem_x, stem_top, stem_x, rng.uniform(0.92, 1.0), 8)
+    path = [bowl, _line(*bowl[-1], stem_x, stem_top, 4)[1:], stem[1:]]
+    if rng.random() < 0.6:
+        path.append(_arc(stem_x + 0.12 * w, stem[-1, 1], 0.12 * w, 0.08, 180, 300)[1:])
+    return [_joined(*path)]
 
 
 def _letter_e_small(w: float, rng: np.random.Generator) -> Shape:
@@ -299,7 +311,7 @@ LETTERS: dict[str, tuple[Callable[[float, np.random.Generator], Shape], tuple[fl
     "W": (_letter_w, (0.9, 1.6)),
     "X": (_letter_x, (0.6, 1.1)),
     "Y": (_letter_y, (0.55, 1.0)),
-    "a": (_letter_a_small, (0.8, 1.2)),
+    "a": (_letter_a_small, (0.8, 1.4)),
     "e": (_letter_e_small, (0.8, 1.15)),
     "f": (_letter_f_small, (0.4, 0.65)),
     "h": (_letter_h_small, (0.45, 0.7)),
@@ -351,6 +363,11 @@ def _to_mnist(ink: np.ndarray) -> np.ndarray | None:
     """MNIST's preprocessing of a float ink image, as uint8 (28, 28); None if there is no ink."""
     stages = preprocess(ink)
     return None if stages is None else np.round(stages.centred * 255).astype(np.uint8)
+
+
+def draw_by_hand(shape: Shape, rng: np.random.Generator, wobble: float = 0.03) -> np.ndarray | None:
+    """Pen paths as a hand draws them (slanted, turned, wobbly, joins a little apart), as MNIST: uint8 (28, 28)."""
+    return render_shape(_hand(shape, rng, wobble), rng)
 
 
 def render_shape(shape: Shape, rng: np.random.Generator) -> np.ndarray | None:
@@ -428,7 +445,7 @@ def is_bar(image: np.ndarray) -> bool:
 def make_letter(name: str, rng: np.random.Generator) -> np.ndarray | None:
     """One handwritten letter of :data:`LETTERS` (uint8 (28, 28)), or None if it came out as a bar."""
     draw, (narrowest, widest) = LETTERS[name]
-    image = render_shape(_hand(draw(rng.uniform(narrowest, widest), rng), rng), rng)
+    image = draw_by_hand(draw(rng.uniform(narrowest, widest), rng), rng)
     return None if image is None or is_bar(image) else image
 
 
@@ -484,7 +501,7 @@ def _scribble(rng: np.random.Generator, digits: np.ndarray | None = None) -> np.
             break
     if path is None:
         return None
-    return _checked(render_shape(_hand([path], rng, wobble=0.01), rng))
+    return _checked(draw_by_hand([path], rng, wobble=0.01))
 
 
 def _loose_stroke(rng: np.random.Generator) -> tuple[PenPath, bool]:
@@ -515,7 +532,7 @@ def _loose_strokes(rng: np.random.Generator, digits: np.ndarray | None = None) -
     paths = [path for path, _ in strokes]
     if count == 2 and not (_apart(*paths, gap=0.15) and any(is_line for _, is_line in strokes)):
         return None
-    return _checked(render_shape(_hand(paths, rng, wobble=0.015), rng), loops_allowed=False)
+    return _checked(draw_by_hand(paths, rng, wobble=0.015), loops_allowed=False)
 
 
 def _checked(image: np.ndarray | None, loops_allowed: bool = True) -> np.ndarray | None:

@@ -215,6 +215,54 @@ def detached_five(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | N
     return _to_mnist(np.maximum(body, bar))
 
 
+def drawn_one(rng: np.random.Generator) -> np.ndarray | None:
+    """A one drawn from pen strokes, as the pad's reader sees it: a stem, a flag, sometimes a foot.
+
+    :func:`serif_one` adds a straight flag to an MNIST one, whose stem is
+    straight and often thick. Writers who flag their ones do it in the same
+    stroke as the stem: the flag bends into it, and the stem leans and bows
+    like the rest of their writing. A dev writer's ones (UNIPEN ``re``) have
+    flags 0.2-0.4 of the height long at 5-17 degrees below the horizontal:
+    serif ones of that length and angle were read right, his were read as 7
+    (9 of his 16). These are drawn as paths and rendered with the model's pen
+    (:func:`digitpad.nondigits.draw_by_hand`), as a drawing on the pad is;
+    the MNIST sevens in the same training set keep a flat flag from turning
+    every 7 into a 1: flat flags stay shorter than steep ones, as in
+    :func:`serif_one`.
+    """
+    from digitpad.nondigits import draw_by_hand  # nondigits imports the reader: only when drawing
+
+    steps = np.linspace(0.0, 1.0, 14)
+    lean = rng.uniform(-0.3, 0.05)  # the bottom left of the top, as most hands lean
+    bow = rng.uniform(-0.07, 0.07)  # a stem written fast is seldom straight
+    top_x = 0.5
+    stem = np.stack([top_x + lean * steps + bow * np.sin(np.pi * steps), steps], axis=1)
+    angle = np.deg2rad(rng.uniform(3, 55))  # below the horizontal, pointing left
+    longest = 0.4 if angle < np.deg2rad(20) else 0.45 if angle < np.deg2rad(30) else 0.6
+    length = rng.uniform(0.12, longest)
+    flag = np.linspace([top_x - np.cos(angle) * length, np.sin(angle) * length], [top_x, 0.0], 6)
+    paths = [np.concatenate([flag, stem[1:]])]
+    if rng.random() < 0.25:
+        half, foot_x = rng.uniform(0.15, 0.35), stem[-1, 0]
+        paths.append(np.linspace([foot_x - half, 1.0], [foot_x + half, 1.0], 8))
+    return draw_by_hand(paths, rng, wobble=0.02)
+
+
+def add_drawn_ones(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``images`` plus ``count`` :func:`drawn_one` ones (a few fewer if any came out blank).
+
+    Their own generator (from ``seed``), so the pen styles of a seed stay what they were without them.
+    """
+    rng = np.random.default_rng([seed, 1])
+    ones = [image for image in (drawn_one(rng) for _ in range(count)) if image is not None]
+    if not ones:
+        return images, labels
+    return (
+        np.concatenate([images, np.stack(ones)]),
+        np.concatenate([labels, np.ones(len(ones), dtype=labels.dtype)]),
+    )
+
+
 #: The digits :func:`add_pen_styles` knows a style for, and the style's maker.
 STYLE_MAKERS = {"0": slashed_zero, "1": serif_one, "5": detached_five, "9": curled_nine}
 #: The styles of the first pass (the shipped weights before the 5s and 9s).

@@ -35,7 +35,7 @@ from digitpad.constants import MNIST_MEAN, MNIST_SIZE, MNIST_STD, NOT_A_DIGIT, N
 from digitpad.data import Mnist
 from digitpad.model import DigitNet, ModelConfig, with_not_a_digit
 from digitpad.nondigits import make_non_digits
-from digitpad.synth import ALL_STYLES, FIRST_STYLES, add_pen_styles
+from digitpad.synth import ALL_STYLES, FIRST_STYLES, add_drawn_ones, add_pen_styles
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,9 @@ class TrainConfig:
     #: no better (98.34% against 98.54% offline), so the new styles are there
     #: to try, not yet the recipe.
     pen_style_digits: str = FIRST_STYLES
+    #: Ones drawn from pen strokes, flag and stem in one stroke (synth.drawn_one), added
+    #: as a share of the training 1s (0.6: about 4,000 for MNIST's 6,742); 0 turns it off.
+    drawn_ones: float = 0.0
     seed: int = 0
     #: "auto" picks cuda, then mps, then cpu.
     device: str = "auto"
@@ -85,11 +88,13 @@ class TrainConfig:
     def to_dict(self) -> dict:
         values = asdict(self)
         values["augment_config"] = self.augment_config.to_dict()
-        # Recorded only when used, so that a recipe without non-digits, or
+        # Recorded only when used, so that a recipe without non-digits or drawn ones, or
         # with the first pass's pen styles, reads exactly as before those
         # fields existed (the records of weights trained before them).
         if not self.non_digits:
             del values["non_digits"]
+        if not self.drawn_ones:
+            del values["drawn_ones"]
         if self.pen_style_digits == FIRST_STYLES:
             del values["pen_style_digits"]
         return values
@@ -147,6 +152,8 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adamw": torch.optim.AdamW
 SCHEDULES = ("one_cycle", "constant")
 #: Share of a one-cycle run spent warming up to the peak learning rate.
 ONE_CYCLE_WARM_UP = 0.25
+#: TrainConfig.drawn_ones above this would outnumber MNIST's own 1s twice over.
+MAX_DRAWN_ONES = 2.0
 #: TrainConfig.non_digits above this would drown the digits: half as many non-digits as digits.
 MAX_NON_DIGITS = 0.5
 #: Held-out non-digits a run measures its "not a digit" recall on: as many as
@@ -268,6 +275,8 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     if set(config.pen_style_digits) - set(ALL_STYLES):
         raise ValueError(f"pen styles exist for the digits {ALL_STYLES!r} only, not {config.pen_style_digits!r}")
+    if not 0 <= config.drawn_ones <= MAX_DRAWN_ONES:
+        raise ValueError(f"drawn_ones must be between 0 and {MAX_DRAWN_ONES:g}, not {config.drawn_ones!r}")
     if not 0 <= config.non_digits <= MAX_NON_DIGITS:
         raise ValueError(f"non_digits must be between 0 and {MAX_NON_DIGITS:g}, not {config.non_digits!r}")
     for name in ("train_subset", "test_subset"):
@@ -337,10 +346,14 @@ def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> T
     if config.train_subset:
         train_images, train_labels = train_images[: config.train_subset], train_labels[: config.train_subset]
     digits = train_images
+    ones = int(np.sum(train_labels == 1))
     if config.pen_styles > 0:
         train_images, train_labels = add_pen_styles(
             train_images, train_labels, config.pen_styles, config.seed, config.pen_style_digits
         )
+    if config.drawn_ones > 0:
+        count = round(config.drawn_ones * ones)
+        train_images, train_labels = add_drawn_ones(train_images, train_labels, count, config.seed)
     test_images, test_labels = data.test_images, data.test_labels
     if config.test_subset:
         test_images, test_labels = test_images[: config.test_subset], test_labels[: config.test_subset]
@@ -701,21 +714,23 @@ def expected_train_images(config: TrainConfig, available: int) -> int:
     """About how many images a run of ``config`` trains on, given ``available`` training images.
 
     The subset cut first, then the pen-style variants added: ``pen_styles`` of
-    the digits with a style again, a few skipped; and the non-digits,
-    exactly ``non_digits`` of the subset. Assumes MNIST's share of each
+    the digits with a style again, a few skipped; the drawn ones,
+    ``drawn_ones`` times the subset's 1s; and the non-digits, exactly
+    ``non_digits`` of the subset. Assumes MNIST's share of each
     digit; on MNIST it is within 0.1% of the real count (60,000 images at
     0.5 with the styles of 0 and 1: 65,718 estimated, 65,719 real). The count
     to pass to :func:`estimate_run_seconds`.
     """
     count = min(available, config.train_subset) if config.train_subset else available
     non_digits = round(config.non_digits * count)
+    drawn_ones = round(config.drawn_ones * round(count * MNIST_STYLE_SHARES["1"]))
     if config.pen_styles <= 0:
-        return count + non_digits
+        return count + non_digits + drawn_ones
     variants = sum(
         round(int(round(count * MNIST_STYLE_SHARES[digit]) * config.pen_styles) * STYLE_KEPT[digit])
         for digit in config.pen_style_digits
     )
-    return count + variants + non_digits
+    return count + variants + non_digits + drawn_ones
 
 
 def estimate_run_seconds(

@@ -416,3 +416,9 @@ def test_a_save_that_fails_during_training_is_one_line(
     )
     assert code != 0 and "No space left on device" in err
     assert "unexpected error" not in err and "Traceback" not in err and err.strip().count("\n") == 0
+
+
+def test_drawn_ones_compose_with_a_recipe() -> None:
+    config, model_config = settings("--recipe", "default", "--drawn-ones", "0.6")
+    assert config == replace(APP_DEFAULT.train_config, drawn_ones=0.6) and model_config == APP_DEFAULT.model_config
+    assert settings()[0].drawn_ones == TrainConfig().drawn_ones

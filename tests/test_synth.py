@@ -7,7 +7,16 @@ import pytest
 
 from digitpad.constants import MNIST_BOX, MNIST_SIZE
 from digitpad.strokes import Stroke, render
-from digitpad.synth import FIRST_STYLES, add_pen_styles, curled_nine, detached_five, serif_one, slashed_zero
+from digitpad.synth import (
+    FIRST_STYLES,
+    add_drawn_ones,
+    add_pen_styles,
+    curled_nine,
+    detached_five,
+    drawn_one,
+    serif_one,
+    slashed_zero,
+)
 
 
 def _drawn(points: list[tuple[float, float]], width: float = 2.2) -> np.ndarray:
@@ -163,3 +172,34 @@ def test_first_styles_make_exactly_what_the_first_pass_made() -> None:
     assert np.array_equal(all_images[:count], first_images) and np.array_equal(all_labels[:count], first_labels)
     with pytest.raises(ValueError, match="no pen style"):
         add_pen_styles(images, labels, digits="3")
+
+
+def test_drawn_ones_are_tall_and_most_have_a_flag() -> None:
+    flagged = 0
+    for seed in range(30):
+        one = drawn_one(np.random.default_rng(seed))
+        assert one is not None and one.shape == (MNIST_SIZE, MNIST_SIZE) and one.dtype == np.uint8
+        ink = one > 127
+        rows, columns = _ink_rows(one), np.flatnonzero(ink.any(0))
+        # Fitted into the box by its height: a one is taller than wide.
+        assert rows[-1] - rows[0] + 1 >= MNIST_BOX - 1 and np.ptp(columns) < np.ptp(rows)
+        top = rows[0] + (rows[-1] - rows[0]) // 4
+        middle = (rows[0] + rows[-1]) // 2
+        # A flag: the ink of the top quarter is wider than the stem halfway down
+        # (25 of these 30; a short steep flag hides in the stem's own lean).
+        flagged += np.ptp(np.flatnonzero(ink[rows[0] : top + 1].any(0))) > np.ptp(np.flatnonzero(ink[middle])) + 2
+    assert flagged >= 20
+    assert np.array_equal(drawn_one(np.random.default_rng(4)), drawn_one(np.random.default_rng(4)))
+
+
+def test_add_drawn_ones_appends_ones_and_keeps_the_input() -> None:
+    images = np.stack([_ring()] * 3 + [_bar()] * 3)
+    labels = np.array([0] * 3 + [1] * 3, dtype=np.uint8)
+    out_images, out_labels = add_drawn_ones(images, labels, 5, seed=2)
+    assert np.array_equal(out_images[:6], images) and np.array_equal(out_labels[:6], labels)
+    assert out_labels[6:].tolist() == [1] * 5 and out_labels.dtype == labels.dtype
+    again_images, _ = add_drawn_ones(images, labels, 5, seed=2)
+    assert np.array_equal(again_images, out_images)
+    assert not np.array_equal(add_drawn_ones(images, labels, 5, seed=3)[0], out_images)
+    same_images, same_labels = add_drawn_ones(images, labels, 0)
+    assert same_images is images and same_labels is labels

@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from helpers import quick
@@ -166,7 +167,15 @@ def test_fine_tuning_starts_from_the_given_model(tiny_mnist: Mnist) -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"epochs": 0}, {"batch_size": 0}, {"learning_rate": 0.0}, {"non_digits": -0.1}, {"non_digits": 0.6}],
+    [
+        {"epochs": 0},
+        {"batch_size": 0},
+        {"learning_rate": 0.0},
+        {"non_digits": -0.1},
+        {"non_digits": 0.6},
+        {"drawn_ones": -0.1},
+        {"drawn_ones": 2.5},
+    ],
 )
 def test_bad_recipe_is_refused(tiny_mnist: Mnist, changes: dict) -> None:
     with pytest.raises(ValueError):
@@ -244,6 +253,19 @@ def test_prepare_tensors_applies_subsets_and_pen_styles(tiny_mnist: Mnist) -> No
     first = prepare_tensors(tiny_mnist, first_pass, torch.device("cpu"))
     assert set(first.y_train[100:].tolist()) <= {0, 1} and len(first.x_train) < len(styled.x_train)
     assert len(styled.x_test) == len(tiny_mnist.test_images)  # no test subset: all of it
+
+
+def test_prepare_tensors_adds_drawn_ones_after_the_same_pen_styles(tiny_mnist: Mnist) -> None:
+    styled = quick(train_subset=100, pen_styles=1.0)
+    without = prepare_tensors(tiny_mnist, styled, torch.device("cpu"))
+    with_ones = prepare_tensors(tiny_mnist, replace(styled, drawn_ones=0.5), torch.device("cpu"))
+    ones = int(np.sum(tiny_mnist.train_labels[:100] == 1))
+    assert ones > 0 and len(with_ones.x_train) == len(without.x_train) + round(0.5 * ones)
+    assert torch.equal(with_ones.x_train[: len(without.x_train)], without.x_train)
+    assert set(with_ones.y_train[len(without.x_train) :].tolist()) == {1}
+    assert expected_train_images(TrainConfig(pen_styles=0, drawn_ones=0.5), 60_000) == 60_000 + round(0.5 * 6742)
+    # Recorded when used only: recipes from before the field read as they did.
+    assert replace(styled, drawn_ones=0.5).to_dict()["drawn_ones"] == 0.5 and "drawn_ones" not in styled.to_dict()
 
 
 def test_training_with_non_digits_learns_to_decline_them(tiny_mnist: Mnist, tmp_path: Path) -> None:
