@@ -5,8 +5,9 @@ A drawing is a list of strokes (:mod:`digitpad.strokes`). Reading it:
 1. :func:`split_characters` groups the strokes into characters by their
    horizontal extent, in writing order: a stroke that overlaps a character
    belongs to it (a 4 in two strokes, a 5 with a separate bar, a crossed 7
-   or 0 stay one digit); strokes side by side with a gap are digits of a
-   number.
+   or 0 stay one digit), and so does a small part written apart close to a
+   taller character (a 1's foot or flag, a 5's bar that runs on to the
+   right); strokes side by side with a gap are digits of a number.
 2. :func:`render_character` rasterises each character on its own, with a
    stroke width that is a fixed share of the character's own size
    (:data:`STROKE_SHARE`), whatever size it was drawn at and whatever pen
@@ -56,6 +57,14 @@ MERGE_OVERLAP = 0.25
 #: height: a thin vertical stroke (a 1, the stem of a 4) inside another
 #: character's extent still belongs to it.
 MIN_EXTENT_SHARE = 0.15
+#: A group of strokes at most this share of the drawing's height tall (a 1's foot,
+#: a 5's bar, a flag written apart) whose path comes within TOUCH_SHARE of the
+#: drawing's height of a taller character's path belongs to it, however little
+#: their horizontal extents overlap: a foot that sticks out to the left of its
+#: stem, a bar that runs on to the right. Whole digits side by side are taller.
+SMALL_PART_SHARE = 0.4
+#: Hands do not quite close their joins: this near is touching.
+TOUCH_SHARE = 0.12
 #: Below this (calibrated) probability the model's best guess is more likely
 #: wrong than right: the character is shown as "?".
 UNSURE_BELOW = 0.5
@@ -102,6 +111,7 @@ def split_characters(strokes: list[Stroke]) -> list[Character]:
         span = (min([extent[0]] + [g[1][0] for g in joined]), max([extent[1]] + [g[1][1] for g in joined]))
         groups = [group for group in groups if group not in joined] + [(sorted(members), span)]
     groups = _merge_until_stable(groups, min_extent)
+    groups = _attach_small_parts(groups, strokes, bounds, height)
     characters = []
     for members, _ in sorted(groups, key=lambda group: (group[1][0] + group[1][1]) / 2):
         box = (
@@ -137,6 +147,57 @@ def _merge_until_stable(
             if merged:
                 break
     return groups
+
+
+def _attach_small_parts(
+    groups: list[tuple[list[int], tuple[float, float]]],
+    strokes: list[Stroke],
+    bounds: dict[int, Bounds],
+    height: float,
+) -> list[tuple[list[int], tuple[float, float]]]:
+    """Join each small group to the taller group whose path it touches (see SMALL_PART_SHARE)."""
+
+    def tall(members: list[int]) -> float:
+        return max(bounds[m][3] for m in members) - min(bounds[m][1] for m in members)
+
+    def path(members: list[int]) -> list[np.ndarray]:
+        return [np.asarray(strokes[m].points, dtype=np.float64).reshape(-1, 2) for m in members]
+
+    while len(groups) > 1:
+        joins = []
+        for i, (small, _) in enumerate(groups):
+            if tall(small) > SMALL_PART_SHARE * height:
+                continue
+            for j, (other, _) in enumerate(groups):
+                if j != i and tall(other) > tall(small):
+                    distance = _path_distance(path(small), path(other))
+                    if distance <= TOUCH_SHARE * height:
+                        joins.append((distance, i, j))
+        if not joins:
+            break
+        _, i, j = min(joins)
+        members = sorted(groups[i][0] + groups[j][0])
+        span = (min(groups[i][1][0], groups[j][1][0]), max(groups[i][1][1], groups[j][1][1]))
+        groups = [g for k, g in enumerate(groups) if k not in (i, j)] + [(members, span)]
+    return groups
+
+
+def _path_distance(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    """The least distance between two sets of pen paths (each (N, 2) points, joined by straight segments)."""
+
+    def points_to_segments(points: np.ndarray, paths: list[np.ndarray]) -> float:
+        best = np.inf
+        for line in paths:
+            starts, ends = (line[:-1], line[1:]) if len(line) > 1 else (line, line)
+            along = ends - starts
+            length2 = np.maximum((along**2).sum(1), 1e-12)
+            # (points, segments): where each point's foot falls on each segment, clamped to it.
+            t = np.clip(((points[:, None, :] - starts[None]) * along[None]).sum(2) / length2[None], 0.0, 1.0)
+            nearest = starts[None] + t[..., None] * along[None]
+            best = min(best, float(np.sqrt(((points[:, None, :] - nearest) ** 2).sum(2)).min()))
+        return best
+
+    return min(points_to_segments(np.concatenate(a), b), points_to_segments(np.concatenate(b), a))
 
 
 def _boxes_touch(a: Bounds, b: Bounds) -> bool:

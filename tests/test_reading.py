@@ -65,10 +65,26 @@ def test_digits_side_by_side_are_characters_left_to_right_in_any_writing_order()
             [segment((80, 100), (200, 100)) + segment((200, 100), (120, 300)), segment((110, 200), (190, 200))],
         ),
         ("a barred 0", [ring(150, 200, 50, 90), segment((150, 80), (150, 320))]),
+        # Parts written apart that barely overlap the body's extent (as some dev writers' 1s):
+        # small, and about a tenth of the height from it, they still belong to it.
+        ("a 1 with its foot apart, to the left", [segment((240, 100), (240, 300)), segment((190, 300), (220, 310))]),
+        ("a 1 with its flag apart, to the left", [segment((170, 130), (215, 105)), segment((240, 100), (240, 300))]),
     ],
 )
 def test_a_digit_written_in_two_strokes_stays_one_character(name, strokes):
     assert len(split_characters([stroke(points) for points in strokes])) == 1, name
+
+
+@pytest.mark.parametrize(
+    "name, strokes",
+    [
+        # Tall digits a tenth of the height apart stay digits of a number.
+        ("11 written close", [segment((100, 100), (100, 300)), segment((125, 100), (125, 300))]),
+        ("a 1 and a short stroke far from it", [segment((100, 100), (100, 300)), segment((190, 280), (230, 280))]),
+    ],
+)
+def test_tall_neighbours_and_far_small_strokes_stay_apart(name, strokes):
+    assert len(split_characters([stroke(points) for points in strokes])) == 2, name
 
 
 def test_erasers_belong_to_the_characters_they_touch_and_are_no_character():
