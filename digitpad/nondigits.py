@@ -234,21 +234,9 @@ def _letter_y(w: float, rng: np.random.Generator) -> Shape:
 
 def _letter_a_small(w: float, rng: np.random.Generator) -> Shape:
     # The stem ends level with the bowl: one that went on down would make a 9.
-    if rng.random() < 0.5:
-        bowl = _arc(w * 0.45, 0.55, w * 0.45, 0.45, rng.uniform(20, 50), rng.uniform(330, 360))
-        stem = _joined(_line(w * 0.92, 0.05, w * 0.92, 0.95), _arc(w * 1.02, 0.95, 0.1 * w, 0.05, 180, 300))
-        return [bowl, stem]
-    # In one stroke, as most people write it fast: round the bowl from its top right,
-    # back up to where it began, then down the stem, often with a flick to the right.
-    # (Dev writers' a's written so were read as 9 or 0 by a gate that had seen only the two-stroke form.)
-    start = rng.uniform(25, 60)
-    bowl = _arc(w * 0.45, 0.55, w * 0.45, 0.45, start, start + rng.uniform(320, 345))
-    stem_x, stem_top = w * rng.uniform(0.85, 0.95), rng.uniform(0.05, 0.25)
-    stem = _line(stem_x, stem_top, stem_x, rng.uniform(0.92, 1.0), 8)
-    path = [bowl, _line(*bowl[-1], stem_x, stem_top, 4)[1:], stem[1:]]
-    if rng.random() < 0.6:
-        path.append(_arc(stem_x + 0.12 * w, stem[-1, 1], 0.12 * w, 0.08, 180, 300)[1:])
-    return [_joined(*path)]
+    bowl = _arc(w * 0.45, 0.55, w * 0.45, 0.45, rng.uniform(20, 50), rng.uniform(330, 360))
+    stem = _joined(_line(w * 0.92, 0.05, w * 0.92, 0.95), _arc(w * 1.02, 0.95, 0.1 * w, 0.05, 180, 300))
+    return [bowl, stem]
 
 
 def _letter_e_small(w: float, rng: np.random.Generator) -> Shape:
@@ -311,7 +299,7 @@ LETTERS: dict[str, tuple[Callable[[float, np.random.Generator], Shape], tuple[fl
     "W": (_letter_w, (0.9, 1.6)),
     "X": (_letter_x, (0.6, 1.1)),
     "Y": (_letter_y, (0.55, 1.0)),
-    "a": (_letter_a_small, (0.8, 1.4)),
+    "a": (_letter_a_small, (0.8, 1.2)),
     "e": (_letter_e_small, (0.8, 1.15)),
     "f": (_letter_f_small, (0.4, 0.65)),
     "h": (_letter_h_small, (0.45, 0.7)),

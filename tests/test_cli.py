@@ -181,9 +181,24 @@ def test_train_without_a_recipe_uses_the_defaults_and_the_options() -> None:
     assert model_config == ModelConfig()
 
 
+def readme_train_command() -> list[str]:
+    """The options of README's "Reproduce" command, continuation lines joined, without its data and out paths."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("    digitpad train --data-dir DIR --channels")
+    lines = []
+    for line in text[start:].splitlines():
+        lines.append(line.strip().rstrip("\\"))
+        if not line.endswith("\\"):
+            break
+    words = " ".join(lines).split()[2:]  # without "digitpad train"
+    for option in ("--data-dir", "--out"):
+        index = words.index(option)
+        del words[index : index + 2]
+    return words
+
+
 def test_the_readme_command_is_the_shipped_recipe() -> None:
-    readme = "--channels 32,64,128 --epochs 30 --lr 4e-3 --augment-strength 0.6 --pen-styles 0.5 --seed 1"
-    assert settings(*readme.split()) == (SHIPPED.train_config, SHIPPED.model_config)
+    assert settings(*readme_train_command()) == (SHIPPED.train_config, SHIPPED.model_config)
     assert settings("--recipe", "shipped") == (SHIPPED.train_config, SHIPPED.model_config)
     assert settings("--recipe", "default") == (APP_DEFAULT.train_config, APP_DEFAULT.model_config)
 
