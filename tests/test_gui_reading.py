@@ -99,6 +99,17 @@ def test_a_four_in_two_strokes_stays_one_digit(window, qtbot) -> None:
     assert len(window.draw_tab.last_reading().characters) == 1
 
 
+def test_a_one_with_its_foot_written_apart_stays_one_digit_beside_a_seven(window, qtbot) -> None:
+    # The foot, a second stroke, barely overlaps the stem's extent and stops short of it, as
+    # some dev writers' do: small and near, it still belongs to the one.
+    footed_one = [line((0.6, 0.0), (0.6, 1.0)), line((0.25, 1.0), (0.5, 1.05))]
+    draw(window, footed_one, (0.3, 0.5), 0.6)
+    draw(window, seven(), (0.7, 0.5), 0.6)
+    reading = window.draw_tab.last_reading()
+    assert [len(c.character.strokes) for c in reading.characters] == [2, 1]
+    assert shown(window) == "17"
+
+
 def test_undo_inside_a_number_removes_the_last_stroke_whichever_digit_it_belongs_to(window, qtbot) -> None:
     for index, glyph in enumerate((one(), seven(), zero())):
         draw(window, glyph, (0.2 + 0.3 * index, 0.5), 0.45)
