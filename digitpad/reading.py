@@ -160,8 +160,11 @@ def _attach_small_parts(
     def tall(members: list[int]) -> float:
         return max(bounds[m][3] for m in members) - min(bounds[m][1] for m in members)
 
+    # Converted once: this runs on every pen event.
+    points = {m: np.asarray(strokes[m].points, dtype=np.float64).reshape(-1, 2) for m in bounds}
+
     def path(members: list[int]) -> list[np.ndarray]:
-        return [np.asarray(strokes[m].points, dtype=np.float64).reshape(-1, 2) for m in members]
+        return [points[m] for m in members]
 
     while len(groups) > 1:
         joins = []

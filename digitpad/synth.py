@@ -221,10 +221,11 @@ def drawn_one(rng: np.random.Generator) -> np.ndarray | None:
     :func:`serif_one` adds a straight flag to an MNIST one, whose stem is
     straight and often thick. Writers who flag their ones do it in the same
     stroke as the stem: the flag bends into it, and the stem leans and bows
-    like the rest of their writing. A dev writer's ones (UNIPEN ``re``) have
-    flags 0.2-0.4 of the height long at 5-17 degrees below the horizontal:
-    serif ones of that length and angle were read right, his were read as 7
-    (9 of his 16). These are drawn as paths and rendered with the model's pen
+    like the rest of their writing. One held-out writer's pen-drawn ones
+    (measured by bench/drawn_digits.py, never trained on) have flags 0.2-0.4
+    of the height long at 5-17 degrees below the horizontal: serif ones of
+    that length and angle were read right, his were read as 7 (9 of his 16).
+    These are drawn as paths and rendered with the model's pen
     (:func:`digitpad.nondigits.draw_by_hand`), as a drawing on the pad is;
     the MNIST sevens in the same training set keep a flat flag from turning
     every 7 into a 1: flat flags stay shorter than steep ones, as in
