@@ -38,7 +38,7 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +240,24 @@ def run_qt(drawings: list, weights: str | None, tablet: bool, pad: tuple[int, in
     return replay_digit_in_window(drawings, weights=weights, tablet=tablet, pad_size=pad)
 
 
+class StricterGate:
+    """A predictor that declines (confidence 0, so "?") every character whose "not a digit" is above
+    ``threshold``, on top of the app's rule: the trade-off between letters declined and digits read.
+    Offline modes only: the window reads as the app does."""
+
+    def __init__(self, predictor, threshold: float) -> None:
+        self.predictor, self.threshold = predictor, threshold
+
+    def predict(self, *args, **kwargs):
+        prediction = self.predictor.predict(*args, **kwargs)
+        if prediction is not None and prediction.not_digit > self.threshold:
+            prediction = replace(prediction, confidence=0.0)
+        return prediction
+
+    def __getattr__(self, name: str):
+        return getattr(self.predictor, name)
+
+
 def read_mode(mode: str, drawings: list, predictor, args, pad: tuple[int, int], misread: list) -> list[Result]:
     """Read ``drawings`` in ``mode``; misread digits go to ``misread`` in the ``offline`` mode."""
     if mode == "offline":
@@ -409,6 +427,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--errors", type=Path, metavar="PNG", help="draw the digits misread offline into this PNG")
     parser.add_argument(
+        "--decline-above",
+        type=float,
+        metavar="P",
+        help="offline modes: also read as no digit every character whose 'not a digit' is above P "
+        "(a stricter gate than the app's; shows what more letters declined would cost in digits)",
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="write the mouse accuracy into the weights' metadata (the Train tab compares new models with it)",
@@ -418,6 +443,8 @@ def parse_args() -> argparse.Namespace:
         parser.error("--group must be at least 1")
     if args.letters and args.group > 1:
         parser.error("--letters places letters alone: leave out --group")
+    if args.decline_above is not None and not set(args.modes.split(",")) <= {"offline", "offline-tablet"}:
+        parser.error("--decline-above applies to the offline modes only: add --modes offline")
     return args
 
 
@@ -438,10 +465,15 @@ def main() -> None:
     else:
         numbers, drawings = [], place_samples(samples, seed=args.seed, heights=heights)
     predictor = attach_gate(Predictor.from_checkpoint(args.weights))
+    if args.decline_above is not None:
+        if predictor.gate is None and not predictor.model.config.has_not_a_digit:
+            raise SystemExit("--decline-above needs a gate (leave out --gate off)")
+        predictor = StricterGate(predictor, args.decline_above)
     what = "letters that look like no digit" if args.letters else "digits"
     layout = f", in {len(numbers)} numbers of {args.group} on a {pad[0]}x{pad[1]} pad" if numbers else ""
     gate = predictor.gate.source if predictor.gate is not None else "none"
-    print(f"{len(drawings)} {what}{layout}, weights {predictor.source}, gate {gate}")
+    stricter = f", declined above {args.decline_above:g} 'not a digit'" if args.decline_above is not None else ""
+    print(f"{len(drawings)} {what}{layout}, weights {predictor.source}, gate {gate}{stricter}")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     for mode in args.modes.split(","):
         started = time.perf_counter()
