@@ -4,12 +4,12 @@ Each digit of ../shared/data/unipen-dev is scaled to 45-80% of the pad's
 height and put at a random place near the centre (seeded), then read:
 
 - ``offline``: the strokes as the pad records them (its pen width) read
-  without Qt by ``digitpad.reading.Reader``: split into characters, each
+  without Qt by ``digitpad.model.reader.Reader``: split into characters, each
   rasterised with the model's pen, preprocessed and predicted, "?" where the
   model is unsure. The model's own accuracy through the app's pipeline;
 - ``offline-pad``: the whole pad rasterised with the pad's pen
-  (``digitpad.strokes.render``) and predicted as one digit, as the app did
-  before ``digitpad.reading`` (same "?" rule), for comparison;
+  (``digitpad.ink.strokes.render``) and predicted as one digit, as the app did
+  before ``digitpad.ink.characters`` (same "?" rule), for comparison;
 - ``offline-tablet``: ``offline`` with the tablet's pressures;
 - ``mouse``: replayed through the real pad of MainWindow as Qt mouse events,
   reading ``predictionLabel``;
@@ -46,9 +46,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from digitpad.preprocess import PEN_WIDTH_FRACTION  # noqa: E402
-from digitpad.reading import UNKNOWN, UNSURE_BELOW, Reader  # noqa: E402
-from digitpad.strokes import MOUSE_PRESSURE, Stroke, pressure_factor, render  # noqa: E402
+from digitpad.ink.preprocess import PEN_WIDTH_FRACTION  # noqa: E402
+from digitpad.ink.strokes import MOUSE_PRESSURE, Stroke, pressure_factor, render  # noqa: E402
+from digitpad.model.reader import UNKNOWN, UNSURE_BELOW, Reader  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "unipen-dev"
 DEFAULT_DATA = DATA / "unipen-1a-dev.json.gz"
@@ -204,7 +204,7 @@ Result = tuple[object, str]
 def read_offline(
     predictor, drawings: list, pad_height: int = PAD_SIZE, tablet: bool = False, misread: list | None = None
 ) -> list[Result]:
-    """Read each drawing with ``digitpad.reading.Reader``; ``misread`` collects (drawing, text, prediction)."""
+    """Read each drawing with ``digitpad.model.reader.Reader``; ``misread`` collects (drawing, text, prediction)."""
     reader = Reader(predictor)
     pen_width = PEN_WIDTH_FRACTION * pad_height
     results = []
@@ -219,7 +219,7 @@ def read_offline(
 
 
 def read_whole_pad(predictor, drawings: list, pad: tuple[int, int]) -> list[Result]:
-    """The whole pad rasterised with the pad's pen and predicted as one digit (the app before digitpad.reading)."""
+    """The whole pad rasterised with the pad's pen and predicted as one digit (the app before it split characters)."""
     width, height = pad
     pen_width = PEN_WIDTH_FRACTION * height
     results = []
@@ -235,7 +235,7 @@ def read_whole_pad(predictor, drawings: list, pad: tuple[int, int]) -> list[Resu
 
 def run_qt(drawings: list, weights: str | None, tablet: bool, pad: tuple[int, int]) -> list[Result]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from digitpad.gui.replay import replay_digit_in_window
+    from digitpad.gui.testing import replay_digit_in_window
 
     return replay_digit_in_window(drawings, weights=weights, tablet=tablet, pad_size=pad)
 
@@ -450,8 +450,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from digitpad.gate import GATE_ENV, attach_gate
-    from digitpad.inference import Predictor
+    from digitpad.model.gate import GATE_ENV, attach_gate
+    from digitpad.model.inference import Predictor
 
     if args.gate:
         os.environ[GATE_ENV] = args.gate  # the window's reader honours it as well
@@ -498,8 +498,8 @@ def record_drawn_accuracy(path: Path, accuracy: float) -> None:
     """Keep ``accuracy`` in the checkpoint's metrics, tensors untouched (an atomic rewrite)."""
     from dataclasses import replace
 
-    from digitpad.checkpoint import load_checkpoint, save_checkpoint
-    from digitpad.model_figures import DRAWN_DIGITS_METRIC
+    from digitpad.model.accuracy import DRAWN_DIGITS_METRIC
+    from digitpad.model.checkpoint import load_checkpoint, save_checkpoint
 
     loaded = load_checkpoint(path)
     metrics = {**loaded.info.metrics, DRAWN_DIGITS_METRIC: round(accuracy, 4)}

@@ -1,7 +1,7 @@
 """Batch-1 latency of a live prediction: preprocessing + forward, as the pad makes it.
 
 A "2" is drawn on a 400x400 pad with the pad's default pen (rasterised by
-digitpad.strokes.render, stored as uint8 like the pad's ink image) and
+digitpad.ink.strokes.render, stored as uint8 like the pad's ink image) and
 predicted with ``Predictor.predict``:
 
 - ``pad``: the call the Draw tab makes, the ink cropped to its bounding box
@@ -36,10 +36,10 @@ import torch
 # Run from a checkout without installing: the repository root comes first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digitpad.inference import Predictor
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.preprocess import PEN_WIDTH_FRACTION, ink_bbox, preprocess
-from digitpad.strokes import Stroke, render
+from digitpad.ink.preprocess import PEN_WIDTH_FRACTION, ink_bbox, preprocess
+from digitpad.ink.strokes import Stroke, render
+from digitpad.model.inference import Predictor
+from digitpad.model.network import DigitNet, ModelConfig
 
 PAD_SIZE = 400
 TARGET_P50_MS = 0.5

@@ -7,14 +7,14 @@ preprocessed); digits read as more than one character are left out. Then,
 on the model's 28x28 input:
 
 - ``saliency``: the 10% of ink pixels (input > preprocess.INK_THRESHOLD)
-  that ``digitpad.explain.saliency`` ranks highest are set to paper;
+  that ``digitpad.model.explain.saliency`` ranks highest are set to paper;
 - ``random``: as many random ink pixels are set to paper (``--draws``
   draws per digit, averaged);
 
 and the fall of the predicted digit's probability is averaged over digits.
 The ratio saliency / random says how much better than chance the map finds
 the ink the prediction needs (1: no better). The same is printed for
-gradient x input (``digitpad.explain.gradient_times_input``), for comparison.
+gradient x input (``digitpad.model.explain.gradient_times_input``), for comparison.
 
     python bench/saliency.py [--limit N] [--share 0.1] [--draws 5] [--weights PATH]
 """
@@ -36,9 +36,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from drawn_digits import DEFAULT_DATA, load_unipen, place_samples, to_strokes  # noqa: E402
 
-from digitpad.explain import PAPER, gradient_times_input, saliency  # noqa: E402
-from digitpad.preprocess import INK_THRESHOLD, PEN_WIDTH_FRACTION  # noqa: E402
-from digitpad.reading import render_character, split_characters  # noqa: E402
+from digitpad.ink.characters import render_character, split_characters  # noqa: E402
+from digitpad.ink.preprocess import INK_THRESHOLD, PEN_WIDTH_FRACTION  # noqa: E402
+from digitpad.model.explain import PAPER, gradient_times_input, saliency  # noqa: E402
 
 #: The issue's target: the map's fall at least this many times random deletion's.
 TARGET_RATIO = 3.0
@@ -116,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
 
-    from digitpad.inference import Predictor
+    from digitpad.model.inference import Predictor
 
     predictor = Predictor.from_checkpoint(args.weights)
     inputs, centred = dev_inputs(predictor, args.limit)

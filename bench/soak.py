@@ -54,8 +54,8 @@ from PySide6.QtCore import QEvent, QPoint, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QPushButton, QSpinBox
 
-from digitpad.data import has_mnist, resolve_data_dir
-from digitpad.gui import replay
+from digitpad.data.mnist import has_mnist, resolve_data_dir
+from digitpad.gui import testing as replay
 
 TARGET_ERRORS = 0
 TARGET_GROWTH_MB = 30.0
@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     # Keep the session's settings, autosaves and trained models out of the user's folder.
     home = tempfile.mkdtemp(prefix="digitpad-soak-")
     os.environ["DIGITPAD_HOME"] = home
-    from digitpad.gui.train_settings_form import SettingsForm
+    from digitpad.gui.train.settings_form import SettingsForm
 
     SettingsForm.QUICK_RUN_TRAIN_IMAGES, SettingsForm.QUICK_RUN_TEST_IMAGES = QUICK_TRAIN_IMAGES, QUICK_TEST_IMAGES
     errors = ErrorLog()

@@ -50,10 +50,10 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton  # noqa: E402
 from ui_stall import GapRecorder, PenFeeder, summarise, wait  # noqa: E402
 
-from digitpad.data import MNIST_DIR_ENV, resolve_data_dir  # noqa: E402
-from digitpad.finetune import FinetuneConfig  # noqa: E402
-from digitpad.gui.replay import _fix_pad_size, _replay  # noqa: E402
-from digitpad.paths import HOME_ENV, shipped_weights_path  # noqa: E402
+from digitpad.base.paths import HOME_ENV, shipped_weights_path  # noqa: E402
+from digitpad.data.mnist import MNIST_DIR_ENV, resolve_data_dir  # noqa: E402
+from digitpad.gui.testing import _fix_pad_size, _replay  # noqa: E402
+from digitpad.training.finetune import FinetuneConfig  # noqa: E402
 
 WRITERS = ("ja", "pe", "py", "re")
 TAUGHT_PER_DIGIT = 3
@@ -109,7 +109,7 @@ class PadSession:
         return [(d.label, text) for d in drawings if (text := self.draw(d)) != str(d.label)]
 
     def use_weights(self, path: Path) -> None:
-        from digitpad.inference import Predictor
+        from digitpad.model.inference import Predictor
 
         self.window.use_predictor(Predictor.from_checkpoint(path))
 

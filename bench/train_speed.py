@@ -1,6 +1,6 @@
 """Training speed: the seed article's CNN against digitpad's default recipe, through the same loop.
 
-Both models are trained by :func:`digitpad.train.train` (the routine behind
+Both models are trained by :func:`digitpad.training.loop.train` (the routine behind
 ``digitpad train`` and the GUI), the seed's with its own recipe (plain Adam at
 1e-3, batch 64, no augmentation, constant learning rate), digitpad's with
 ``TrainConfig()`` and ``ModelConfig()`` as they are (what ``digitpad train``
@@ -35,9 +35,11 @@ from torch import nn
 # Run from a checkout without installing: the repository root comes first.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digitpad.data import load_mnist
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.train import BatchProgress, EpochResult, TrainConfig, evaluate, images_to_tensor, train
+from digitpad.data.mnist import load_mnist
+from digitpad.model.network import DigitNet, ModelConfig
+from digitpad.model.tensors import images_to_tensor
+from digitpad.training.config import BatchProgress, EpochResult, TrainConfig
+from digitpad.training.loop import evaluate, train
 
 TARGET_ACCURACY = 0.99
 

@@ -16,7 +16,7 @@ for the next slot: that wait is part of the figures.
 Both are measured idle and while a training runs in the background: by
 default started with the Train tab's own Start button (a quick run on MNIST
 from $DIGITPAD_MNIST_DIR, in its QThread worker, with its live curves), or
-with ``--training thread``, digitpad.train.train in a plain Python thread.
+with ``--training thread``, digitpad.training.loop.train in a plain Python thread.
 
 Also measures ``digitpad`` to a painted window: the command is started as a
 process (offscreen) and reports when its pad was first painted and when the
@@ -108,7 +108,7 @@ def in_slot(stroke: list, slot: int, slots: int, width: float, height: float) ->
 
 def pre_draw(pad, shapes: list, slots: int) -> None:
     """Put digits in every slot but the last (not measured): the number the measured digit completes."""
-    from digitpad.strokes import Stroke
+    from digitpad.ink.strokes import Stroke
 
     strokes = []
     for slot in range(slots - 1):
@@ -220,12 +220,12 @@ def measure_with_saliency(window, app, digits: int) -> None:
 
 
 def training_data():
-    from digitpad.data import MNIST_DIR_ENV, has_mnist, load_mnist
+    from digitpad.data.mnist import MNIST_DIR_ENV, has_mnist, load_mnist
 
     folder = os.environ.get(MNIST_DIR_ENV)
     if folder and has_mnist(Path(folder)):
         return load_mnist(Path(folder)), "MNIST"
-    from digitpad.data import Mnist
+    from digitpad.data.mnist import Mnist
 
     rng = np.random.default_rng(0)
     images = (rng.random((6000, 28, 28)) > 0.8).astype(np.uint8) * 255
@@ -235,7 +235,8 @@ def training_data():
 
 def start_training() -> tuple[threading.Thread, threading.Event, dict]:
     """A training run in a plain thread, as the Train tab's worker runs it; stops when the event is set."""
-    from digitpad.train import TrainConfig, train
+    from digitpad.training.config import TrainConfig
+    from digitpad.training.loop import train
 
     data, source = training_data()
     stop = threading.Event()
@@ -334,7 +335,7 @@ def main() -> None:
         "--training",
         choices=("tab", "thread"),
         default="tab",
-        help="run the background training with the Train tab (default) or digitpad.train in a plain thread",
+        help="run the background training with the Train tab (default) or digitpad.training.loop in a plain thread",
     )
     parser.add_argument("--saliency", action="store_true", help="also idle with the saliency overlay on")
     parser.add_argument("--no-training", action="store_true", help="leave out the measurement while training")

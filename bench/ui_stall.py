@@ -44,10 +44,10 @@ from PySide6.QtCore import QEvent, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QPushButton, QSpinBox, QTabWidget, QWidget
 
-from digitpad.data import has_mnist, resolve_data_dir
-from digitpad.gui.train_settings_form import SettingsForm
-from digitpad.gui.train_tab import TrainTab
-from digitpad.gui.workers import warm_up_training
+from digitpad.data.mnist import has_mnist, resolve_data_dir
+from digitpad.gui.train.settings_form import SettingsForm
+from digitpad.gui.train.tab import TrainTab
+from digitpad.gui.train.workers import warm_up_training
 
 TARGET_MS = 50.0
 

@@ -12,7 +12,7 @@ import pytest
 # Before anything imports Qt: no display here or in CI.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from digitpad.data import MNIST_DIR_ENV, Mnist, has_mnist
+from digitpad.data.mnist import MNIST_DIR_ENV, Mnist, has_mnist
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +34,7 @@ def mnist_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_dir: Path) -> Mnist:
-    from digitpad.data import load_mnist
+    from digitpad.data.mnist import load_mnist
 
     return load_mnist(mnist_dir)
 
@@ -69,7 +69,7 @@ def tiny_mnist() -> Mnist:
 def window(qtbot):
     """A shown MainWindow (1240x860, Draw tab) with the shipped weights; closed, and checked for threads left
     running, afterwards."""
-    from digitpad.gui.main_window import MainWindow
+    from digitpad.gui.window.main_window import MainWindow
 
     threads_before = set(threading.enumerate())
     main_window = MainWindow()
@@ -81,7 +81,7 @@ def window(qtbot):
     yield main_window
     main_window.close()
     for thread in threading.enumerate():
-        # Showing the Train tab starts a one-off, bounded warm-up import (digitpad.gui.workers);
+        # Showing the Train tab starts a one-off, bounded warm-up import (digitpad.gui.train.workers);
         # it is not a leak, but it must end before the threads are counted.
         if thread.name == "digitpad-warm-up":
             thread.join(timeout=60)

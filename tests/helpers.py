@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitpad.checkpoint import FORMAT_NAME, FORMAT_VERSION
-from digitpad.cli import EXIT_ERROR, main
-from digitpad.constants import PREPROCESS_VERSION
-from digitpad.data import MNIST_FILES, Mnist
-from digitpad.model import ModelConfig
-from digitpad.train import TrainConfig
+from digitpad.base.constants import PREPROCESS_VERSION
+from digitpad.cli import main
+from digitpad.cli.common import EXIT_ERROR
+from digitpad.data.mnist import MNIST_FILES, Mnist
+from digitpad.model.checkpoint import FORMAT_NAME, FORMAT_VERSION
+from digitpad.model.network import ModelConfig
+from digitpad.training.config import TrainConfig
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

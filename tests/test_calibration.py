@@ -10,24 +10,26 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from digitpad.calibration import (
+from digitpad.base.paths import shipped_weights_path
+from digitpad.data.mnist import Mnist
+from digitpad.model.checkpoint import CheckpointInfo, load_checkpoint
+from digitpad.model.inference import Predictor
+from digitpad.model.network import DigitNet, ModelConfig
+from digitpad.model.temperature import (
     CALIBRATION_METRIC,
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
+    softmax,
+    stored_temperature,
+)
+from digitpad.training.calibration import (
     Calibration,
     calibrate,
     expected_calibration_error,
     fit_temperature,
     model_logits,
     negative_log_likelihood,
-    softmax,
-    stored_temperature,
 )
-from digitpad.checkpoint import CheckpointInfo, load_checkpoint
-from digitpad.data import Mnist
-from digitpad.inference import Predictor
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.paths import shipped_weights_path
 
 SMALL = ModelConfig(channels=(4, 8, 8))
 

@@ -11,8 +11,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from digitpad import checkpoint
-from digitpad.checkpoint import (
+from digitpad.base.constants import PREPROCESS_VERSION
+from digitpad.base.paths import shipped_weights_path
+from digitpad.model import checkpoint
+from digitpad.model.checkpoint import (
     FORMAT_VERSION,
     METADATA_KEY,
     CheckpointError,
@@ -20,9 +22,7 @@ from digitpad.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from digitpad.constants import PREPROCESS_VERSION
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.paths import shipped_weights_path
+from digitpad.model.network import DigitNet, ModelConfig
 
 SMALL = ModelConfig(channels=(4, 8, 8), dropout=0.2)
 
@@ -282,8 +282,8 @@ def test_shipped_weights_load_and_describe_themselves() -> None:
 
 def test_safetensors_whose_header_size_starts_with_0x80_is_not_taken_for_a_pickle(tmp_path) -> None:
     """Regression: the pickle sniffing looked at byte 0 only, and a header of 0x..80 bytes was refused."""
-    from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
-    from digitpad.model import DigitNet, ModelConfig
+    from digitpad.model.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
+    from digitpad.model.network import DigitNet, ModelConfig
 
     model = DigitNet(ModelConfig())
     for padding in range(300):

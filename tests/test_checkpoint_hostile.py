@@ -23,9 +23,13 @@ import torch
 from helpers import TINY_MODEL, checkpoint_document
 from safetensors.torch import save_file
 
-from digitpad import atomic, checkpoint
-from digitpad.atomic import STALE_TEMPORARY_SECONDS, remove_stale_temporaries
-from digitpad.checkpoint import (
+from digitpad.base import atomic
+from digitpad.base.atomic import STALE_TEMPORARY_SECONDS, remove_stale_temporaries
+from digitpad.base.constants import PREPROCESS_VERSION
+from digitpad.cli import main
+from digitpad.cli.common import EXIT_ERROR
+from digitpad.model import checkpoint
+from digitpad.model.checkpoint import (
     MAX_FILE_BYTES,
     METADATA_KEY,
     CheckpointError,
@@ -33,10 +37,8 @@ from digitpad.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from digitpad.cli import EXIT_ERROR, main
-from digitpad.constants import PREPROCESS_VERSION
-from digitpad.inference import Predictor
-from digitpad.model import (
+from digitpad.model.inference import Predictor
+from digitpad.model.network import (
     MAX_BLOCKS,
     MAX_CHANNELS,
     MAX_CONVS_PER_BLOCK,

@@ -17,17 +17,21 @@ import torch
 from helpers import assert_one_line_error, run_cli, write_mnist_folder
 from safetensors.torch import load_file
 
-from digitpad import __version__, download
-from digitpad.augment import AugmentConfig
-from digitpad.calibration import Calibration
-from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
-from digitpad.cli import EXIT_ERROR, EXIT_OK, build_parser, main, train_settings
-from digitpad.data import Mnist
-from digitpad.inference import Predictor
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.paths import shipped_weights_path
-from digitpad.recipes import APP_DEFAULT, SHIPPED
-from digitpad.train import TrainConfig
+from digitpad import __version__
+from digitpad.base.paths import shipped_weights_path
+from digitpad.cli import main
+from digitpad.cli.common import EXIT_ERROR, EXIT_OK
+from digitpad.cli.parser import build_parser
+from digitpad.cli.train import train_settings
+from digitpad.data import download
+from digitpad.data.augment import AugmentConfig
+from digitpad.data.mnist import Mnist
+from digitpad.model.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
+from digitpad.model.inference import Predictor
+from digitpad.model.network import DigitNet, ModelConfig
+from digitpad.training.calibration import Calibration
+from digitpad.training.config import TrainConfig
+from digitpad.training.recipes import APP_DEFAULT, SHIPPED
 
 REPO = Path(__file__).resolve().parent.parent
 Image = pytest.importorskip("PIL.Image")
@@ -238,7 +242,7 @@ def test_non_digits_compose_with_a_recipe_and_give_eleven_classes() -> None:
 def test_train_and_eval_with_non_digits(
     mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from digitpad import train
+    from digitpad.training import loop as train
 
     monkeypatch.setattr(train, "NON_DIGIT_CHECK_COUNT", 100)  # the held-out set, kept small for speed
     out_path = tmp_path / "eleven.safetensors"
@@ -419,13 +423,13 @@ def test_a_save_that_fails_during_training_is_one_line(
     """--out was writable when the run started; the disk filled up before the first save."""
     import errno
 
-    import digitpad.train
+    import digitpad.training.loop
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(digitpad.train, "save_checkpoint", full_disk)
-    monkeypatch.setattr("digitpad.cli._load_data", lambda *args, **kwargs: tiny_mnist)
+    monkeypatch.setattr(digitpad.training.loop, "save_checkpoint", full_disk)
+    monkeypatch.setattr("digitpad.cli.common.load_data", lambda *args, **kwargs: tiny_mnist)
     code, out, err = run_cli(
         ["train", "--epochs", "1", "--subset", "256", "--out", str(tmp_path / "m.safetensors")], capsys
     )

@@ -79,9 +79,13 @@ def core_modules(folder: Path = PACKAGE, prefix: str = "digitpad") -> list[str]:
 
 def test_discovery_finds_the_core() -> None:
     names = core_modules()
-    assert {"digitpad.cli", "digitpad.train", "digitpad.model", "digitpad.inference", "digitpad.checkpoint"} <= set(
-        names
-    )
+    assert {
+        "digitpad.cli",
+        "digitpad.training.loop",
+        "digitpad.model.network",
+        "digitpad.model.inference",
+        "digitpad.model.checkpoint",
+    } <= set(names)
     assert not any(name.startswith("digitpad.gui") for name in names)
 
 

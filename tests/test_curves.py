@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from digitpad.curves import INITIAL_LOSS_RANGE, CurveHistory, per_class_axis
-from digitpad.train import BatchProgress, EpochResult
+from digitpad.training.config import BatchProgress, EpochResult
+from digitpad.training.curves import INITIAL_LOSS_RANGE, CurveHistory, per_class_axis
 
 
 def progress(epoch: int, batch: int, loss: float, accuracy: float, batches: int = 100) -> BatchProgress:

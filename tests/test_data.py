@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitpad.data import (
+from digitpad.data.mnist import (
     MNIST_DIR_ENV,
     MNIST_FILES,
     DataError,

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitpad import download
-from digitpad.data import MNIST_FILES, default_data_dir, load_mnist
-from digitpad.download import PARTIAL_DIR, DownloadCancelled, DownloadError, download_mnist
+from digitpad.data import download
+from digitpad.data.download import PARTIAL_DIR, DownloadCancelled, DownloadError, download_mnist
+from digitpad.data.mnist import MNIST_FILES, default_data_dir, load_mnist
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 #: MNIST's published MD5s, saved before the fixture below swaps in the fakes'.

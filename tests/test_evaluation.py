@@ -1,12 +1,12 @@
-"""digitpad.evaluation: the confusion matrix and the worst mistakes, on tiny data whose answers are known."""
+"""digitpad.model.evaluation: the confusion matrix and the worst mistakes, on tiny data whose answers are known."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from digitpad.evaluation import Mistake, confusion_matrix, evaluate_images, evaluate_probabilities
-from digitpad.preprocess import normalise
+from digitpad.ink.preprocess import normalise
+from digitpad.model.evaluation import Mistake, confusion_matrix, evaluate_images, evaluate_probabilities
 
 
 def test_confusion_matrix_counts_true_rows_against_predicted_columns() -> None:

@@ -1,4 +1,4 @@
-"""digitpad.explain: the saliency map's contract, its faithfulness on a model whose answer is known,
+"""digitpad.model.explain: the saliency map's contract, its faithfulness on a model whose answer is known,
 the input mapped back onto the pad, the preprocessing stages and the layers' weights."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from digitpad import explain
-from digitpad.constants import MNIST_SIZE
-from digitpad.inference import Predictor
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.preprocess import INK_THRESHOLD, mass_placement, normalise, preprocess
-from digitpad.reading import render_character, split_characters
-from digitpad.strokes import Stroke
+from digitpad.base.constants import MNIST_SIZE
+from digitpad.ink.characters import render_character, split_characters
+from digitpad.ink.preprocess import INK_THRESHOLD, mass_placement, normalise, preprocess
+from digitpad.ink.strokes import Stroke
+from digitpad.model import explain
+from digitpad.model.inference import Predictor
+from digitpad.model.network import DigitNet, ModelConfig
 
 #: In the toy model, class TOY_CLASS looks only at the pooled cell (TOY_CELL): input pixels 10-11 x 10-11.
 TOY_CLASS, TOY_CELL = 3, (5, 5)
@@ -156,6 +156,6 @@ def test_the_draw_tab_still_imports_without_torch() -> None:
     import subprocess
     import sys
 
-    probe = "import sys, digitpad.gui.draw_tab; assert 'torch' not in sys.modules, 'torch was imported'"
+    probe = "import sys, digitpad.gui.draw.tab; assert 'torch' not in sys.modules, 'torch was imported'"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

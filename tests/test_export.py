@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from digitpad import export
-from digitpad.constants import NOT_A_DIGIT
-from digitpad.export import INPUT_NAME, OUTPUT_NAME, ExportError, export_onnx
-from digitpad.inference import Predictor
-from digitpad.model import DigitNet, ModelConfig
+from digitpad.base.constants import NOT_A_DIGIT
+from digitpad.model import export
+from digitpad.model.export import INPUT_NAME, OUTPUT_NAME, ExportError, export_onnx
+from digitpad.model.inference import Predictor
+from digitpad.model.network import DigitNet, ModelConfig
 
 needs_exporter = pytest.mark.skipif(
     importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None,

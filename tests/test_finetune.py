@@ -8,13 +8,20 @@ import torch
 from helpers import assert_one_line_error, run_cli, write_mnist_folder
 from test_samples import seven
 
-from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
-from digitpad.data import Mnist
-from digitpad.drawings import Drawing, save_drawing
-from digitpad.finetune import FINE_TUNED, FinetuneConfig, FinetuneProgress, finetune, held_out_splits
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.samples import SampleStore, make_sample
-from digitpad.train import TrainConfig, train
+from digitpad.data.mnist import Mnist
+from digitpad.ink.drawings import Drawing, save_drawing
+from digitpad.ink.samples import SampleStore, make_sample
+from digitpad.model.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
+from digitpad.model.network import DigitNet, ModelConfig
+from digitpad.training.config import TrainConfig
+from digitpad.training.finetune import (
+    FINE_TUNED,
+    FinetuneConfig,
+    FinetuneProgress,
+    finetune,
+    held_out_splits,
+)
+from digitpad.training.loop import train
 
 QUICK = FinetuneConfig(steps=30, personal_per_batch=16, mnist_per_batch=16, learning_rate=3e-3, mnist_pool=600)
 

@@ -1,4 +1,4 @@
-"""The gate (digitpad.gate): a second network's "not a digit" judges what the model in use reads."""
+"""The gate (digitpad.model.gate): a second network's "not a digit" judges what the model in use reads."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import pytest
 import torch
 from helpers import TINY_MODEL
 
-from digitpad.checkpoint import CheckpointInfo, save_checkpoint
-from digitpad.constants import NOT_A_DIGIT
-from digitpad.gate import GATE_ENV, attach_gate, default_gate
-from digitpad.gui.replay import line
-from digitpad.inference import Predictor
-from digitpad.model import DigitNet
-from digitpad.paths import shipped_gate_path
-from digitpad.preprocess import normalise
-from digitpad.reading import Reader
-from digitpad.strokes import Stroke
+from digitpad.base.constants import NOT_A_DIGIT
+from digitpad.base.paths import shipped_gate_path
+from digitpad.gui.testing import line
+from digitpad.ink.preprocess import normalise
+from digitpad.ink.strokes import Stroke
+from digitpad.model.checkpoint import CheckpointInfo, save_checkpoint
+from digitpad.model.gate import GATE_ENV, attach_gate, default_gate
+from digitpad.model.inference import Predictor
+from digitpad.model.network import DigitNet
+from digitpad.model.reader import Reader
 
 
 def tiny(num_classes: int = 10, not_digit_bias: float = 0.0, seed: int = 0) -> DigitNet:
@@ -76,7 +76,7 @@ def test_the_gate_can_be_switched_off_or_replaced_and_a_bad_one_is_not_fatal(tmp
     for path, reason in ((ten_classes, "no 'not a digit' output"), (broken, str(broken))):
         monkeypatch.setenv(GATE_ENV, str(path))
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="digitpad.gate"):
+        with caplog.at_level(logging.WARNING, logger="digitpad.model.gate"):
             predictor = attach_gate(Predictor(tiny()))
         assert predictor.gate is None and predictor.predict(ink()) is not None
         assert "without the 'not a digit' gate" in caplog.text and reason in caplog.text

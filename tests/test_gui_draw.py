@@ -10,8 +10,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from digitpad.gui import MainWindow
-from digitpad.gui.replay import draw_mouse_stroke, draw_tablet_stroke, line
-from digitpad.preprocess import PEN_WIDTH_FRACTION
+from digitpad.gui.testing import draw_mouse_stroke, draw_tablet_stroke, line
+from digitpad.ink.preprocess import PEN_WIDTH_FRACTION
 
 
 def label_text(window: MainWindow, name: str) -> str:
@@ -185,8 +185,8 @@ def test_feature_map_layer_selector(window: MainWindow) -> None:
 
 
 def test_pad_pixels_match_the_core_rasteriser(window: MainWindow) -> None:
-    """The pad's QPainter ink and digitpad.strokes.render agree (so offline benches and training match the app)."""
-    from digitpad.strokes import Stroke, render
+    """The pad's QPainter ink and digitpad.ink.strokes.render agree (so offline benches and training match the app)."""
+    from digitpad.ink.strokes import Stroke, render
 
     pad = window.draw_tab.pad
     height, width = pad.height(), pad.width()

@@ -12,11 +12,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from digitpad.drawings import Drawing
 from digitpad.gui import MainWindow
-from digitpad.gui.evaluation_view import PERSONAL_SAMPLES, EvaluationView
-from digitpad.samples import PersonalSample, SampleStore, make_sample
-from digitpad.strokes import Stroke
+from digitpad.gui.evaluate.tab import PERSONAL_SAMPLES, EvaluationView
+from digitpad.ink.drawings import Drawing
+from digitpad.ink.samples import PersonalSample, SampleStore, make_sample
+from digitpad.ink.strokes import Stroke
 
 
 def polyline(corners: list[tuple[float, float]], t0: float = 0.0) -> Stroke:

@@ -14,13 +14,13 @@ from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
-from digitpad import explain
-from digitpad.data import Mnist
+from digitpad.data.mnist import Mnist
 from digitpad.gui import MainWindow
-from digitpad.gui.evaluation_view import EvaluationView
-from digitpad.gui.model_in_use import ModelInUse
-from digitpad.gui.replay import draw_mouse_stroke, line
-from digitpad.inference import Predictor
+from digitpad.gui.evaluate.tab import EvaluationView
+from digitpad.gui.state.model_in_use import ModelInUse
+from digitpad.gui.testing import draw_mouse_stroke, line
+from digitpad.model import explain
+from digitpad.model.inference import Predictor
 
 
 def draw_a_seven(window: MainWindow) -> None:
@@ -137,7 +137,7 @@ def test_a_click_between_maps_opens_nothing(window: MainWindow) -> None:
 
 
 def test_the_train_tab_shows_the_first_filters_of_the_run(qtbot, tmp_path: Path, tiny_mnist: Mnist) -> None:
-    from digitpad.gui.train_tab import TrainTab
+    from digitpad.gui.train.tab import TrainTab
 
     tab = TrainTab(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), data_loader=lambda _: tiny_mnist)
     qtbot.addWidget(tab)

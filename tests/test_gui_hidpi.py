@@ -13,7 +13,7 @@ SCRIPT = """
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from digitpad.gui import MainWindow
-from digitpad.gui.replay import draw_mouse_stroke, draw_tablet_stroke, line
+from digitpad.gui.testing import draw_mouse_stroke, draw_tablet_stroke, line
 window = MainWindow()
 window.show()
 app.processEvents()

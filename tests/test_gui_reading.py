@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QWidget
 
 from digitpad.gui import MainWindow
-from digitpad.gui.replay import draw_mouse_stroke, line
+from digitpad.gui.testing import draw_mouse_stroke, line
 
 Point = tuple[float, float]
 

@@ -15,14 +15,14 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QLabel, QPushButton, QToolButton, QWidget
 
-from digitpad.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
-from digitpad.drawings import load_drawing
-from digitpad.finetune import FINE_TUNED, FinetuneConfig
+from digitpad.base.paths import user_weights_dir
 from digitpad.gui import MainWindow
-from digitpad.gui.replay import draw_mouse_stroke, line
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.paths import user_weights_dir
-from digitpad.samples import SampleStore
+from digitpad.gui.testing import draw_mouse_stroke, line
+from digitpad.ink.drawings import load_drawing
+from digitpad.ink.samples import SampleStore
+from digitpad.model.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
+from digitpad.model.network import DigitNet, ModelConfig
+from digitpad.training.finetune import FINE_TUNED, FinetuneConfig
 
 Point = tuple[float, float]
 

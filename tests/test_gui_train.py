@@ -18,16 +18,18 @@ from helpers import write_idx, write_mnist_folder
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
-from digitpad.checkpoint import load_checkpoint
-from digitpad.data import MNIST_FILES, Mnist
-from digitpad.download import DownloadError
-from digitpad.gui import workers
-from digitpad.gui.train_settings_form import SettingsForm
-from digitpad.gui.train_tab import AUTOSAVE_NAME, TrainTab, format_duration
-from digitpad.gui.workers import MnistCache, ProgressThrottle
-from digitpad.inference import Predictor
-from digitpad.paths import shipped_weights_dir, shipped_weights_path, user_weights_dir
-from digitpad.train import TrainResult, normalise_batch
+from digitpad.base.paths import shipped_weights_dir, shipped_weights_path, user_weights_dir
+from digitpad.data.download import DownloadError
+from digitpad.data.mnist import MNIST_FILES, Mnist
+from digitpad.gui.common.workers import ProgressThrottle
+from digitpad.gui.train import workers
+from digitpad.gui.train.settings_form import SettingsForm
+from digitpad.gui.train.tab import AUTOSAVE_NAME, TrainTab, format_duration
+from digitpad.gui.train.workers import MnistCache
+from digitpad.model.checkpoint import load_checkpoint
+from digitpad.model.inference import Predictor
+from digitpad.model.tensors import normalise_batch
+from digitpad.training.config import TrainResult
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -260,8 +262,8 @@ CLOSE_DURING_TRAINING = r"""
 import sys, time
 from PySide6.QtWidgets import QApplication, QWidget
 from digitpad.gui import MainWindow
-from digitpad.gui.train_settings_form import SettingsForm
-from digitpad.gui.train_tab import TrainTab
+from digitpad.gui.train.settings_form import SettingsForm
+from digitpad.gui.train.tab import TrainTab
 
 SettingsForm.QUICK_RUN_TRAIN_IMAGES = 3000
 app = QApplication([])
@@ -581,7 +583,7 @@ def test_format_duration():
 
 
 def test_the_shipped_recipe_fills_the_form_and_reaches_the_run(make_tab, qtbot, tiny_mnist, settings):
-    from digitpad.recipes import APP_DEFAULT, SHIPPED
+    from digitpad.training.recipes import APP_DEFAULT, SHIPPED
 
     tab = make_tab(data_loader=tiny_loader(tiny_mnist))
     combo = find(tab, "recipeCombo")
@@ -609,7 +611,7 @@ def test_the_shipped_recipe_fills_the_form_and_reaches_the_run(make_tab, qtbot, 
 
 
 def test_damaged_train_settings_fall_back_to_the_recipe(make_tab, settings):
-    from digitpad.recipes import APP_DEFAULT
+    from digitpad.training.recipes import APP_DEFAULT
 
     for key, value in (
         ("train/recipe", "no such recipe"),

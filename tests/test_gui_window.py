@@ -11,12 +11,12 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
-import digitpad.paths
+import digitpad.base.paths
 from digitpad.gui import MainWindow
-from digitpad.gui import settings as prefs
-from digitpad.gui.image_io import read_grey_image
-from digitpad.gui.main_window import DEFAULT_SIZE
-from digitpad.gui.replay import draw_mouse_stroke, line
+from digitpad.gui.common.image_io import read_grey_image
+from digitpad.gui.state import preferences as prefs
+from digitpad.gui.testing import draw_mouse_stroke, line
+from digitpad.gui.window.main_window import DEFAULT_SIZE
 
 
 def close(window: MainWindow) -> None:
@@ -61,10 +61,10 @@ def test_preferences_persist(qtbot, private_home: Path) -> None:
 
 def test_weights_last_used_are_remembered(qtbot, private_home: Path, tmp_path: Path) -> None:
     copy = tmp_path / "mine.safetensors"
-    copy.write_bytes(digitpad.paths.shipped_weights_path().read_bytes())
+    copy.write_bytes(digitpad.base.paths.shipped_weights_path().read_bytes())
     first = MainWindow()
     qtbot.addWidget(first)
-    from digitpad.inference import Predictor
+    from digitpad.model.inference import Predictor
 
     first.use_predictor(Predictor.from_checkpoint(copy))
     close(first)
@@ -98,7 +98,7 @@ def test_bad_weights_file_still_opens_and_says_why(qtbot, tmp_path: Path) -> Non
 
 def test_missing_shipped_weights_open_without_a_model(qtbot, tmp_path: Path, monkeypatch) -> None:
     missing = tmp_path / "nowhere.safetensors"
-    monkeypatch.setattr(digitpad.paths, "shipped_weights_path", lambda: missing)
+    monkeypatch.setattr(digitpad.base.paths, "shipped_weights_path", lambda: missing)
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
@@ -154,7 +154,7 @@ def test_read_grey_image(tmp_path: Path) -> None:
 
 
 def test_numpy_blas_runs_on_one_thread(qtbot) -> None:
-    from digitpad.gui.threads import blas_thread_count
+    from digitpad.model.threads import blas_thread_count
 
     window = MainWindow()
     qtbot.addWidget(window)
@@ -171,7 +171,7 @@ def test_weights_opened_in_the_train_tab_are_the_model_every_part_of_the_window_
     from PySide6.QtWidgets import QFileDialog, QPushButton
 
     copy = tmp_path / "opened.safetensors"
-    copy.write_bytes(digitpad.paths.shipped_weights_path().read_bytes())
+    copy.write_bytes(digitpad.base.paths.shipped_weights_path().read_bytes())
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
@@ -191,7 +191,7 @@ def test_weights_opened_in_the_train_tab_are_the_model_every_part_of_the_window_
 
 def test_a_very_long_weights_path_does_not_widen_the_window(qtbot, private_home: Path, tmp_path: Path) -> None:
     """A 10,000-character path in the model notice made the window 73,495 px wide: long words are elided."""
-    from digitpad.gui.style import elide_long_words
+    from digitpad.gui.common.style import elide_long_words
 
     missing = tmp_path / ("x" * 200) / ("y" * 9800 + ".safetensors")
     window = MainWindow(weights=missing)

@@ -18,18 +18,13 @@ import pytest
 import torch
 from helpers import assert_one_line_error, run_cli, write_mnist_folder
 
-from digitpad.cli import EXIT_OK, CliError, read_image
-from digitpad.data import MNIST_FILES, DataError, Mnist, load_mnist, read_idx
-from digitpad.model import ModelConfig
-from digitpad.preprocess import MAX_IMAGE_PIXELS, image_to_ink, preprocess
-from digitpad.train import (
-    TrainConfig,
-    batch_layout,
-    build_optimiser,
-    evaluate,
-    has_room_for_one_cycle,
-    train,
-)
+from digitpad.cli.common import EXIT_OK, CliError
+from digitpad.cli.predict import read_image
+from digitpad.data.mnist import MNIST_FILES, DataError, Mnist, load_mnist, read_idx
+from digitpad.ink.preprocess import MAX_IMAGE_PIXELS, image_to_ink, preprocess
+from digitpad.model.network import ModelConfig
+from digitpad.training.config import TrainConfig
+from digitpad.training.loop import batch_layout, build_optimiser, evaluate, has_room_for_one_cycle, train
 
 SMALL = ModelConfig(channels=(8, 16, 16))
 IMAGES_HEADER = b"\x00\x00\x08\x03"  # IDX magic: uint8, three dimensions
@@ -322,7 +317,7 @@ def test_an_image_at_the_cap_is_read(tmp_path: Path) -> None:
 
 def test_qt_reader_refuses_an_image_over_the_cap(tmp_path: Path) -> None:
     pytest.importorskip("PySide6.QtGui")
-    from digitpad.gui.image_io import read_grey_image
+    from digitpad.gui.common.image_io import read_grey_image
 
     with pytest.raises(ValueError, match="image too large"):
         read_grey_image(blank_png(tmp_path / "huge.png", 12000, 12000, with_pixels=False))

@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from digitpad import inference
-from digitpad.inference import Predictor
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.preprocess import preprocess
-from digitpad.strokes import Stroke, render
+from digitpad.ink.preprocess import preprocess
+from digitpad.ink.strokes import Stroke, render
+from digitpad.model import inference
+from digitpad.model.inference import Predictor
+from digitpad.model.network import DigitNet, ModelConfig
 
 TOLERANCE = 1e-4
 

@@ -6,10 +6,17 @@ import pytest
 import torch
 from torch import nn
 
-from digitpad.checkpoint import load_checkpoint
-from digitpad.constants import NOT_A_DIGIT
-from digitpad.model import DigitNet, ModelConfig, count_parameters, example_input, fold_batch_norm, with_not_a_digit
-from digitpad.paths import shipped_weights_path
+from digitpad.base.constants import NOT_A_DIGIT
+from digitpad.base.paths import shipped_weights_path
+from digitpad.model.checkpoint import load_checkpoint
+from digitpad.model.network import (
+    DigitNet,
+    ModelConfig,
+    count_parameters,
+    example_input,
+    fold_batch_norm,
+    with_not_a_digit,
+)
 
 
 def trained_looking(model: DigitNet, seed: int = 0) -> DigitNet:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from digitpad.checkpoint import load_checkpoint
-from digitpad.model_figures import DRAWN_DIGITS_METRIC, ModelFigures, compare, describe_beside
-from digitpad.paths import shipped_weights_path
+from digitpad.base.paths import shipped_weights_path
+from digitpad.model.accuracy import DRAWN_DIGITS_METRIC, ModelFigures, compare, describe_beside
+from digitpad.model.checkpoint import load_checkpoint
 
 
 def info(metrics: object, data: object = None) -> SimpleNamespace:

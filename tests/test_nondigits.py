@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitpad.constants import MNIST_BOX, MNIST_SIZE
-from digitpad.data import Mnist
-from digitpad.nondigits import (
+from digitpad.base.constants import MNIST_BOX, MNIST_SIZE
+from digitpad.data.mnist import Mnist
+from digitpad.data.nondigits import (
     DIGIT_KINDS,
     KIND_SHARES,
     KINDS,
@@ -20,7 +20,7 @@ from digitpad.nondigits import (
     make_letter,
     make_non_digits,
 )
-from digitpad.preprocess import MNIST_CENTRE
+from digitpad.ink.preprocess import MNIST_CENTRE
 
 
 def bar_digits(tiny_mnist: Mnist) -> np.ndarray:

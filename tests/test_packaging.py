@@ -67,7 +67,7 @@ def test_installed_package_finds_its_weights(wheel: Path, tmp_path: Path) -> Non
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     probe = (
-        "import digitpad, digitpad.paths as p; "
+        "import digitpad, digitpad.base.paths as p; "
         "print(digitpad.__file__); print(p.shipped_weights_path()); print(p.resources_dir())"
     )
     # Run outside the checkout, so that only the installed copy can be imported.

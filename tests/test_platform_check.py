@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from digitpad.gui import platform_check
-from digitpad.gui.platform_check import (
+from digitpad.gui.window import platform_check
+from digitpad.gui.window.platform_check import (
     XCB_LIBRARIES,
     missing_libraries_message,
     missing_system_libraries,
@@ -95,7 +95,7 @@ sys.exit(status)
 @pytest.mark.parametrize(
     "start",
     [
-        "from digitpad.gui.app import run_app as main",
+        "from digitpad.gui.window.app import run_app as main",
         # What `digitpad` and `digitpad gui` run.
         "from digitpad.cli import main as cli\nmain = lambda: cli([])",
     ],
@@ -126,6 +126,6 @@ def test_a_missing_library_exits_with_one_line_instead_of_aborting(private_home:
 
 
 def test_the_check_imports_no_qt() -> None:
-    probe = "import sys, digitpad.gui.platform_check; assert 'PySide6' not in sys.modules"
+    probe = "import sys, digitpad.gui.window.platform_check; assert 'PySide6' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from digitpad.constants import MNIST_BOX, MNIST_MEAN, MNIST_SIZE, MNIST_STD
-from digitpad.data import Mnist
-from digitpad.inference import Predictor
-from digitpad.preprocess import (
+from digitpad.base.constants import MNIST_BOX, MNIST_MEAN, MNIST_SIZE, MNIST_STD
+from digitpad.data.mnist import Mnist
+from digitpad.ink.preprocess import (
     INK_THRESHOLD,
     MNIST_CENTRE,
     PEN_WIDTH_FRACTION,
@@ -19,8 +18,9 @@ from digitpad.preprocess import (
     normalise,
     preprocess,
 )
-from digitpad.strokes import Stroke, render
-from digitpad.train import normalise_batch
+from digitpad.ink.strokes import Stroke, render
+from digitpad.model.inference import Predictor
+from digitpad.model.tensors import normalise_batch
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:

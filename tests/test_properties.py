@@ -30,7 +30,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from safetensors.torch import save as save_safetensors_bytes
 
-from digitpad.checkpoint import (
+from digitpad.base.constants import MNIST_SIZE, PREPROCESS_VERSION
+from digitpad.cli.common import CliError
+from digitpad.cli.predict import read_image
+from digitpad.data.mnist import MAX_IDX_DATA_BYTES, DataError, parse_idx, read_idx
+from digitpad.ink.preprocess import PreprocessResult, as_ink, image_to_ink, preprocess
+from digitpad.model.checkpoint import (
     METADATA_KEY,
     CheckpointError,
     CheckpointInfo,
@@ -38,11 +43,7 @@ from digitpad.checkpoint import (
     load_checkpoint,
     read_info,
 )
-from digitpad.cli import CliError, read_image
-from digitpad.constants import MNIST_SIZE, PREPROCESS_VERSION
-from digitpad.data import MAX_IDX_DATA_BYTES, DataError, parse_idx, read_idx
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.preprocess import PreprocessResult, as_ink, image_to_ink, preprocess
+from digitpad.model.network import DigitNet, ModelConfig
 
 #: Fixed examples, no database (nothing written under the repository), no wall-clock deadline:
 #: a busy CI machine must not turn a slow example into a failure.
@@ -493,7 +494,7 @@ def test_read_image_gives_a_grey_image_or_a_clear_error(workdir: Path, file: tup
 @given(file=image_files())
 def test_qt_image_reader_gives_a_grey_image_or_a_value_error(workdir: Path, file: tuple[bytes, tuple | None]) -> None:
     """The reader `digitpad predict` falls back on without Pillow."""
-    image_io = pytest.importorskip("digitpad.gui.image_io")
+    image_io = pytest.importorskip("digitpad.gui.common.image_io")
     payload, size = file
     path = workdir / "digit-qt.png"
     path.write_bytes(payload)

@@ -8,18 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from digitpad.preprocess import preprocess
-from digitpad.reading import (
-    STROKE_SHARE,
-    UNKNOWN,
-    UNSURE_BELOW,
-    CharacterReading,
-    Reader,
-    Reading,
-    render_character,
-    split_characters,
-)
-from digitpad.strokes import MOUSE_PRESSURE, Stroke, render
+from digitpad.ink.characters import STROKE_SHARE, render_character, split_characters
+from digitpad.ink.preprocess import preprocess
+from digitpad.ink.strokes import MOUSE_PRESSURE, Stroke, render
+from digitpad.model.reader import UNKNOWN, UNSURE_BELOW, CharacterReading, Reader, Reading
 
 PEN = 28.0  # the pad's pen on a 400 px pad
 

@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from digitpad.checkpoint import load_checkpoint
-from digitpad.model import ModelConfig
-from digitpad.paths import shipped_weights_path
-from digitpad.recipes import APP_DEFAULT, RECIPES, SHIPPED, Recipe
-from digitpad.train import TrainConfig
+from digitpad.base.paths import shipped_weights_path
+from digitpad.model.checkpoint import load_checkpoint
+from digitpad.model.network import ModelConfig
+from digitpad.training.config import TrainConfig
+from digitpad.training.recipes import APP_DEFAULT, RECIPES, SHIPPED, Recipe
 
 #: Recorded, but about the machine a run used, not the recipe: the shipped
 #: run recorded device "cpu" (SHIPPED leaves it to "auto") and threads None.

@@ -1,4 +1,4 @@
-"""Re-drawn variants of a taught digit (digitpad.redraw) and fine-tuning on them."""
+"""Re-drawn variants of a taught digit (digitpad.data.redraw) and fine-tuning on them."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import pytest
 import torch
 from test_finetune import QUICK, bar_model  # noqa: F401 (a fixture)
 
-import digitpad.finetune
-from digitpad.drawings import Drawing
-from digitpad.finetune import FinetuneProgress, finetune, sample_strokes
-from digitpad.redraw import moved_strokes, redrawn_variants
-from digitpad.samples import make_sample, model_input
-from digitpad.strokes import Stroke
+import digitpad.training.finetune
+from digitpad.data.redraw import moved_strokes, redrawn_variants
+from digitpad.ink.drawings import Drawing
+from digitpad.ink.samples import make_sample, model_input, sample_strokes
+from digitpad.ink.strokes import Stroke
+from digitpad.training.finetune import FinetuneProgress, finetune
 
 
 def line(x0: float, y0: float, x1: float, y1: float, erase: bool = False) -> Stroke:
@@ -85,13 +85,13 @@ def test_fine_tuning_draws_on_the_variants_and_holds_out_whole_samples(
     samples = [make_sample(Drawing(loop_on_a_stem(stem)), 0) for stem in (200, 260, 320)]
     images = np.stack([sample.image for sample in samples])
     trained_on: list[torch.Tensor] = []
-    fine_tune_once = digitpad.finetune._fine_tune_once
+    fine_tune_once = digitpad.training.finetune._fine_tune_once
 
     def recording(model, drawings, labels, job, stage):
         trained_on.append(drawings)
         return fine_tune_once(model, drawings, labels, job, stage)
 
-    monkeypatch.setattr(digitpad.finetune, "_fine_tune_once", recording)
+    monkeypatch.setattr(digitpad.training.finetune, "_fine_tune_once", recording)
     events: list[FinetuneProgress] = []
     result = finetune(bar_model, images, np.zeros(3, np.int64), tiny_mnist, QUICK,
                       strokes=sample_strokes(samples), progress=events.append, progress_interval=0)  # fmt: skip

@@ -8,10 +8,17 @@ import os
 import numpy as np
 import pytest
 
-from digitpad.drawings import Drawing, DrawingError, drawing_from_json, load_drawing, save_drawing
-from digitpad.reading import Reader
-from digitpad.samples import PersonalSample, SampleError, SampleStore, make_sample, model_input, samples_dir
-from digitpad.strokes import Stroke
+from digitpad.ink.drawings import Drawing, DrawingError, drawing_from_json, load_drawing, save_drawing
+from digitpad.ink.samples import (
+    PersonalSample,
+    SampleError,
+    SampleStore,
+    make_sample,
+    model_input,
+    samples_dir,
+)
+from digitpad.ink.strokes import Stroke
+from digitpad.model.reader import Reader
 
 
 def seven(left: float = 100.0, top: float = 100.0, size: float = 300.0, t0: float = 50.0) -> list[Stroke]:
@@ -95,7 +102,7 @@ def test_the_sample_input_is_what_the_pad_reads(tmp_path) -> None:
     strokes = seven()
     image = model_input(strokes)
     assert image.shape == (28, 28) and image.dtype == np.uint8 and image.max() == 255
-    from digitpad.inference import Predictor
+    from digitpad.model.inference import Predictor
 
     reader = Reader(Predictor.from_checkpoint())
     read = reader.read(strokes).characters[0].prediction.stages.centred

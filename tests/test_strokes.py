@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitpad.strokes import MAX_PRESSURE_FACTOR, MIN_PRESSURE_FACTOR, Stroke, pressure_factor, render
+from digitpad.ink.strokes import MAX_PRESSURE_FACTOR, MIN_PRESSURE_FACTOR, Stroke, pressure_factor, render
 
 
 def line(x0: float, y0: float, x1: float, y1: float, width: float, steps: int = 10, erase: bool = False) -> Stroke:

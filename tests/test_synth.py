@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitpad.constants import MNIST_BOX, MNIST_SIZE
-from digitpad.strokes import Stroke, render
-from digitpad.synth import (
+from digitpad.base.constants import MNIST_BOX, MNIST_SIZE
+from digitpad.data.pen_styles import (
     FIRST_STYLES,
     add_drawn_ones,
     add_pen_styles,
@@ -17,6 +16,7 @@ from digitpad.synth import (
     serif_one,
     slashed_zero,
 )
+from digitpad.ink.strokes import Stroke, render
 
 
 def _drawn(points: list[tuple[float, float]], width: float = 2.2) -> np.ndarray:

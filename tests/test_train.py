@@ -12,23 +12,20 @@ import pytest
 import torch
 from helpers import quick
 
-from digitpad.augment import AugmentConfig, augment_batch
-from digitpad.checkpoint import load_checkpoint
-from digitpad.constants import NOT_A_DIGIT
-from digitpad.data import Mnist
-from digitpad.model import DigitNet, ModelConfig
-from digitpad.synth import FIRST_STYLES
-from digitpad.train import (
-    BatchProgress,
-    EpochResult,
-    TrainConfig,
+from digitpad.base.constants import NOT_A_DIGIT
+from digitpad.data.augment import AugmentConfig, augment_batch
+from digitpad.data.mnist import Mnist
+from digitpad.data.pen_styles import FIRST_STYLES
+from digitpad.model.checkpoint import load_checkpoint
+from digitpad.model.network import DigitNet, ModelConfig
+from digitpad.model.tensors import choose_device
+from digitpad.training.config import BatchProgress, EpochResult, TrainConfig
+from digitpad.training.estimate import estimate_run_seconds, expected_train_images
+from digitpad.training.loop import (
     batch_layout,
     build_model,
     build_optimiser,
-    choose_device,
-    estimate_run_seconds,
     evaluate,
-    expected_train_images,
     not_a_digit_share,
     prepare_tensors,
     run_model_config,

@@ -1,7 +1,7 @@
 """The Qt window: a thin layer over the Qt-free core.
 
 ``from digitpad.gui import MainWindow`` is the entry point for tests and tools
-(see README, "The app"). The import is lazy so that ``digitpad.gui.image_io``
+(see README, "The app"). The import is lazy so that ``digitpad.gui.common.image_io``
 and friends can be used without building any widgets.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from digitpad.gui.main_window import MainWindow
+    from digitpad.gui.window.main_window import MainWindow
 
 __all__ = ["MainWindow"]
 
@@ -18,7 +18,7 @@ __all__ = ["MainWindow"]
 def __getattr__(name: str) -> type[MainWindow]:
     """The lazy ``MainWindow`` attribute (PEP 562)."""
     if name == "MainWindow":
-        from digitpad.gui.main_window import MainWindow
+        from digitpad.gui.window.main_window import MainWindow
 
         return MainWindow
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

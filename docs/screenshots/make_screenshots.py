@@ -81,7 +81,7 @@ def draw_reading_shots(window, app) -> None:
 
 def draw_sample(pad, strokes: list[np.ndarray], share: float, centre: float) -> None:
     """A UNIPEN trajectory at ``share`` of the pad's height, centred at ``centre`` of its width, as tablet strokes."""
-    from digitpad.gui.replay import draw_tablet_stroke
+    from digitpad.gui.testing import draw_tablet_stroke
 
     for stroke in place(strokes, pad.width(), pad.height(), share, centre):
         points = [(float(x), float(y)) for x, y in stroke]
@@ -182,7 +182,7 @@ def writer_samples(writer: str) -> list[tuple[int, list[np.ndarray]]]:
 
 
 def draw_on_pad(pad, strokes: list[np.ndarray], app) -> None:
-    from digitpad.gui.replay import draw_tablet_stroke
+    from digitpad.gui.testing import draw_tablet_stroke
 
     pad.clear()
     for stroke in place(strokes, pad.width(), pad.height()):
@@ -268,13 +268,13 @@ def main() -> None:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
-    from digitpad.gui import settings as prefs
+    from digitpad.gui.state import preferences as prefs
 
     QCoreApplication.setOrganizationName(prefs.ORGANISATION)
     QCoreApplication.setApplicationName(prefs.APPLICATION)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setStyle("Fusion")
-    from digitpad.gui.main_window import MainWindow, app_icon
+    from digitpad.gui.window.main_window import MainWindow, app_icon
 
     app.setWindowIcon(app_icon())
     window = MainWindow()

@@ -1,0 +1,153 @@
+"""TODO."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import importlib.util
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor
+
+if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
+    pass
+
+
+def check_image_path(path: Path) -> None:
+    """CliError unless ``path`` is a regular file (symlinks followed): say what it is instead.
+
+    Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer).
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as error:
+        # A dangling symlink also lands here: name where it points.
+        target = f" (a symlink to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
+        raise CliError(f"{path}: no such file{target}") from error
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CliError(f"{path}: a symlink loop (the links never reach a file)") from error
+        raise CliError(f"{path}: cannot read: {error.strerror or error}") from error
+    if stat.S_ISDIR(mode):
+        raise CliError(f"{path}: is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or a socket"
+        raise CliError(f"{path}: is {kind}, not a regular file")
+
+
+def read_image(path: Path):
+    """Read a PNG or JPEG as a grey float array in [0, 1] (Pillow, or Qt if Pillow is missing).
+
+    Images over MAX_IMAGE_PIXELS are refused from their header, before decoding.
+    """
+    check_image_path(path)
+    if importlib.util.find_spec("PIL") is None:
+        from digitpad.gui.common.image_io import read_grey_image
+
+        try:
+            return read_grey_image(path)
+        except ValueError as error:
+            raise CliError(str(error)) from error
+    return _read_with_pillow(path)
+
+
+def _read_with_pillow(path: Path):
+    """:func:`read_image` with Pillow: transparency composited onto white paper."""
+    import warnings
+
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns from 89M pixels (our own, lower limit below refuses those anyway) and about
+            # damaged metadata such as corrupt EXIF: the image is read or refused in one line regardless.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            opened = Image.open(path)
+        with opened as image, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise CliError(_too_large(path, width, height))
+            if "transparency" in image.info:
+                # Palette or single-colour transparency (PNG tRNS): make it an alpha
+                # band first, or the grey conversion drops it and shows the hidden colour.
+                image = image.convert("RGBA")
+            image = image.convert("LA") if "A" in image.getbands() else image.convert("L")
+            array = np.asarray(image, dtype=np.float32) / 255
+    except Image.DecompressionBombError as error:
+        raise CliError(f"{path}: image too large ({error})") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        # Pillow reports some damaged files (a broken PNG chunk) as SyntaxError.
+        raise CliError(f"{path}: not a readable image ({error})") from error
+    if array.ndim == 3:  # composite transparency onto white paper
+        grey, alpha = array[..., 0], array[..., 1]
+        array = grey * alpha + (1 - alpha)
+    return array
+
+
+def _too_large(path: Path, width: int, height: int) -> str:
+    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
+
+    return f"{path}: image too large ({width}x{height} pixels; at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
+
+
+def _read_drawing_file(predictor, path: Path) -> str:
+    """What the app reads in a drawing saved as JSON (a digit or a number; "" when nothing is drawn)."""
+    from digitpad.ink.drawings import DrawingError, load_drawing
+    from digitpad.model.reader import Reader
+
+    check_image_path(path)
+    try:
+        drawing = load_drawing(path)
+    except DrawingError as error:
+        raise CliError(str(error)) from error
+    return Reader(predictor).read(drawing.strokes).text
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from digitpad.ink.preprocess import image_to_ink
+
+    predictor = load_predictor(args.weights, gate=True)
+    failures = 0
+    for name in args.images:
+        path = Path(name)
+        try:
+            if path.suffix.lower() == ".json":
+                text = _read_drawing_file(predictor, path)
+                print(f"{path}: {text}" if text else f"{path}: nothing drawn")
+                continue
+            try:
+                prediction = predictor.predict(image_to_ink(read_image(path)))
+            except ValueError as error:  # an image the pipeline cannot use, e.g. an empty one
+                raise CliError(f"{path}: {error}") from error
+        except CliError as error:
+            print(f"digitpad: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        if prediction is None:
+            print(f"{path}: nothing drawn")
+        elif prediction.not_digit > prediction.confidence:
+            print(f"{path}: ? (not a digit: {prediction.not_digit:.1%})")
+        else:
+            print(f"{path}: {prediction.digit} ({prediction.confidence:.1%})")
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from digitpad.model.export import ExportError, export_onnx
+
+    predictor = load_predictor(args.weights)
+    try:
+        out = export_onnx(predictor.model, Path(args.onnx))
+    except ExportError as error:
+        raise CliError(str(error)) from error
+    print(f"wrote {out}")
+    return EXIT_OK

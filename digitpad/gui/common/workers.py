@@ -1,0 +1,156 @@
+"""TODO: split from gui.workers."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
+
+log = logging.getLogger(__name__)
+
+#: Training runs this much "nicer" than the GUI (Linux): on a busy machine the
+#: scheduler then lets the GUI thread in first, while an otherwise idle
+#: machine still gives training all the CPU the GUI does not use.
+TRAINING_NICENESS = 5
+
+#: Python's GIL switch interval while a run is going (the default is 5 ms).
+#: The run's Python loops (preparing the data, the batch loop between torch
+#: ops) hold the GIL; every time the GUI thread wants it back, after each
+#: torch op of a live prediction or each pyqtgraph paint call, it waits up to
+#: one interval, and a frame makes dozens of such calls. Measured with
+#: bench/ui_stall.py: the longest stall while a run prepares its data went
+#: from 61 to 38 ms, at the same training speed.
+TRAINING_SWITCH_INTERVAL_S = 0.0005
+
+
+#: Upper bound on cross-thread progress signals per second.
+MAX_PROGRESS_HZ = 20.0
+
+
+class ProgressThrottle:
+    """Lets an event through at most ``hz`` times a second (the first one always)."""
+
+    def __init__(self, hz: float = MAX_PROGRESS_HZ) -> None:
+        self.interval = 1.0 / hz
+        self._last = -float("inf")
+
+    def ready(self, force: bool = False) -> bool:
+        now = time.perf_counter()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            return True
+        return False
+
+
+class StoppableWorker(QObject):
+    """Shared part: a stop flag that any thread may set."""
+
+    #: A line for the log.
+    message = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stop_requested = threading.Event()
+
+    def request_stop(self) -> None:
+        """Thread-safe; the work notices at its next check (one batch, or one download chunk)."""
+        self._stop_requested.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop_requested.is_set()
+
+
+@contextmanager
+def heavy_work(what: str, failed: SignalInstance, reported: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Run a worker's heavy ``run`` body (training, fine-tuning) as the pad needs it, and end it cleanly.
+
+    The thread runs nicer than the GUI and holds the GIL for shorter slices
+    (see TRAINING_NICENESS, TRAINING_SWITCH_INTERVAL_S). An error becomes
+    one line on ``failed``: ``reported`` ones (their message is for the
+    user) as they are; bad settings, out of memory, a device that went away
+    or a full disk with their type, the traceback to the log. Last, the
+    thread's event loop is quit from inside it: a queued connection to
+    QThread.quit would wait for the GUI thread, which may be blocked in
+    shutdown() waiting for us.
+    """
+    lower_thread_priority(TRAINING_NICENESS)
+    previous_switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous_switch_interval, TRAINING_SWITCH_INTERVAL_S))
+    try:
+        yield
+    except reported as error:
+        failed.emit(str(error))
+    except (ValueError, RuntimeError, OSError) as error:
+        log.exception("%s failed", what)
+        failed.emit(f"{type(error).__name__}: {error}")
+    except Exception as error:
+        log.exception("%s failed unexpectedly", what)
+        failed.emit(f"unexpected {type(error).__name__}: {error}")
+    finally:
+        sys.setswitchinterval(previous_switch_interval)
+        QThread.currentThread().quit()
+
+
+def lower_thread_priority(increment: int) -> bool:
+    """Raise the calling thread's nice value by ``increment`` (Linux only); True if done.
+
+    On Linux the nice value is per thread and inherited by threads it starts,
+    so torch's intra-op threads, which the training thread creates, follow.
+    QThread's priorities do nothing there for ordinary threads.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        thread_id = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread_id, os.getpriority(os.PRIO_PROCESS, thread_id) + increment)
+    except OSError:
+        return False
+    return True
+
+
+def _accepts_keyword(function: Callable, name: str) -> bool:
+    """Whether ``function`` takes keyword ``name`` (older download code has no cancellation)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def start_in_thread(worker: StoppableWorker, parent: QObject | None = None) -> QThread:
+    """Move ``worker`` to a new QThread, run its ``run`` slot there, and return the started thread.
+
+    The worker quits the thread itself when ``run`` returns. The thread is
+    parented to ``parent`` so that it outlives nothing it should not; the
+    caller must still stop the worker and wait for the thread before the
+    parent goes (see :func:`stop_and_wait`).
+    """
+    thread = QThread(parent)
+    thread.setObjectName(f"{type(worker).__name__}Thread")
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    thread.finished.connect(worker.deleteLater)
+    thread.start()
+    return thread
+
+
+def stop_and_wait(worker: StoppableWorker | None, thread: QThread | None, timeout_ms: int) -> bool:
+    """Ask ``worker`` to stop and wait up to ``timeout_ms`` for ``thread``; True if it has finished.
+
+    Never terminates the thread: that could kill it inside a file write or
+    while holding a lock.
+    """
+    if thread is None:
+        return True
+    if worker is not None:
+        worker.request_stop()
+    if thread.isFinished() or not thread.isRunning():
+        return True
+    return thread.wait(timeout_ms)

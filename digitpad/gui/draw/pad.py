@@ -1,0 +1,508 @@
+"""The drawing pad: mouse and tablet input, smooth strokes, and the model's ink image.
+
+The pad keeps the drawing twice:
+
+- as :class:`~digitpad.ink.strokes.Stroke` objects (pen path + width per point),
+  the exact record that undo, resizing and replays work from;
+- as pixels: a ``Format_Grayscale8`` QImage at device resolution, white ink
+  on black paper (MNIST's polarity), whose buffer *is* a numpy array. Each
+  new piece of a stroke is painted into it with QPainter as the pen moves,
+  and the ink's bounding box is tracked on the way, so a prediction never
+  re-renders the drawing nor scans the whole pad.
+
+The screen shows that same image (dark ink on light paper, by a difference
+blend), so what the user sees is exactly what the model reads.
+
+Strokes are smoothed with the midpoint quadratic scheme: piece *i* runs from
+the midpoint of segment *i-1* to the midpoint of segment *i*, bending through
+point *i-1*. Each piece can be drawn as soon as its end point arrives, and a
+full re-render draws the very same pieces, so incremental and re-rendered
+pixels agree.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPointingDevice,
+    QResizeEvent,
+    QTabletEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from digitpad.gui.common.style import Palette, qcolor
+from digitpad.ink.preprocess import INK_THRESHOLD, PEN_WIDTH_FRACTION, ink_bbox
+from digitpad.ink.strokes import ERASER_WIDTH_FACTOR, MOUSE_PRESSURE, Stroke, pressure_factor
+
+#: Pen moves shorter than this (logical px) add no point: they only cost time.
+MIN_POINT_DISTANCE = 0.75
+#: The paper and the ink as shown on screen (the model always sees white on black).
+PAPER_COLOUR = qcolor(Palette.PAPER)
+HINT_COLOUR = qcolor(Palette.PAD_HINT)
+BORDER_COLOUR = qcolor(Palette.PAD_BORDER)
+BOX_COLOUR = qcolor(Palette.AXIS)
+SELECTED_BOX_COLOUR = qcolor(Palette.ACCENT)
+#: Frames sit this far (logical px) outside a character's ink.
+BOX_MARGIN = 5.0
+#: A stroke whose points all stay this close (logical px) to where it began is a tap, not ink.
+TAP_DISTANCE = 4.0
+#: Ink level (0..255) below which a pixel is anti-aliasing fringe, not ink; as in preprocessing.
+INK_LEVEL_THRESHOLD = INK_THRESHOLD * 255
+
+Bbox = tuple[int, int, int, int]
+
+
+def _midpoint(a: tuple[float, float], b: tuple[float, float]) -> QPointF:
+    return QPointF((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+
+
+def stroke_piece(stroke: Stroke, index: int) -> tuple[QPainterPath | None, QPointF, float]:
+    """Piece ``index`` of a stroke as (path or None for a dot, dot centre, width).
+
+    Piece 0 is the dot at pen-down; piece i >= 1 is the quadratic from the
+    midpoint before point i-1 to the midpoint after it; piece len(points) is
+    the tail from the last midpoint to the last point, drawn at pen-up.
+    """
+    points, widths = stroke.points, stroke.widths
+    count = len(points)
+    if index == 0:
+        return None, QPointF(*points[0]), widths[0]
+    if index < count:
+        start = QPointF(*points[0]) if index == 1 else _midpoint(points[index - 2], points[index - 1])
+        path = QPainterPath(start)
+        path.quadTo(QPointF(*points[index - 1]), _midpoint(points[index - 1], points[index]))
+        return path, start, (widths[index - 1] + widths[index]) / 2
+    # The tail: from the last midpoint to the last point.
+    start = QPointF(*points[0]) if count == 1 else _midpoint(points[-2], points[-1])
+    path = QPainterPath(start)
+    path.lineTo(QPointF(*points[-1]))
+    return path, start, widths[-1]
+
+
+def paint_piece(painter: QPainter, stroke: Stroke, index: int) -> QRectF:
+    """Paint one piece of ``stroke`` (white ink, or black for an eraser); return its bounds."""
+    path, centre, width = stroke_piece(stroke, index)
+    colour = QColor(0, 0, 0) if stroke.erase else QColor(255, 255, 255)
+    radius = width / 2
+    if path is None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(centre, radius, radius)
+        return QRectF(centre.x() - radius, centre.y() - radius, width, width)
+    pen = QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(path)
+    return path.controlPointRect().adjusted(-radius, -radius, radius, radius)
+
+
+class DrawingPad(QWidget):
+    """The pad the user draws on (objectName ``canvas``).
+
+    Signals:
+        inkChanged: new ink while the pen moves (the DrawTab throttles predictions on it).
+        drawingChanged: the drawing is complete for now: pen-up, undo, clear or a resize.
+        strokeStarted: the pen touched the pad.
+        characterClicked(int): a tap (a click without drawing) on one of the
+            character boxes (see :meth:`set_character_boxes`); the tap leaves no ink.
+    """
+
+    inkChanged = Signal()
+    drawingChanged = Signal()
+    strokeStarted = Signal()
+    firstPainted = Signal()
+    characterClicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
+        self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, False)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 160)
+        self.setToolTip(
+            "Draw a digit with the mouse or a pen. Pen pressure sets the stroke width; "
+            "the pen's eraser end rubs out.\nCtrl+Z undoes the last stroke, Esc clears the pad."
+        )
+        self._strokes: list[Stroke] = []
+        self._current: Stroke | None = None
+        self._pieces_drawn = 0
+        self._pen_width_fraction = PEN_WIDTH_FRACTION
+        self._hint = "Draw a digit here"
+        self._painted_once = False
+        # The model's image: filled in by _allocate_ink() on the first resize.
+        self._scale = 1.0
+        self._ink_buffer = np.zeros((1, 4), np.uint8)
+        self._ink = self._ink_buffer[:, :1]
+        self._ink_image = QImage(self._ink_buffer.data, 1, 1, 4, QImage.Format.Format_Grayscale8)
+        #: Loose bounding box (top, left, bottom, right) in device px of everything drawn; None when empty.
+        self._loose_bbox: Bbox | None = None
+        self._allocate_ink(QSize(max(self.width(), 1), max(self.height(), 1)))
+        #: Boxes around the characters of a number (logical px), and the selected one.
+        self._boxes: list[QRectF] = []
+        #: The saliency overlay (digitpad.gui.draw.saliency_overlay) and where it lies on the pad.
+        self._overlay: tuple[QImage, QRectF] | None = None
+        self._selected_box: int | None = None
+
+    # -- public API -------------------------------------------------------------
+
+    @property
+    def strokes(self) -> list[Stroke]:
+        """The strokes drawn so far (a copy of the list; the strokes themselves are shared)."""
+        return list(self._strokes)
+
+    def drawing(self) -> list[Stroke]:
+        """Every stroke, the one being drawn included (the strokes themselves are shared, not copied)."""
+        return self._strokes + ([self._current] if self._current is not None else [])
+
+    def set_character_boxes(self, boxes: list[tuple[float, float, float, float]], selected: int | None) -> None:
+        """Frame each character of a number, ``selected`` in the accent colour; one or none: no frames.
+
+        ``boxes`` are (left, top, right, bottom) in logical px. A tap inside a
+        frame then selects that character (``characterClicked``) instead of
+        leaving a dot.
+        """
+        new = [QRectF(left, top, right - left, bottom - top) for left, top, right, bottom in boxes]
+        new = new if len(new) >= 2 else []
+        selected = selected if new else None
+        if new == self._boxes and selected == self._selected_box:
+            return
+        dirty = QRectF()
+        for box in self._boxes + new:
+            dirty = dirty.united(box.adjusted(-BOX_MARGIN - 2, -BOX_MARGIN - 2, BOX_MARGIN + 2, BOX_MARGIN + 2))
+        self._boxes, self._selected_box = new, selected
+        self.update(dirty.toAlignedRect())
+
+    def set_overlay(self, image: QImage | None, rect: QRectF | None) -> None:
+        """Paint ``image`` stretched over ``rect`` (logical pixels) on top of the ink; None removes it."""
+        old = self._overlay
+        self._overlay = (image, rect) if image is not None and rect is not None else None
+        for overlay in (old, self._overlay):
+            if overlay is not None:
+                self.update(overlay[1].toAlignedRect().adjusted(-1, -1, 1, 1))
+
+    def is_empty(self) -> bool:
+        return not self._strokes and self._current is None
+
+    def has_been_painted(self) -> bool:
+        """True once the pad has been painted on screen."""
+        return self._painted_once
+
+    def is_drawing(self) -> bool:
+        """True while the pen is down."""
+        return self._current is not None
+
+    def pen_width_fraction(self) -> float:
+        return self._pen_width_fraction
+
+    def set_pen_width_fraction(self, fraction: float) -> None:
+        """Pen width for new strokes, as a fraction of the pad's height."""
+        self._pen_width_fraction = float(fraction)
+
+    def pen_width(self) -> float:
+        """The plain pen width in logical pixels (pressure 0.5, the mouse's)."""
+        return self._pen_width_fraction * self.height()
+
+    def set_hint(self, text: str) -> None:
+        """Text shown on an empty pad."""
+        self._hint = text
+        self.update()
+
+    def undo(self) -> bool:
+        """Drop the last stroke and re-render; False if there was none."""
+        if self._current is not None:
+            self._finish_stroke()
+        if not self._strokes:
+            return False
+        self._strokes.pop()
+        self._render_all()
+        self.drawingChanged.emit()
+        return True
+
+    def clear(self) -> None:
+        """Remove every stroke."""
+        had_ink = bool(self._strokes) or self._current is not None
+        self._current = None
+        self._strokes.clear()
+        self._render_all()
+        if had_ink:
+            self.drawingChanged.emit()
+
+    def set_strokes(self, strokes: list[Stroke]) -> None:
+        """Replace the drawing (logical coordinates) and re-render it."""
+        self._current = None
+        self._strokes = list(strokes)
+        self._render_all()
+        self.drawingChanged.emit()
+
+    def ink_image(self) -> QImage:
+        """The model's image: white ink on black, device resolution (do not paint into it)."""
+        return self._ink_image
+
+    def ink_array(self) -> np.ndarray:
+        """The model's image as a uint8 (height, width) view: bright ink on black, device pixels."""
+        return self._ink
+
+    def device_scale(self) -> float:
+        """Device pixels per logical pixel of the ink image."""
+        return self._scale
+
+    def ink_crop(self) -> tuple[np.ndarray, Bbox] | None:
+        """The ink cut to its tight bounding box (a view) and that box in device px; None if blank.
+
+        Only the loosely tracked region is scanned, never the whole pad.
+        """
+        if self._loose_bbox is None:
+            return None
+        top, left, bottom, right = self._loose_bbox
+        region = self._ink[top:bottom, left:right]
+        tight = ink_bbox(region, INK_LEVEL_THRESHOLD)
+        if tight is None:
+            return None
+        region_top, region_left, region_bottom, region_right = tight
+        bbox = (top + region_top, left + region_left, top + region_bottom, left + region_right)
+        return self._ink[bbox[0] : bbox[2], bbox[1] : bbox[3]], bbox
+
+    # -- input ------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        self._begin_stroke(event.position(), MOUSE_PRESSURE, erase=False)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._current is None or not event.buttons() & Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        self._extend_stroke(event.position(), MOUSE_PRESSURE)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._current is None:
+            event.ignore()
+            return
+        self._extend_stroke(event.position(), MOUSE_PRESSURE)
+        self._finish_stroke()
+        event.accept()
+
+    def tabletEvent(self, event: QTabletEvent) -> None:
+        # Accepting tablet events stops Qt from also synthesising mouse events for them.
+        kind = event.type()
+        pressure = event.pressure()
+        if kind == QEvent.Type.TabletPress:
+            erase = event.pointerType() == QPointingDevice.PointerType.Eraser
+            self._begin_stroke(event.position(), pressure, erase=erase)
+        elif kind == QEvent.Type.TabletMove:
+            if self._current is not None:
+                self._extend_stroke(event.position(), pressure)
+        elif kind == QEvent.Type.TabletRelease:
+            if self._current is not None:
+                self._extend_stroke(event.position(), pressure)
+                self._finish_stroke()
+        event.accept()
+
+    def _stroke_width(self, pressure: float, erase: bool) -> float:
+        width = self.pen_width() * pressure_factor(pressure)
+        return width * ERASER_WIDTH_FACTOR if erase else width
+
+    def _begin_stroke(self, position: QPointF, pressure: float, erase: bool) -> None:
+        if self._current is not None:
+            self._finish_stroke()
+        self._current = Stroke(erase=erase)
+        self._current.add(position.x(), position.y(), self._stroke_width(pressure, erase), pressure, time.monotonic())
+        self._pieces_drawn = 0
+        self.strokeStarted.emit()
+        self._paint_new_pieces(final=False)
+
+    def _extend_stroke(self, position: QPointF, pressure: float) -> None:
+        stroke = self._current
+        assert stroke is not None
+        last_x, last_y = stroke.points[-1]
+        if math.hypot(position.x() - last_x, position.y() - last_y) < MIN_POINT_DISTANCE:
+            return
+        stroke.add(position.x(), position.y(), self._stroke_width(pressure, stroke.erase), pressure, time.monotonic())
+        self._paint_new_pieces(final=False)
+
+    def _finish_stroke(self) -> None:
+        stroke = self._current
+        assert stroke is not None
+        box = self._tapped_box(stroke)
+        if box is not None:
+            # A tap on a character of a number selects it: no dot is left.
+            self._current = None
+            self._render_all()
+            self.characterClicked.emit(box)
+            self.drawingChanged.emit()
+            return
+        self._paint_new_pieces(final=True)
+        self._strokes.append(stroke)
+        self._current = None
+        self.drawingChanged.emit()
+
+    def _tapped_box(self, stroke: Stroke) -> int | None:
+        """The frame a tap landed in, if ``stroke`` is a tap (the pen barely moved) inside one."""
+        if not self._boxes or stroke.erase:
+            return None
+        x0, y0 = stroke.points[0]
+        if any(math.hypot(x - x0, y - y0) > TAP_DISTANCE for x, y in stroke.points):
+            return None
+        for index, box in enumerate(self._boxes):
+            if box.adjusted(-BOX_MARGIN, -BOX_MARGIN, BOX_MARGIN, BOX_MARGIN).contains(QPointF(x0, y0)):
+                return index
+        return None
+
+    # -- rendering --------------------------------------------------------------
+
+    def _paint_new_pieces(self, final: bool) -> None:
+        """Paint the pieces of the current stroke not painted yet (and the tail if ``final``)."""
+        stroke = self._current
+        assert stroke is not None
+        last = len(stroke.points) if final else len(stroke.points) - 1
+        if self._pieces_drawn > last:
+            return
+        painter = self._ink_painter()
+        dirty = QRectF()
+        for index in range(self._pieces_drawn, last + 1):
+            dirty = dirty.united(paint_piece(painter, stroke, index))
+        painter.end()
+        self._pieces_drawn = last + 1
+        if not stroke.erase:
+            self._grow_bbox(dirty)
+        self.update(dirty.toAlignedRect().adjusted(-2, -2, 2, 2))
+        self.inkChanged.emit()
+
+    def _ink_painter(self) -> QPainter:
+        painter = QPainter(self._ink_image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        return painter
+
+    def _grow_bbox(self, logical: QRectF) -> None:
+        """Add a logical rect (plus a pixel of anti-aliasing) to the loose device-px bbox."""
+        scale = self._scale
+        height, width = self._ink.shape
+        top = max(int(math.floor(logical.top() * scale)) - 1, 0)
+        left = max(int(math.floor(logical.left() * scale)) - 1, 0)
+        bottom = min(int(math.ceil(logical.bottom() * scale)) + 2, height)
+        right = min(int(math.ceil(logical.right() * scale)) + 2, width)
+        if top >= bottom or left >= right:
+            return
+        if self._loose_bbox is None:
+            self._loose_bbox = (top, left, bottom, right)
+        else:
+            old_top, old_left, old_bottom, old_right = self._loose_bbox
+            self._loose_bbox = (min(top, old_top), min(left, old_left), max(bottom, old_bottom), max(right, old_right))
+
+    def _allocate_ink(self, size: QSize) -> None:
+        """A fresh black ink image for a pad of ``size`` logical px at the current pixel ratio."""
+        self._scale = float(self.devicePixelRatioF()) or 1.0
+        width = max(1, round(size.width() * self._scale))
+        height = max(1, round(size.height() * self._scale))
+        # QImage wants 32-bit aligned rows; the numpy view hides the padding.
+        stride = (width + 3) // 4 * 4
+        self._ink_buffer = np.zeros((height, stride), np.uint8)
+        self._ink = self._ink_buffer[:, :width]
+        self._ink_image = QImage(self._ink_buffer.data, width, height, stride, QImage.Format.Format_Grayscale8)
+        self._ink_image.setDevicePixelRatio(self._scale)
+        self._loose_bbox = None
+
+    def _render_all(self) -> None:
+        """Re-render every stroke from scratch (undo, clear, resize: never while drawing)."""
+        self._ink_buffer.fill(0)
+        self._loose_bbox = None
+        strokes = self._strokes + ([self._current] if self._current is not None else [])
+        if strokes:
+            painter = self._ink_painter()
+            for stroke in strokes:
+                pieces = len(stroke.points) if stroke is not self._current else self._pieces_drawn - 1
+                bounds = QRectF()
+                for index in range(pieces + 1):
+                    bounds = bounds.united(paint_piece(painter, stroke, index))
+                if not stroke.erase:
+                    self._grow_bbox(bounds)
+            painter.end()
+        self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        old, new = event.oldSize(), event.size()
+        if old.isValid() and old.width() > 0 and old.height() > 0 and (self._strokes or self._current):
+            # Keep the whole drawing on the pad, in proportion to it.
+            factor = min(new.width() / old.width(), new.height() / old.height())
+            for stroke in self._strokes + ([self._current] if self._current is not None else []):
+                stroke.points = [(x * factor, y * factor) for x, y in stroke.points]
+                stroke.widths = [w * factor for w in stroke.widths]
+        self._allocate_ink(new)
+        self._render_all()
+        super().resizeEvent(event)
+        if self._strokes:
+            self.drawingChanged.emit()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self._scale != self.devicePixelRatioF():
+            self._allocate_ink(self.size())
+            self._render_all()
+            self.drawingChanged.emit()
+        return super().event(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        area: QRect = event.rect()
+        painter.fillRect(area, PAPER_COLOUR)
+        # |paper - ink| turns white-on-black ink into near-black ink on the paper colour.
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Difference)
+        source = QRectF(
+            area.x() * self._scale, area.y() * self._scale, area.width() * self._scale, area.height() * self._scale
+        )
+        painter.drawImage(QRectF(area), self._ink_image, source)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        if self._overlay is not None:
+            # Screen: the colour lights up the dark ink and leaves the paper white.
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Screen)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self._overlay[1], self._overlay[0])
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        if self.is_empty() and self._hint:
+            painter.setPen(HINT_COLOUR)
+            font = painter.font()
+            font.setPointSizeF(max(font.pointSizeF() * 1.4, 11.0))
+            painter.setFont(font)
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._hint)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        self._paint_boxes(painter)
+        painter.setPen(QPen(BORDER_COLOUR, 1))
+        painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
+        painter.end()
+        if not self._painted_once:
+            self._painted_once = True
+            self.firstPainted.emit()
+
+    def _paint_boxes(self, painter: QPainter) -> None:
+        """Frames around a number's characters: the selected one in the accent colour."""
+        if not self._boxes:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for index, box in enumerate(self._boxes):
+            selected = index == self._selected_box
+            pen = QPen(SELECTED_BOX_COLOUR if selected else BOX_COLOUR, 2 if selected else 1)
+            pen.setStyle(Qt.PenStyle.SolidLine if selected else Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRoundedRect(box.adjusted(-BOX_MARGIN, -BOX_MARGIN, BOX_MARGIN, BOX_MARGIN), 6, 6)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+    def sizeHint(self) -> QSize:
+        return QSize(520, 520)

@@ -1,0 +1,194 @@
+"""*My samples*: the personal samples as thumbnails grouped by digit; delete, relabel, export, import.
+
+A non-modal dialog (objectName ``samplesDialog``): one row per digit with
+its count and a thumbnail of every sample (the 28x28 input the model
+learns from, dark ink on paper). Click thumbnails to select them, then
+*Delete* or *Relabel as* another digit; *Export…* copies every sample file
+into a folder, *Import…* adds the samples of a folder (files already here
+are not added twice, broken ones are skipped and named).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from digitpad.base.constants import NUM_CLASSES
+from digitpad.gui.common.style import error_label, muted, section_title, show_text
+from digitpad.gui.state.personal_samples import PersonalSamples
+from digitpad.ink.samples import PersonalSample
+
+#: Thumbnails show the 28x28 input at this zoom.
+THUMBNAIL_ZOOM = 2
+
+
+def thumbnail_icon(image: np.ndarray, zoom: int = THUMBNAIL_ZOOM) -> QIcon:
+    """The model's input as dark ink on white paper, ``zoom`` times larger."""
+    paper = np.ascontiguousarray(255 - np.kron(image, np.ones((zoom, zoom), np.uint8)))
+    height, width = paper.shape
+    qimage = QImage(paper.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
+    return QIcon(QPixmap.fromImage(qimage))
+
+
+class SampleThumbnail(QToolButton):
+    """One sample; checked when selected."""
+
+    def __init__(self, sample: PersonalSample, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sampleThumbnail")
+        self.sample = sample
+        self.setCheckable(True)
+        self.setIcon(thumbnail_icon(sample.image))
+        self.setIconSize(QSize(28 * THUMBNAIL_ZOOM, 28 * THUMBNAIL_ZOOM))
+        self.setAutoRaise(True)
+        self.setToolTip(f"A {sample.label}, taught {_when(sample.created)}. Click to select.")
+
+
+def _when(created: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "at an unknown time"
+
+
+class SamplesDialog(QDialog):
+    """The *My samples* window (see the module docstring)."""
+
+    def __init__(self, samples: PersonalSamples, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("samplesDialog")
+        self.setWindowTitle("My samples")
+        self.samples = samples
+        self.thumbnails: list[SampleThumbnail] = []
+        self.summary = muted(QLabel(objectName="samplesSummary"))
+        self.summary.setWordWrap(True)  # a long folder path must not widen the window
+        self.rows = QWidget(objectName="sampleRows")
+        self.rows_layout = QVBoxLayout(self.rows)
+        self.rows_layout.setSpacing(2)
+        scroll = QScrollArea()
+        scroll.setWidget(self.rows)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.problem = error_label("samplesProblem")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.problem)
+        layout.addLayout(self._build_buttons())
+        samples.changed.connect(self.refresh)
+        samples.problem.connect(lambda text: show_text(self.problem, text))
+        self.resize(720, 780)
+        self.refresh()
+        if samples.warnings():
+            show_text(self.problem, f"{len(samples.warnings())} broken file(s) skipped: {samples.warnings()[0]}")
+
+    def _build_buttons(self) -> QHBoxLayout:
+        self.delete_button = QPushButton("Delete", objectName="deleteSamplesButton")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.relabel_combo = QComboBox(objectName="relabelCombo")
+        self.relabel_combo.addItems([str(digit) for digit in range(NUM_CLASSES)])
+        self.relabel_button = QPushButton("Relabel as", objectName="relabelButton")
+        self.relabel_button.clicked.connect(self.relabel_selected)
+        self.export_button = QPushButton("Export…", objectName="exportSamplesButton")
+        self.export_button.clicked.connect(self._choose_export_folder)
+        self.import_button = QPushButton("Import…", objectName="importSamplesButton")
+        self.import_button.clicked.connect(self._choose_import_folder)
+        close = QPushButton("Close", objectName="closeSamplesButton")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for widget in (self.delete_button, self.relabel_button, self.relabel_combo):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        for widget in (self.export_button, self.import_button, close):
+            buttons.addWidget(widget)
+        return buttons
+
+    def refresh(self) -> None:
+        """Rebuild the rows from the samples (selection is lost: the samples may have moved rows)."""
+        while self.rows_layout.count():
+            item = self.rows_layout.takeAt(0)
+            widget = item.widget()
+            if widget is not None:
+                # Out of the tree at once (findChildren, painting), deleted once the event loop gets to it.
+                widget.setParent(None)
+                widget.deleteLater()
+        self.thumbnails = []
+        counts = self.samples.counts()
+        for digit in range(NUM_CLASSES):
+            self.rows_layout.addWidget(self._row(digit, [s for s in self.samples.samples if s.label == digit]))
+        self.rows_layout.addStretch(1)
+        total = sum(counts)
+        self.summary.setText(
+            f"{total} samples of your handwriting, in {self.samples.store.folder}. "
+            "Teach more with the buttons under the pad; fine-tune on them in the Train tab."
+            if total
+            else "No samples yet: draw a digit and press its teach button under the pad (or its key)."
+        )
+        self._update_buttons()
+
+    def _row(self, digit: int, members: list[PersonalSample]) -> QWidget:
+        row = QWidget(objectName=f"sampleRow{digit}")
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        title = section_title(str(digit))
+        title.setFixedWidth(24)
+        layout.addWidget(title)
+        count = muted(QLabel(f"{len(members)}"))
+        count.setFixedWidth(28)
+        layout.addWidget(count)
+        for sample in members:
+            thumbnail = SampleThumbnail(sample)
+            thumbnail.toggled.connect(self._update_buttons)
+            layout.addWidget(thumbnail)
+            self.thumbnails.append(thumbnail)
+        if not members:
+            layout.addWidget(muted(QLabel("none yet")))
+        layout.addStretch(1)
+        row.setMinimumHeight(28 * THUMBNAIL_ZOOM + 10)
+        return row
+
+    def selected(self) -> list[PersonalSample]:
+        return [thumbnail.sample for thumbnail in self.thumbnails if thumbnail.isChecked()]
+
+    def _update_buttons(self) -> None:
+        chosen = bool(self.selected())
+        self.delete_button.setEnabled(chosen)
+        self.relabel_button.setEnabled(chosen)
+        self.export_button.setEnabled(bool(self.samples.samples))
+
+    def delete_selected(self) -> None:
+        chosen = self.selected()
+        if chosen and self.samples.delete(chosen):
+            show_text(self.problem, "")
+
+    def relabel_selected(self) -> None:
+        chosen = self.selected()
+        if chosen and self.samples.relabel(chosen, self.relabel_combo.currentIndex()):
+            show_text(self.problem, "")
+
+    def _choose_export_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export samples to folder")
+        if folder:
+            copied = self.samples.export_to(folder)
+            if copied is not None:
+                self.summary.setText(f"Exported {copied} samples to {folder}.")
+
+    def _choose_import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import samples from folder")
+        if folder:
+            added = self.samples.import_from(folder)
+            if added is not None:
+                self.summary.setText(f"Imported {added} samples from {folder}.")

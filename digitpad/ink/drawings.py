@@ -1,0 +1,204 @@
+"""Drawings as files: strokes with their timing and pressure, in JSON.
+
+One format for everything that keeps a drawing: File > Save drawing and
+Open drawing, the personal samples (:mod:`digitpad.ink.samples`, which add a
+label and the model's 28x28 input) and ``digitpad predict FILE.json``::
+
+    {"format": "digitpad-drawing", "version": 1,
+     "pad": {"width": 520, "height": 520}, "pen_width": 36.4,
+     "strokes": [{"points": [[x, y], ...], "t": [0.0, 0.016, ...],
+                  "pressure": [0.5, ...], "erase": false}, ...]}
+
+Coordinates are the pad's logical pixels; ``t`` is in seconds from the
+drawing's first point; ``pressure`` is in [0, 1] (0.5 for a mouse). The
+widths the pad paints are not stored: they are ``pen_width`` times the
+pressure's factor, so a file opened on another pad size is re-scaled exactly.
+
+Reading is strict but never fatal: :func:`drawing_from_json` raises
+:class:`DrawingError` with one line saying what is wrong. Writes are atomic
+(a temporary file in the same folder, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from digitpad.base.atomic import atomic_write_bytes
+from digitpad.ink.strokes import ERASER_WIDTH_FACTOR, MOUSE_PRESSURE, Stroke, pressure_factor
+
+FORMAT_NAME = "digitpad-drawing"
+FORMAT_VERSION = 1
+#: File name suffix of saved drawings and samples.
+SUFFIX = ".json"
+#: A drawing file larger than this is not one (a long number is a few hundred kB).
+MAX_FILE_BYTES = 16 * 2**20
+#: Points in one drawing at most: far more than any hand draws, far fewer than a runaway file holds.
+MAX_POINTS = 200_000
+
+
+class DrawingError(Exception):
+    """A drawing file cannot be used; the message says why, naming the file."""
+
+
+@dataclass
+class Drawing:
+    """Strokes as drawn on a pad of ``pad_size`` (width, height) logical px with a pen ``pen_width`` px wide."""
+
+    strokes: list[Stroke] = field(default_factory=list)
+    pad_size: tuple[float, float] = (520.0, 520.0)
+    pen_width: float = 36.4
+
+    def duration(self) -> float:
+        """Seconds from the first point to the last (0 without timing)."""
+        times = [t for stroke in self.strokes for t in stroke.times]
+        return max(times) - min(times) if times else 0.0
+
+    def scaled_to(self, pad_size: tuple[float, float], pen_width: float) -> Drawing:
+        """The drawing on another pad: coordinates scaled to fit, widths from ``pen_width``, centred."""
+        factor = min(pad_size[0] / max(self.pad_size[0], 1e-6), pad_size[1] / max(self.pad_size[1], 1e-6))
+        shift = ((pad_size[0] - self.pad_size[0] * factor) / 2, (pad_size[1] - self.pad_size[1] * factor) / 2)
+        strokes = []
+        for stroke in self.strokes:
+            moved = Stroke(erase=stroke.erase, pressures=list(stroke.pressures), times=list(stroke.times))
+            moved.points = [(x * factor + shift[0], y * factor + shift[1]) for x, y in stroke.points]
+            moved.widths = stroke_widths(moved.pressures, pen_width, stroke.erase)
+            strokes.append(moved)
+        return Drawing(strokes, (float(pad_size[0]), float(pad_size[1])), float(pen_width))
+
+
+def stroke_widths(pressures: list[float], pen_width: float, erase: bool) -> list[float]:
+    """What the pad paints for these pressures with a pen ``pen_width`` px wide."""
+    factors = pressure_factor(np.asarray(pressures, dtype=np.float64)) * (ERASER_WIDTH_FACTOR if erase else 1.0)
+    return [float(w) for w in pen_width * factors]
+
+
+def drawing_to_json(drawing: Drawing) -> dict:
+    """The JSON document of ``drawing`` (times made relative to its first point)."""
+    times = [t for stroke in drawing.strokes for t in stroke.times]
+    origin = min(times) if times else 0.0
+    strokes = []
+    for stroke in drawing.strokes:
+        entry: dict = {
+            "points": [[round(x, 2), round(y, 2)] for x, y in stroke.points],
+            "pressure": [round(p, 4) for p in _pressures(stroke)],
+            "erase": bool(stroke.erase),
+        }
+        if len(stroke.times) == len(stroke.points):
+            entry["t"] = [round(t - origin, 4) for t in stroke.times]
+        strokes.append(entry)
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "pad": {"width": round(drawing.pad_size[0], 2), "height": round(drawing.pad_size[1], 2)},
+        "pen_width": round(drawing.pen_width, 3),
+        "strokes": strokes,
+    }
+
+
+def _pressures(stroke: Stroke) -> list[float]:
+    if len(stroke.pressures) == len(stroke.points):
+        return stroke.pressures
+    return [MOUSE_PRESSURE] * len(stroke.points)
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise DrawingError(f"{what} must be a finite number, not {value!r}"[:200])
+    return float(value)
+
+
+def _number_list(values: object, what: str, count: int | None = None) -> list[float]:
+    if not isinstance(values, list) or (count is not None and len(values) != count):
+        expected = f"{count} numbers" if count is not None else "a list of numbers"
+        raise DrawingError(f"{what} must be {expected}")
+    return [_number(value, what) for value in values]
+
+
+def _stroke_from_json(entry: object, index: int, pen_width: float) -> Stroke:
+    what = f"stroke {index + 1}"
+    if not isinstance(entry, dict) or not isinstance(entry.get("points"), list) or not entry["points"]:
+        raise DrawingError(f"{what} has no points")
+    points = []
+    for point in entry["points"]:
+        x, y = _number_list(point, f"{what}'s points", 2)
+        points.append((x, y))
+    count = len(points)
+    pressures = _number_list(entry.get("pressure", [MOUSE_PRESSURE] * count), f"{what}'s pressure", count)
+    if any(not 0.0 <= p <= 1.0 for p in pressures):
+        raise DrawingError(f"{what}'s pressure must lie between 0 and 1")
+    times = _number_list(entry["t"], f"{what}'s times", count) if "t" in entry else []
+    erase = entry.get("erase", False)
+    if not isinstance(erase, bool):
+        raise DrawingError(f"{what}'s 'erase' must be true or false")
+    stroke = Stroke(points=points, erase=erase, pressures=pressures, times=times)
+    stroke.widths = stroke_widths(pressures, pen_width, erase)
+    return stroke
+
+
+def drawing_from_json(document: object) -> Drawing:
+    """The drawing a JSON document describes; DrawingError (one line) for anything else."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise DrawingError(f'not a digitpad drawing (no "format": "{FORMAT_NAME}")')
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION or version < 1:
+        raise DrawingError(f"drawing format version {version!r} is not supported (this digitpad reads 1)")
+    pad = document.get("pad")
+    if not isinstance(pad, dict):
+        raise DrawingError("the drawing has no pad size")
+    pad_size = (_number(pad.get("width"), "the pad's width"), _number(pad.get("height"), "the pad's height"))
+    pen_width = _number(document.get("pen_width"), "the pen width")
+    if min(pad_size) <= 0 or pen_width <= 0:
+        raise DrawingError("the pad's size and the pen width must be positive")
+    strokes_json = document.get("strokes")
+    if not isinstance(strokes_json, list):
+        raise DrawingError("the drawing has no list of strokes")
+    if sum(len(s.get("points", ())) for s in strokes_json if isinstance(s, dict)) > MAX_POINTS:
+        raise DrawingError(f"the drawing has more than {MAX_POINTS:,} points")
+    strokes = [_stroke_from_json(entry, index, pen_width) for index, entry in enumerate(strokes_json)]
+    return Drawing(strokes, pad_size, pen_width)
+
+
+def read_json_file(path: Path) -> object:
+    """A JSON file's content, read with a size bound; DrawingError naming the file for anything unreadable."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            raise DrawingError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise DrawingError(f"{path}: too large for a drawing (over {MAX_FILE_BYTES // 2**20} MiB)")
+        return json.loads(path.read_bytes())
+    except OSError as error:
+        raise DrawingError(f"{path}: cannot read: {error.strerror or error}") from error
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise DrawingError(f"{path}: not JSON ({str(error)[:120]})") from error
+
+
+def load_drawing(path: str | os.PathLike) -> Drawing:
+    """Read a drawing file; DrawingError naming the file when it cannot be used."""
+    path = Path(path)
+    document = read_json_file(path)
+    try:
+        return drawing_from_json(document)
+    except DrawingError as error:
+        raise DrawingError(f"{path}: {error}") from error
+
+
+def write_json_atomically(path: Path, document: dict) -> Path:
+    """Write ``document`` to ``path``: readers see the old file or the new one, never a part (OSError on failure)."""
+    path = Path(path)
+    atomic_write_bytes(path, json.dumps(document, separators=(",", ":")).encode())
+    return path
+
+
+def save_drawing(path: str | os.PathLike, drawing: Drawing) -> Path:
+    """Write ``drawing`` to ``path`` atomically (``.json`` added if it has no suffix)."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(SUFFIX)
+    return write_json_atomically(path, drawing_to_json(drawing))

@@ -1,0 +1,154 @@
+"""Keep numpy's BLAS on one thread in the app.
+
+numpy's OpenBLAS splits even small matrix products over every core.
+Preprocessing does two small products per prediction (the separable resize
+in :func:`digitpad.ink.preprocess.scale_to_box`): 0.08 ms on one thread, but
+12 ms (p95 28 ms) on two when the other core is busy (a training run, any
+other program), because each product waits for a helper thread that is not
+running. Measured on this 2-core machine under load. The app's other heavy
+numeric work, training, runs in torch, whose threads are separate, so one
+BLAS thread costs the app nothing.
+
+``OPENBLAS_NUM_THREADS=1`` would do the same, but only if set before numpy
+is imported, which a library cannot promise; this asks the loaded OpenBLAS
+at run time (as threadpoolctl does) and does nothing where numpy uses
+another BLAS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+#: Names OpenBLAS builds export the setter under (numpy's wheels use the scipy_ 64-bit one).
+_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+_GETTERS = tuple(name.replace("set_num_threads", "get_num_threads") for name in _SETTERS)
+_done = False
+
+
+def _loaded_openblas_paths() -> list[str]:
+    """Paths of the OpenBLAS libraries numpy loaded."""
+    import numpy
+
+    if sys.platform.startswith("linux"):
+        try:
+            maps = Path("/proc/self/maps").read_text()
+        except OSError:
+            maps = ""
+        paths = {line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower() and "/" in line}
+        if paths:
+            return sorted(paths)
+    # Elsewhere: the copy bundled in numpy's wheel (loaded already, so CDLL returns the same library).
+    root = Path(numpy.__file__).resolve().parent
+    folders = [root.parent / "numpy.libs", root / ".dylibs", root.parent / "numpy" / ".libs"]
+    found = []
+    for folder in folders:
+        if folder.is_dir():
+            found.extend(str(path) for path in folder.iterdir() if "openblas" in path.name.lower())
+    return sorted(found)
+
+
+def _find(names: tuple[str, ...]):
+    """The first of ``names`` that numpy's OpenBLAS exports, as a ctypes function; None if none."""
+    for path in _loaded_openblas_paths():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            function = getattr(library, name, None)
+            if function is not None:
+                return function
+    return None
+
+
+def blas_thread_count() -> int | None:
+    """Threads numpy's OpenBLAS uses now, or None if numpy has no OpenBLAS."""
+    getter = _find(_GETTERS)
+    if getter is None:
+        return None
+    getter.restype = ctypes.c_int
+    return int(getter())
+
+
+def use_one_blas_thread() -> bool:
+    """Make numpy's OpenBLAS use one thread in this process; True if one was found and set. Idempotent."""
+    global _done
+    if _done:
+        return True
+    setter = _find(_SETTERS)
+    if setter is not None:
+        setter.argtypes = [ctypes.c_int]
+        setter.restype = None
+        setter(1)
+        _done = True
+        return True
+    log.debug("no OpenBLAS found in numpy; its BLAS threads are left as they are")
+    return False
+
+
+_thread_state = threading.local()
+
+
+def use_one_thread_here() -> None:
+    """Make torch ops on the calling thread use one intra-op thread; other threads keep theirs.
+
+    Why one: at batch 1 splitting each op over two threads costs more in
+    fork/join than it saves, and when the other core is busy (training,
+    another program) every op waits for a descheduled helper thread. Measured
+    on 2 cores under load, p95 of a forward pass: 0.2 to 0.45 ms with one
+    thread, 8 to 38 ms with two.
+
+    Why this is safe while a training thread runs: in this build (OpenMP
+    backend, libgomp) ``torch.set_num_threads`` sets the calling thread's
+    OpenMP and MKL thread counts, which are per thread: a thread that has
+    already run torch ops keeps running them on every core. It also records
+    a count that threads which start using torch later pick up (for ATen's
+    own parallel loops); that record is put back at once, from a short-lived
+    helper thread whose own count does not matter, so that a training thread
+    started afterwards still gets every core. Both are checked by per-thread
+    CPU time in tests/test_inference.py. The record is 1 for the ~0.1 ms the
+    helper takes, once per predicting thread; a thread making its very first
+    torch call in that instant would run its elementwise ops on one thread.
+    """
+    current = torch.get_num_threads()
+    if current == 1:
+        return
+    _thread_state.usual_threads = current
+    torch.set_num_threads(1)
+    _set_default_threads_for_new_threads(current)
+
+
+def _set_default_threads_for_new_threads(count: int) -> None:
+    helper = threading.Thread(target=torch.set_num_threads, args=(count,), name="digitpad-thread-count")
+    helper.start()
+    helper.join()
+
+
+@contextmanager
+def _usual_threads() -> Iterator[None]:
+    """Undo :func:`use_one_thread_here` on this thread for a while (batches want every core)."""
+    usual = getattr(_thread_state, "usual_threads", None)
+    if usual is None or torch.get_num_threads() != 1:
+        yield
+        return
+    torch.set_num_threads(usual)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(1)
+        _set_default_threads_for_new_threads(usual)

@@ -1,0 +1,140 @@
+"""TODO: split from train."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from digitpad.base.constants import MNIST_SIZE, NUM_CLASSES
+from digitpad.model.network import ModelConfig
+from digitpad.model.tensors import choose_device
+from digitpad.training.config import TrainConfig, check_config
+from digitpad.training.loop import batch_layout, build_model, build_optimiser, evaluate, training_step
+
+#: Shares of MNIST's training set that are each digit with a pen style
+#: (:func:`digitpad.data.pen_styles.add_pen_styles`), and the share of the chosen ones
+#: that the style's maker keeps: ``serif_one`` skips ones that are already
+#: wide (81-82% kept on MNIST, for seeds 0, 1 and 3); the others keep all but
+#: about one in a thousand.
+MNIST_STYLE_SHARES = {"0": 5923 / 60000, "1": 6742 / 60000, "5": 5421 / 60000, "9": 5949 / 60000}
+
+
+STYLE_KEPT = {"0": 1.0, "1": 0.818, "5": 0.999, "9": 0.9995}
+
+
+def expected_train_images(config: TrainConfig, available: int) -> int:
+    """About how many images a run of ``config`` trains on, given ``available`` training images.
+
+    The subset cut first, then the pen-style variants added: ``pen_styles`` of
+    the digits with a style again, a few skipped; the drawn ones,
+    ``drawn_ones`` times the subset's 1s; and the non-digits, exactly
+    ``non_digits`` of the subset. Assumes MNIST's share of each
+    digit; on MNIST it is within 0.1% of the real count (60,000 images at
+    0.5 with the styles of 0 and 1: 65,718 estimated, 65,719 real). The count
+    to pass to :func:`estimate_run_seconds`.
+    """
+    count = min(available, config.train_subset) if config.train_subset else available
+    non_digits = round(config.non_digits * count)
+    drawn_ones = round(config.drawn_ones * round(count * MNIST_STYLE_SHARES["1"]))
+    if config.pen_styles <= 0:
+        return count + non_digits + drawn_ones
+    variants = sum(
+        round(int(round(count * MNIST_STYLE_SHARES[digit]) * config.pen_styles) * STYLE_KEPT[digit])
+        for digit in config.pen_style_digits
+    )
+    return count + variants + non_digits + drawn_ones
+
+
+def estimate_run_seconds(
+    config: TrainConfig,
+    model_config: ModelConfig,
+    train_images: int,
+    test_images: int = 10_000,
+    *,
+    steps: int = 8,
+    device: str | torch.device | None = None,
+) -> float:
+    """Seconds a run of ``config`` would train and evaluate for, from timing a few of its steps.
+
+    Builds the architecture on ``device`` (default: the recipe's), takes one
+    warm-up step (the first ones allocate memory and pick kernels), then times
+    ``steps`` real training steps (:func:`training_step`: augmentation as
+    configured, forward, backward, optimiser step) on random images at the
+    recipe's batch size, and one evaluation of twice that many. Extrapolates
+    to ``config.epochs`` epochs of ``train_images`` images, each followed by
+    an evaluation of ``test_images``. ``train_images`` is what the run trains
+    on: pen styles add images, so pass :func:`expected_train_images`.
+
+    Left out: loading the data, synthesising the pen styles (seconds), saving
+    checkpoints. :func:`evaluate`'s batches of 1000 cost a little more per
+    image than the batch timed here (2% of the shipped recipe's run on 2 CPU
+    cores). The figure reflects how busy the machine is now; it took 0.5 s
+    for the 32-64-128 model on 2 CPU cores (plus about a second the first
+    time a process builds a torch optimizer, which imports ``torch._dynamo``).
+
+    Runs with ``config.threads`` torch threads if set, as the run would, and
+    restores the count after; torch's global random state is left as it was.
+    """
+    if train_images < 1 or test_images < 0 or steps < 1:
+        raise ValueError("train_images and steps must be at least 1, test_images not negative")
+    check_config(config)
+    device = choose_device(config.device if device is None else str(device))
+    batch_size, batches = batch_layout(config, train_images)
+    threads_before = torch.get_num_threads()
+    try:
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        with _forked_rng(device):
+            step_seconds, evaluation_seconds_per_image = _time_steps(config, model_config, device, batch_size, steps)
+    finally:
+        torch.set_num_threads(threads_before)
+    return config.epochs * (batches * step_seconds + test_images * evaluation_seconds_per_image)
+
+
+def _time_steps(
+    config: TrainConfig, model_config: ModelConfig, device: torch.device, batch_size: int, steps: int
+) -> tuple[float, float]:
+    """(seconds per training step, seconds per evaluated image) on random data, after a warm-up step."""
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # the model's initial weights; the caller's state is restored after
+    model, _ = build_model(device, model_config)
+    optimizer, scheduler = build_optimiser(model, config, total_steps=steps + 1)
+    # Twice the batch, so that each step gathers a shuffled batch as the real loop does.
+    images = torch.rand(2 * batch_size, 1, MNIST_SIZE, MNIST_SIZE, generator=generator, device=device)
+    labels = torch.randint(0, NUM_CLASSES, (2 * batch_size,), generator=generator, device=device)
+    model.train()
+
+    def step() -> None:
+        index = torch.randperm(len(images), generator=generator, device=device)[:batch_size]
+        training_step(model, images[index], labels[index], optimizer, scheduler, config, generator)
+
+    step()  # warm-up: the first step allocates memory and picks kernels
+    _synchronise(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _synchronise(device)
+    step_seconds = (time.perf_counter() - started) / steps
+    # Evaluation (eval mode, no gradients) costs about a third of a step per
+    # image; timed rather than assumed, since that ratio varies with the device.
+    started = time.perf_counter()
+    evaluate(model, images, labels, batch_size=len(images))
+    _synchronise(device)
+    return step_seconds, (time.perf_counter() - started) / len(images)
+
+
+def _forked_rng(device: torch.device):
+    """A context that restores torch's global random state (CPU and ``device``) on exit."""
+    if device.type == "cpu":
+        return torch.random.fork_rng(devices=[], device_type="cpu")
+    index = device.index if device.index is not None else (torch.cuda.current_device() if device.type == "cuda" else 0)
+    return torch.random.fork_rng(devices=[index], device_type=device.type)
+
+
+def _synchronise(device: torch.device) -> None:
+    """Wait for the device's queued work, so that the clock measures it (CPU work is synchronous)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
