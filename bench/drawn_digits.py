@@ -235,9 +235,9 @@ def read_whole_pad(predictor, drawings: list, pad: tuple[int, int]) -> list[Resu
 
 def run_qt(drawings: list, weights: str | None, tablet: bool, pad: tuple[int, int]) -> list[Result]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from digitpad.gui.testing import replay_digit_in_window
+    from digitpad.gui.testing import draw_digit_in_window
 
-    return replay_digit_in_window(drawings, weights=weights, tablet=tablet, pad_size=pad)
+    return draw_digit_in_window(drawings, weights=weights, tablet=tablet, pad_size=pad)
 
 
 class StricterGate:

@@ -52,7 +52,7 @@ from ui_stall import GapRecorder, PenFeeder, summarise, wait  # noqa: E402
 
 from digitpad.base.paths import HOME_ENV, shipped_weights_path  # noqa: E402
 from digitpad.data.mnist import MNIST_DIR_ENV, resolve_data_dir  # noqa: E402
-from digitpad.gui.testing import _fix_pad_size, _replay  # noqa: E402
+from digitpad.gui.testing import draw_on_pad, fix_pad_size  # noqa: E402
 from digitpad.training.finetune import FinetuneConfig  # noqa: E402
 
 WRITERS = ("ja", "pe", "py", "re")
@@ -90,12 +90,12 @@ class PadSession:
         self.window.show()
         self.window.tabs.setCurrentIndex(0)
         self.pad = self.window.draw_tab.pad
-        _fix_pad_size(app, self.window, self.pad, PAD_SIZE, PAD_SIZE)
+        fix_pad_size(app, self.window, self.pad, PAD_SIZE, PAD_SIZE)
         self.label = self.window.findChild(QLabel, "predictionLabel")
 
     def draw(self, drawing: PlacedDigit) -> str:
         self.pad.clear()
-        _replay(self.pad, drawing, tablet=False)
+        draw_on_pad(self.pad, drawing, tablet=False)
         self.app.processEvents()
         return self.label.text()
 

@@ -46,7 +46,7 @@ def too_long(path: Path) -> list[str]:
 
 
 def test_the_check_sees_the_sources() -> None:
-    assert PACKAGE / "cli.py" in SOURCES and PACKAGE / "gui" / "app.py" in SOURCES
+    assert PACKAGE / "cli" / "__init__.py" in SOURCES and PACKAGE / "gui" / "window" / "app.py" in SOURCES
 
 
 def test_the_check_counts_from_def_to_the_last_line(tmp_path: Path) -> None:

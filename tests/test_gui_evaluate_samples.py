@@ -13,7 +13,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from digitpad.gui import MainWindow
-from digitpad.gui.evaluate.tab import PERSONAL_SAMPLES, EvaluationView
+from digitpad.gui.evaluate.tab import PERSONAL_SAMPLES, EvaluateTab
 from digitpad.ink.drawings import Drawing
 from digitpad.ink.samples import PersonalSample, SampleStore, make_sample
 from digitpad.ink.strokes import Stroke
@@ -75,7 +75,7 @@ def test_evaluating_on_the_personal_samples_shows_their_matrix_and_mistakes(open
     # The third is a 7 taught as a 3: at least one mistake to show.
     samples = [store.add(taught(SEVEN, 7)), store.add(taught(ONE, 1)), store.add(taught(SEVEN, 3))]
     window = open_window()
-    view: EvaluationView = window.evaluation_view
+    view: EvaluateTab = window.evaluation_view
     combo = find(view, "evaluationDataCombo")
     assert combo.model().item(PERSONAL_SAMPLES).isEnabled()
     press_down(combo)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from digitpad.data.mnist import Mnist
 from digitpad.gui import MainWindow
-from digitpad.gui.evaluate.tab import EvaluationView
+from digitpad.gui.evaluate.tab import EvaluateTab
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.testing import draw_mouse_stroke, line
 from digitpad.model import explain
@@ -161,7 +161,7 @@ def test_the_train_tab_shows_the_first_filters_of_the_run(qtbot, tmp_path: Path,
 
 def check_the_model_just_trained_can_be_evaluated(qtbot, tab: QWidget, data: Mnist, result: object) -> None:
     # No model in use: only the one just trained can be evaluated.
-    view = EvaluationView(ModelInUse(), data_loader=lambda _: data)
+    view = EvaluateTab(ModelInUse(), data_loader=lambda _: data)
     qtbot.addWidget(view)
     view.follow_train_tab(tab)
     assert view.model_combo.model().item(1).isEnabled()
@@ -192,7 +192,7 @@ def test_the_evaluate_tab_computes_the_matrix_in_a_worker(qtbot) -> None:
         seen_threads.append(threading.get_ident())
         return data
 
-    view = EvaluationView(model_in_use, data_dir=lambda: Path("."), data_loader=load)
+    view = EvaluateTab(model_in_use, data_dir=lambda: Path("."), data_loader=load)
     qtbot.addWidget(view)
     view.show()
     button = find(view, "evaluateButton")
@@ -230,7 +230,7 @@ def test_shutdown_during_an_evaluation_stops_it_and_waits_for_its_thread(qtbot) 
 
     model_in_use = ModelInUse()
     model_in_use.set(Predictor.from_checkpoint())
-    view = EvaluationView(model_in_use, data_dir=lambda: Path("."), data_loader=slow_load)
+    view = EvaluateTab(model_in_use, data_dir=lambda: Path("."), data_loader=slow_load)
     qtbot.addWidget(view)
     view.show()
     click(find(view, "evaluateButton"), QPoint(5, 5))

@@ -173,7 +173,7 @@ def test_thread_count_is_restored_around_batches() -> None:
         torch.set_num_threads(2)
         inference.use_one_thread_here()
         counts = []
-        with inference._usual_threads():
+        with inference.usual_threads():
             counts.append(torch.get_num_threads())
         counts.append(torch.get_num_threads())
         return tuple(counts)

@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 #: What goes into the wheel's build: the project files, not the working clutter beside them.
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "digitpad", "weights", "resources")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "digitpad", "weights", "resources")
 
 pytestmark = pytest.mark.slow
 
@@ -56,8 +56,11 @@ def test_wheel_contains_the_weights_and_resources(wheel: Path) -> None:
         assert f"digitpad/_weights/{name}" in names, f"weights/{name} is not installed (package-data patterns?)"
     for name in shipped_files("resources"):
         assert f"digitpad/_resources/{name}" in names, f"resources/{name} is not installed (package-data patterns?)"
-    # The code itself, and no tests or development folders.
-    assert {"digitpad/__init__.py", "digitpad/cli.py", "digitpad/gui/__init__.py"} <= names
+    # The code itself, every module of it (packages are found, not listed), and no tests or development folders.
+    modules = {path.relative_to(REPO).as_posix() for path in (REPO / "digitpad").rglob("*.py")}
+    assert {"digitpad/__init__.py", "digitpad/cli/__init__.py", "digitpad/gui/window/app.py"} <= modules
+    missing = sorted(modules - names)
+    assert not missing, f"modules left out of the wheel: {missing}"
     assert not any(name.startswith(("tests/", "bench/", "weights/", "resources/")) for name in names)
 
 

@@ -82,7 +82,7 @@ def test_the_real_lookup_finds_a_library_that_is_there_and_not_one_that_is_not()
 #: Runs in a fresh interpreter: one library goes missing (the others are there), then the entry point runs.
 FAKE_MISSING = """
 import sys
-from digitpad.gui import platform_check
+from digitpad.gui.window import platform_check
 
 platform_check.library_loads = lambda soname: soname != "libxcb-keysyms.so.1"
 {start}

@@ -1,4 +1,4 @@
-"""TODO."""
+"""``digitpad calibrate``: fit the temperature of a checkpoint on MNIST's test set and write it back."""
 
 from __future__ import annotations
 

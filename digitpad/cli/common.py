@@ -1,4 +1,4 @@
-"""TODO."""
+"""What the commands share: errors as one line, exit statuses, loading MNIST, checkpoints and the predictor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO."""
+"""``digitpad finetune``: fine-tune a model on the personal samples, mixed with MNIST."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO."""
+"""The command line's parser: every subcommand and its options."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO."""
+"""``digitpad predict`` (images and drawing files) and ``digitpad export``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO."""
+"""``digitpad train`` and ``digitpad eval``."""
 
 from __future__ import annotations
 

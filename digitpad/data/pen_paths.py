@@ -1,4 +1,5 @@
-"""TODO: split from nondigits."""
+"""Pen paths: lines and arcs drawn by a hand (slant, turn, tremor, joins that miss) and rendered as the pad's reader
+renders a character, then preprocessed as MNIST. Shared by the synthetic letters, the non-digits and the pen styles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replay pen paths on the pad as real Qt input events: for tests and benchmarks.
+"""Pen paths drawn on the pad as real Qt input events, for tests and benchmarks (the app never imports this).
 
 Mouse paths go through QTest (press, moves, release); tablet paths are
 QTabletEvents with a pressure per point, sent with QApplication.sendEvent
@@ -50,7 +50,7 @@ def line(start: Point, end: Point, steps: int = 20) -> list[Point]:
     ]
 
 
-def _fix_pad_size(app: QApplication, window: QWidget, pad: QWidget, width: int, height: int) -> None:
+def fix_pad_size(app: QApplication, window: QWidget, pad: QWidget, width: int, height: int) -> None:
     """Fix the pad at ``width`` x ``height`` and grow the window around it if its layout did not."""
     pad.setFixedSize(width, height)
     app.processEvents()
@@ -61,7 +61,7 @@ def _fix_pad_size(app: QApplication, window: QWidget, pad: QWidget, width: int, 
         raise RuntimeError(f"the pad is {pad.width()}x{pad.height()}, not {width}x{height}")
 
 
-def _replay(pad: QWidget, drawing: object, tablet: bool) -> None:
+def draw_on_pad(pad: QWidget, drawing: object, tablet: bool) -> None:
     """Draw every stroke of ``drawing`` (paths and pressures) in writing order."""
     for path, pressure in zip(drawing.paths, drawing.pressures, strict=True):
         points = [(float(x), float(y)) for x, y in path]
@@ -71,7 +71,7 @@ def _replay(pad: QWidget, drawing: object, tablet: bool) -> None:
             draw_mouse_stroke(pad, points)
 
 
-def replay_digit_in_window(
+def draw_digit_in_window(
     digits: Iterable, weights: str | None = None, tablet: bool = False, pad_size: int | tuple[int, int] = 400
 ) -> list[tuple[object, str]]:
     """Draw each drawing on the pad of a real MainWindow and read ``predictionLabel``.
@@ -93,13 +93,13 @@ def replay_digit_in_window(
     window = MainWindow(weights)
     window.show()
     pad = window.draw_tab.pad
-    _fix_pad_size(app, window, pad, width, height)
+    fix_pad_size(app, window, pad, width, height)
     label = window.findChild(QLabel, "predictionLabel")
     results = []
     try:
         for drawing in digits:
             pad.clear()
-            _replay(pad, drawing, tablet)
+            draw_on_pad(pad, drawing, tablet)
             app.processEvents()
             results.append((drawing, label.text()))
     finally:

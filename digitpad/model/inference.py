@@ -38,8 +38,8 @@ from digitpad.base.paths import shipped_weights_path
 from digitpad.ink.preprocess import PreprocessResult, preprocess
 from digitpad.model.checkpoint import CheckpointInfo, load_checkpoint
 from digitpad.model.network import DigitNet, fold_batch_norm
-from digitpad.model.temperature import stored_temperature
-from digitpad.model.threads import _usual_threads, use_one_thread_here
+from digitpad.model.temperature import softmax, stored_temperature
+from digitpad.model.threads import use_one_thread_here, usual_threads
 
 logger = logging.getLogger(__name__)
 
@@ -143,19 +143,6 @@ def _build_fast_paths(model: DigitNet) -> tuple[Forward, Forward, bool]:
     return fast_logits, fast_activations, True
 
 
-def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax of ``logits / temperature`` for a float32 (10,) vector in numpy: cheaper than a torch
-    op at this size (the division adds under a microsecond)."""
-    exponentials = np.exp((logits - logits.max()) / temperature)
-    return (exponentials / exponentials.sum()).astype(np.float32, copy=False)
-
-
-def _softmax_rows(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """Row-wise softmax of ``logits / temperature`` for float32 (N, 10)."""
-    exponentials = np.exp((logits - logits.max(axis=1, keepdims=True)) / temperature)
-    return (exponentials / exponentials.sum(axis=1, keepdims=True)).astype(np.float32, copy=False)
-
-
 class Predictor:
     """Wraps a trained model for inference on drawings.
 
@@ -200,7 +187,7 @@ class Predictor:
         else:
             (logits,) = self._forward_logits(x)
             maps = None
-        return _softmax(logits[0].numpy(), self.temperature), maps
+        return softmax(logits[0].numpy(), self.temperature), maps
 
     def predict(
         self,
@@ -232,7 +219,7 @@ class Predictor:
     def logits_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Logits float32 (N, classes), before the temperature, for normalised images (N, 28, 28)."""
         outputs = []
-        with _usual_threads():
+        with usual_threads():
             for start in range(0, len(normalised), batch_size):
                 x = torch.from_numpy(np.ascontiguousarray(normalised[start : start + batch_size], dtype=np.float32))
                 outputs.append(self.model(x.unsqueeze(1)).numpy())
@@ -242,8 +229,8 @@ class Predictor:
         """Probabilities float32 (N, classes) for normalised images (N, 28, 28): the ten digits, and
         "not a digit" last for a model that has it or a gate (then 11 columns, as :meth:`predict` combines them)."""
         # One switch to every core for both networks' batches (the gate's then finds it made).
-        with _usual_threads():
-            probabilities = _softmax_rows(self.logits_batch(normalised, batch_size), self.temperature)
+        with usual_threads():
+            probabilities = softmax(self.logits_batch(normalised, batch_size), self.temperature)
             if self.gate is None or probabilities.shape[1] > NOT_A_DIGIT:
                 return probabilities
             not_digit = self.gate.predict_batch(normalised, batch_size)[:, NOT_A_DIGIT : NOT_A_DIGIT + 1]

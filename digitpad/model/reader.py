@@ -1,4 +1,5 @@
-"""TODO: split from reading."""
+"""The reader: a drawing split into characters (:mod:`digitpad.ink.characters`), each read by the model, into a
+number with "?" where a character is no digit or too unsure."""
 
 from __future__ import annotations
 

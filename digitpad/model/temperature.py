@@ -1,4 +1,5 @@
-"""TODO: split from calibration."""
+"""The temperature a checkpoint carries (see :mod:`digitpad.training.calibration`, which fits it) and the softmax
+that applies it. Reading it needs no training code."""
 
 from __future__ import annotations
 
@@ -32,8 +33,14 @@ def stored_temperature(metrics: object) -> float:
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Row-wise softmax of ``logits / temperature``, float64."""
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    exponentials = np.exp(scaled)
+    """Softmax of ``logits / temperature`` along the last axis (one vector or rows of them).
+
+    Computed in the logits' own float precision: the app's float32 logits stay
+    float32 (in numpy, cheaper than a torch op at this size), and calibration
+    passes float64. Integer logits are taken as float64.
+    """
+    logits = np.asarray(logits)
+    if not np.issubdtype(logits.dtype, np.floating):
+        logits = logits.astype(np.float64)
+    exponentials = np.exp((logits - logits.max(axis=-1, keepdims=True)) / temperature)
     return exponentials / exponentials.sum(axis=-1, keepdims=True)

@@ -1,4 +1,4 @@
-"""TODO: split from train."""
+"""Tensors for the network: MNIST images as normalised batches, the device to run on and its memory format."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Keep numpy's BLAS on one thread in the app.
+"""Thread control: numpy's BLAS on one thread in the app, and torch on one thread where it predicts.
+
+BLAS.
 
 numpy's OpenBLAS splits even small matrix products over every core.
 Preprocessing does two small products per prediction (the separable resize
@@ -24,8 +26,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import torch
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,10 @@ def use_one_blas_thread() -> bool:
     return False
 
 
+# --- torch ---------------------------------------------------------------------
+# torch is imported inside these functions: the window imports this module for
+# its BLAS setting at start-up, before torch is loaded (in the background).
+
 _thread_state = threading.local()
 
 
@@ -125,6 +129,8 @@ def use_one_thread_here() -> None:
     helper takes, once per predicting thread; a thread making its very first
     torch call in that instant would run its elementwise ops on one thread.
     """
+    import torch
+
     current = torch.get_num_threads()
     if current == 1:
         return
@@ -134,14 +140,18 @@ def use_one_thread_here() -> None:
 
 
 def _set_default_threads_for_new_threads(count: int) -> None:
+    import torch
+
     helper = threading.Thread(target=torch.set_num_threads, args=(count,), name="digitpad-thread-count")
     helper.start()
     helper.join()
 
 
 @contextmanager
-def _usual_threads() -> Iterator[None]:
+def usual_threads() -> Iterator[None]:
     """Undo :func:`use_one_thread_here` on this thread for a while (batches want every core)."""
+    import torch
+
     usual = getattr(_thread_state, "usual_threads", None)
     if usual is None or torch.get_num_threads() != 1:
         yield

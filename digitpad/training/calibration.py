@@ -169,7 +169,7 @@ def calibrate(
     logits = model_logits(model, images)
     labels = np.asarray(labels).astype(np.int64)
     temperature = round(fit_temperature(logits[:fit_count], labels[:fit_count]), TEMPERATURE_DECIMALS)
-    check_logits, check_labels = logits[fit_count:], labels[fit_count:]
+    check_logits, check_labels = logits[fit_count:].astype(np.float64), labels[fit_count:]
     return Calibration(
         temperature=temperature,
         fitted_on=f"{name} 0-{fit_count - 1}; checked on {fit_count}-{total - 1}",

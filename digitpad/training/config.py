@@ -1,4 +1,4 @@
-"""TODO: split from train."""
+"""A training run's settings (:class:`TrainConfig`) and what it reports: progress, epoch results, the result."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO: split from train."""
+"""How long a run will take: a few real training steps timed, scaled to the images the run will see."""
 
 from __future__ import annotations
 

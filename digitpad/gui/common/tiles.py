@@ -1,4 +1,4 @@
-"""TODO: split from gui.feature_maps."""
+"""Feature maps and kernels laid out as tiles: the grid, the tiling and the kernels' colour map."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO: split from gui.workers."""
+"""Thread workers: a QObject run on a QThread, stopped by asking (never terminated), with errors as one line and
+progress throttled. Heavy work runs nicer than the GUI thread."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def lower_thread_priority(increment: int) -> bool:
     return True
 
 
-def _accepts_keyword(function: Callable, name: str) -> bool:
+def accepts_keyword(function: Callable, name: str) -> bool:
     """Whether ``function`` takes keyword ``name`` (older download code has no cancellation)."""
     try:
         parameters = inspect.signature(function).parameters

@@ -42,7 +42,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitpad.gui.common.style import Palette, qcolor
-from digitpad.ink.preprocess import INK_THRESHOLD, PEN_WIDTH_FRACTION, ink_bbox
+from digitpad.ink.preprocess import PEN_WIDTH_FRACTION
 from digitpad.ink.strokes import ERASER_WIDTH_FACTOR, MOUSE_PRESSURE, Stroke, pressure_factor
 
 #: Pen moves shorter than this (logical px) add no point: they only cost time.
@@ -57,10 +57,9 @@ SELECTED_BOX_COLOUR = qcolor(Palette.ACCENT)
 BOX_MARGIN = 5.0
 #: A stroke whose points all stay this close (logical px) to where it began is a tap, not ink.
 TAP_DISTANCE = 4.0
-#: Ink level (0..255) below which a pixel is anti-aliasing fringe, not ink; as in preprocessing.
-INK_LEVEL_THRESHOLD = INK_THRESHOLD * 255
 
-Bbox = tuple[int, int, int, int]
+#: Text shown on an empty pad.
+EMPTY_PAD_HINT = "Draw a digit here"
 
 
 def _midpoint(a: tuple[float, float], b: tuple[float, float]) -> QPointF:
@@ -142,15 +141,12 @@ class DrawingPad(QWidget):
         self._current: Stroke | None = None
         self._pieces_drawn = 0
         self._pen_width_fraction = PEN_WIDTH_FRACTION
-        self._hint = "Draw a digit here"
         self._painted_once = False
         # The model's image: filled in by _allocate_ink() on the first resize.
         self._scale = 1.0
         self._ink_buffer = np.zeros((1, 4), np.uint8)
         self._ink = self._ink_buffer[:, :1]
         self._ink_image = QImage(self._ink_buffer.data, 1, 1, 4, QImage.Format.Format_Grayscale8)
-        #: Loose bounding box (top, left, bottom, right) in device px of everything drawn; None when empty.
-        self._loose_bbox: Bbox | None = None
         self._allocate_ink(QSize(max(self.width(), 1), max(self.height(), 1)))
         #: Boxes around the characters of a number (logical px), and the selected one.
         self._boxes: list[QRectF] = []
@@ -217,11 +213,6 @@ class DrawingPad(QWidget):
         """The plain pen width in logical pixels (pressure 0.5, the mouse's)."""
         return self._pen_width_fraction * self.height()
 
-    def set_hint(self, text: str) -> None:
-        """Text shown on an empty pad."""
-        self._hint = text
-        self.update()
-
     def undo(self) -> bool:
         """Drop the last stroke and re-render; False if there was none."""
         if self._current is not None:
@@ -249,10 +240,6 @@ class DrawingPad(QWidget):
         self._render_all()
         self.drawingChanged.emit()
 
-    def ink_image(self) -> QImage:
-        """The model's image: white ink on black, device resolution (do not paint into it)."""
-        return self._ink_image
-
     def ink_array(self) -> np.ndarray:
         """The model's image as a uint8 (height, width) view: bright ink on black, device pixels."""
         return self._ink
@@ -260,22 +247,6 @@ class DrawingPad(QWidget):
     def device_scale(self) -> float:
         """Device pixels per logical pixel of the ink image."""
         return self._scale
-
-    def ink_crop(self) -> tuple[np.ndarray, Bbox] | None:
-        """The ink cut to its tight bounding box (a view) and that box in device px; None if blank.
-
-        Only the loosely tracked region is scanned, never the whole pad.
-        """
-        if self._loose_bbox is None:
-            return None
-        top, left, bottom, right = self._loose_bbox
-        region = self._ink[top:bottom, left:right]
-        tight = ink_bbox(region, INK_LEVEL_THRESHOLD)
-        if tight is None:
-            return None
-        region_top, region_left, region_bottom, region_right = tight
-        bbox = (top + region_top, left + region_left, top + region_bottom, left + region_right)
-        return self._ink[bbox[0] : bbox[2], bbox[1] : bbox[3]], bbox
 
     # -- input ------------------------------------------------------------------
 
@@ -382,8 +353,6 @@ class DrawingPad(QWidget):
             dirty = dirty.united(paint_piece(painter, stroke, index))
         painter.end()
         self._pieces_drawn = last + 1
-        if not stroke.erase:
-            self._grow_bbox(dirty)
         self.update(dirty.toAlignedRect().adjusted(-2, -2, 2, 2))
         self.inkChanged.emit()
 
@@ -391,22 +360,6 @@ class DrawingPad(QWidget):
         painter = QPainter(self._ink_image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         return painter
-
-    def _grow_bbox(self, logical: QRectF) -> None:
-        """Add a logical rect (plus a pixel of anti-aliasing) to the loose device-px bbox."""
-        scale = self._scale
-        height, width = self._ink.shape
-        top = max(int(math.floor(logical.top() * scale)) - 1, 0)
-        left = max(int(math.floor(logical.left() * scale)) - 1, 0)
-        bottom = min(int(math.ceil(logical.bottom() * scale)) + 2, height)
-        right = min(int(math.ceil(logical.right() * scale)) + 2, width)
-        if top >= bottom or left >= right:
-            return
-        if self._loose_bbox is None:
-            self._loose_bbox = (top, left, bottom, right)
-        else:
-            old_top, old_left, old_bottom, old_right = self._loose_bbox
-            self._loose_bbox = (min(top, old_top), min(left, old_left), max(bottom, old_bottom), max(right, old_right))
 
     def _allocate_ink(self, size: QSize) -> None:
         """A fresh black ink image for a pad of ``size`` logical px at the current pixel ratio."""
@@ -419,22 +372,17 @@ class DrawingPad(QWidget):
         self._ink = self._ink_buffer[:, :width]
         self._ink_image = QImage(self._ink_buffer.data, width, height, stride, QImage.Format.Format_Grayscale8)
         self._ink_image.setDevicePixelRatio(self._scale)
-        self._loose_bbox = None
 
     def _render_all(self) -> None:
         """Re-render every stroke from scratch (undo, clear, resize: never while drawing)."""
         self._ink_buffer.fill(0)
-        self._loose_bbox = None
         strokes = self._strokes + ([self._current] if self._current is not None else [])
         if strokes:
             painter = self._ink_painter()
             for stroke in strokes:
                 pieces = len(stroke.points) if stroke is not self._current else self._pieces_drawn - 1
-                bounds = QRectF()
                 for index in range(pieces + 1):
-                    bounds = bounds.united(paint_piece(painter, stroke, index))
-                if not stroke.erase:
-                    self._grow_bbox(bounds)
+                    paint_piece(painter, stroke, index)
             painter.end()
         self.update()
 
@@ -476,12 +424,12 @@ class DrawingPad(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self._overlay[1], self._overlay[0])
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-        if self.is_empty() and self._hint:
+        if self.is_empty():
             painter.setPen(HINT_COLOUR)
             font = painter.font()
             font.setPointSizeF(max(font.pointSizeF() * 1.4, 11.0))
             painter.setFont(font)
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._hint)
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_PAD_HINT)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         self._paint_boxes(painter)
         painter.setPen(QPen(BORDER_COLOUR, 1))

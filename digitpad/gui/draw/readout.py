@@ -1,4 +1,4 @@
-"""TODO: split from gui.draw_tab."""
+"""The Draw tab's readout widgets: the probability chart, the digit read, and the model's 28x28 input."""
 
 from __future__ import annotations
 

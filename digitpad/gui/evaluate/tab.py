@@ -3,7 +3,7 @@
 For the model in use, or the one just trained in the Train tab, on MNIST's
 test set or on the user's own samples (the window's
 :class:`~digitpad.gui.state.personal_samples.PersonalSamples`, see
-:meth:`EvaluationView.use_samples`; the entry is disabled while there are
+:meth:`EvaluateTab.use_samples`; the entry is disabled while there are
 none): the confusion matrix (objectName ``confusionMatrix``, a
 pyqtgraph plot: rows are the true digits, columns the answers, each cell
 its count on a log colour scale, so that the few mistakes show beside the
@@ -181,7 +181,7 @@ class MistakeGallery(QWidget):
         return [caption.text() for _, caption in self.cells if caption.text()]
 
 
-class EvaluationView(QWidget):
+class EvaluateTab(QWidget):
     """The Evaluate tab (objectName ``evaluationTab``): pick a model and a data set, evaluate, look.
 
     ``data_dir`` says where MNIST is (the Train tab's folder once it exists);

@@ -42,10 +42,6 @@ class PersonalSamples(QObject):
         """Broken files skipped at the last load or import."""
         return list(self.store.warnings)
 
-    def reload(self) -> None:
-        self.store.load()
-        self.changed.emit()
-
     def _do(self, action, *args) -> object | None:
         try:
             result = action(*args)

@@ -21,7 +21,6 @@ PEN_WIDTH_KEY = "draw/pen_width_fraction"
 #: Path of the weights last used (str), absent for the shipped ones.
 LAST_WEIGHTS_KEY = "model/last_weights"
 WINDOW_GEOMETRY_KEY = "window/geometry"
-WINDOW_STATE_KEY = "window/state"
 LAST_TAB_KEY = "window/last_tab"
 DRAW_SPLITTER_KEY = "draw/splitter"
 DRAW_TOP_SPLITTER_KEY = "draw/top_splitter"
@@ -38,8 +37,6 @@ TRAIN_LEARNING_RATE_KEY = "train/learningRate"
 TRAIN_AUGMENT_KEY = "train/augment"
 TRAIN_DEVICE_KEY = "train/device"
 TRAIN_QUICK_RUN_KEY = "train/quickRun"
-#: Sizes of the Train tab's splitters (QByteArray).
-TRAIN_CURVES_SPLITTER_KEY = "train/curves_splitter"
 
 
 def open_settings() -> QSettings:

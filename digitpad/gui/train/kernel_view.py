@@ -1,4 +1,4 @@
-"""The first layer's filters as they learn (objectName ``trainingFilters``), in the Train tab.
+"""The first layer's kernels as they learn (objectName ``trainingFilters``), in the Train tab.
 
 Each progress report of a run carries a copy of the first conv's kernels
 (``BatchProgress.first_filters``, a few kilobytes made on the training
@@ -25,7 +25,7 @@ from digitpad.training.config import BatchProgress
 VIEW_ASPECT = 1.2
 
 
-class FilterView(QWidget):
+class KernelView(QWidget):
     """The first conv's kernels of the run under way (or the last one) of ``session``."""
 
     def __init__(self, session: TrainingSession | None = None, parent: QWidget | None = None) -> None:

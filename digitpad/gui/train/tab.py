@@ -25,7 +25,7 @@ from digitpad.gui.common.format import format_duration
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.train.data_panel import DataPanel
 from digitpad.gui.train.finetune_panel import FinetunePanel
-from digitpad.gui.train.kernel_view import FilterView
+from digitpad.gui.train.kernel_view import KernelView
 from digitpad.gui.train.model_panel import ModelPanel
 from digitpad.gui.train.plots import TrainingPlots, describe_epoch
 from digitpad.gui.train.run_panel import RunControls
@@ -79,7 +79,7 @@ class TrainTab(QWidget):
         self.settings_form = SettingsForm()
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
-        self.plots = TrainingPlots(FilterView(self.session))
+        self.plots = TrainingPlots(KernelView(self.session))
         self.finetune_panel = FinetunePanel.for_tab(self)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False

@@ -29,7 +29,7 @@ from digitpad.gui.common.workers import (
     TRAINING_NICENESS,
     ProgressThrottle,
     StoppableWorker,
-    _accepts_keyword,
+    accepts_keyword,
     heavy_work,
     lower_thread_priority,
 )
@@ -221,9 +221,9 @@ class DownloadWorker(StoppableWorker):
     def run(self) -> None:
         try:
             kwargs = {"progress": self._report}
-            if _accepts_keyword(self._download, "should_stop"):
+            if accepts_keyword(self._download, "should_stop"):
                 kwargs["should_stop"] = self.stop_requested
-            if _accepts_keyword(self._download, "timeout"):
+            if accepts_keyword(self._download, "timeout"):
                 # A stop cannot interrupt a connection attempt, only the
                 # transfer; a short timeout keeps Cancel and closing quick.
                 kwargs["timeout"] = DOWNLOAD_TIMEOUT_S

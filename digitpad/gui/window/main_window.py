@@ -232,10 +232,10 @@ class MainWindow(QMainWindow):
         self._install_evaluation_tab()
 
     def _install_evaluation_tab(self) -> None:
-        from digitpad.gui.evaluate.tab import EvaluationView
+        from digitpad.gui.evaluate.tab import EvaluateTab
 
         if self.evaluation_view is None:
-            self.evaluation_view = EvaluationView(self.model_in_use, self)
+            self.evaluation_view = EvaluateTab(self.model_in_use, self)
             self.evaluation_view.use_samples(self.personal_samples)
             self.tabs.addTab(self.evaluation_view, "Evaluate")
         if not isinstance(self.train_tab, _UnavailableTab):
