@@ -1,23 +1,15 @@
-"""The drawing pad: mouse and tablet input, smooth strokes, and the model's ink image.
+"""The drawing pad: mouse and tablet input, smooth strokes, and the frames of a number's characters.
 
 The pad keeps the drawing twice:
 
 - as :class:`~digitpad.ink.strokes.Stroke` objects (pen path + width per point),
-  the exact record that undo, resizing and replays work from;
-- as pixels: a ``Format_Grayscale8`` QImage at device resolution, white ink
-  on black paper (MNIST's polarity), whose buffer *is* a numpy array. Each
-  new piece of a stroke is painted into it with QPainter as the pen moves,
-  and the ink's bounding box is tracked on the way, so a prediction never
-  re-renders the drawing nor scans the whole pad.
+  the exact record that the reader, undo, resizing and replays work from;
+- as pixels (:class:`~digitpad.gui.draw.ink_image.InkImage`), painted piece
+  by piece as the pen moves.
 
-The screen shows that same image (dark ink on light paper, by a difference
-blend), so what the user sees is exactly what the model reads.
-
-Strokes are smoothed with the midpoint quadratic scheme: piece *i* runs from
-the midpoint of segment *i-1* to the midpoint of segment *i*, bending through
-point *i-1*. Each piece can be drawn as soon as its end point arrives, and a
-full re-render draws the very same pieces, so incremental and re-rendered
-pixels agree.
+The screen shows those pixels (dark ink on light paper, by a difference
+blend). The model reads the strokes: :mod:`digitpad.ink.characters` renders
+each character at MNIST's pen for its size.
 """
 
 from __future__ import annotations
@@ -28,11 +20,9 @@ import time
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QImage,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QPaintEvent,
     QPen,
     QPointingDevice,
@@ -42,6 +32,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitpad.gui.common.style import Palette, qcolor
+from digitpad.gui.draw.ink_image import InkImage
 from digitpad.ink.preprocess import PEN_WIDTH_FRACTION
 from digitpad.ink.strokes import ERASER_WIDTH_FACTOR, MOUSE_PRESSURE, Stroke, pressure_factor
 
@@ -60,50 +51,6 @@ TAP_DISTANCE = 4.0
 
 #: Text shown on an empty pad.
 EMPTY_PAD_HINT = "Draw a digit here"
-
-
-def _midpoint(a: tuple[float, float], b: tuple[float, float]) -> QPointF:
-    return QPointF((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-
-
-def stroke_piece(stroke: Stroke, index: int) -> tuple[QPainterPath | None, QPointF, float]:
-    """Piece ``index`` of a stroke as (path or None for a dot, dot centre, width).
-
-    Piece 0 is the dot at pen-down; piece i >= 1 is the quadratic from the
-    midpoint before point i-1 to the midpoint after it; piece len(points) is
-    the tail from the last midpoint to the last point, drawn at pen-up.
-    """
-    points, widths = stroke.points, stroke.widths
-    count = len(points)
-    if index == 0:
-        return None, QPointF(*points[0]), widths[0]
-    if index < count:
-        start = QPointF(*points[0]) if index == 1 else _midpoint(points[index - 2], points[index - 1])
-        path = QPainterPath(start)
-        path.quadTo(QPointF(*points[index - 1]), _midpoint(points[index - 1], points[index]))
-        return path, start, (widths[index - 1] + widths[index]) / 2
-    # The tail: from the last midpoint to the last point.
-    start = QPointF(*points[0]) if count == 1 else _midpoint(points[-2], points[-1])
-    path = QPainterPath(start)
-    path.lineTo(QPointF(*points[-1]))
-    return path, start, widths[-1]
-
-
-def paint_piece(painter: QPainter, stroke: Stroke, index: int) -> QRectF:
-    """Paint one piece of ``stroke`` (white ink, or black for an eraser); return its bounds."""
-    path, centre, width = stroke_piece(stroke, index)
-    colour = QColor(0, 0, 0) if stroke.erase else QColor(255, 255, 255)
-    radius = width / 2
-    if path is None:
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        painter.drawEllipse(centre, radius, radius)
-        return QRectF(centre.x() - radius, centre.y() - radius, width, width)
-    pen = QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
-    painter.setPen(pen)
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawPath(path)
-    return path.controlPointRect().adjusted(-radius, -radius, radius, radius)
 
 
 class DrawingPad(QWidget):
@@ -142,12 +89,8 @@ class DrawingPad(QWidget):
         self._pieces_drawn = 0
         self._pen_width_fraction = PEN_WIDTH_FRACTION
         self._painted_once = False
-        # The model's image: filled in by _allocate_ink() on the first resize.
-        self._scale = 1.0
-        self._ink_buffer = np.zeros((1, 4), np.uint8)
-        self._ink = self._ink_buffer[:, :1]
-        self._ink_image = QImage(self._ink_buffer.data, 1, 1, 4, QImage.Format.Format_Grayscale8)
-        self._allocate_ink(QSize(max(self.width(), 1), max(self.height(), 1)))
+        # The pixels shown; made again at every resize.
+        self._ink = InkImage(QSize(max(self.width(), 1), max(self.height(), 1)), self._device_ratio())
         #: Boxes around the characters of a number (logical px), and the selected one.
         self._boxes: list[QRectF] = []
         #: The saliency overlay (digitpad.gui.draw.saliency_overlay) and where it lies on the pad.
@@ -241,12 +184,15 @@ class DrawingPad(QWidget):
         self.drawingChanged.emit()
 
     def ink_array(self) -> np.ndarray:
-        """The model's image as a uint8 (height, width) view: bright ink on black, device pixels."""
-        return self._ink
+        """The pad's pixels as a uint8 (height, width) view: bright ink on black, device pixels."""
+        return self._ink.array
 
     def device_scale(self) -> float:
         """Device pixels per logical pixel of the ink image."""
-        return self._scale
+        return self._ink.scale
+
+    def _device_ratio(self) -> float:
+        return float(self.devicePixelRatioF()) or 1.0
 
     # -- input ------------------------------------------------------------------
 
@@ -347,43 +293,17 @@ class DrawingPad(QWidget):
         last = len(stroke.points) if final else len(stroke.points) - 1
         if self._pieces_drawn > last:
             return
-        painter = self._ink_painter()
-        dirty = QRectF()
-        for index in range(self._pieces_drawn, last + 1):
-            dirty = dirty.united(paint_piece(painter, stroke, index))
-        painter.end()
+        dirty = self._ink.paint_pieces(stroke, self._pieces_drawn, last)
         self._pieces_drawn = last + 1
         self.update(dirty.toAlignedRect().adjusted(-2, -2, 2, 2))
         self.inkChanged.emit()
 
-    def _ink_painter(self) -> QPainter:
-        painter = QPainter(self._ink_image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        return painter
-
-    def _allocate_ink(self, size: QSize) -> None:
-        """A fresh black ink image for a pad of ``size`` logical px at the current pixel ratio."""
-        self._scale = float(self.devicePixelRatioF()) or 1.0
-        width = max(1, round(size.width() * self._scale))
-        height = max(1, round(size.height() * self._scale))
-        # QImage wants 32-bit aligned rows; the numpy view hides the padding.
-        stride = (width + 3) // 4 * 4
-        self._ink_buffer = np.zeros((height, stride), np.uint8)
-        self._ink = self._ink_buffer[:, :width]
-        self._ink_image = QImage(self._ink_buffer.data, width, height, stride, QImage.Format.Format_Grayscale8)
-        self._ink_image.setDevicePixelRatio(self._scale)
-
     def _render_all(self) -> None:
         """Re-render every stroke from scratch (undo, clear, resize: never while drawing)."""
-        self._ink_buffer.fill(0)
-        strokes = self._strokes + ([self._current] if self._current is not None else [])
-        if strokes:
-            painter = self._ink_painter()
-            for stroke in strokes:
-                pieces = len(stroke.points) if stroke is not self._current else self._pieces_drawn - 1
-                for index in range(pieces + 1):
-                    paint_piece(painter, stroke, index)
-            painter.end()
+        drawn = [(stroke, len(stroke.points)) for stroke in self._strokes]
+        if self._current is not None:
+            drawn.append((self._current, self._pieces_drawn - 1))
+        self._ink.render(drawn)
         self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -394,15 +314,15 @@ class DrawingPad(QWidget):
             for stroke in self._strokes + ([self._current] if self._current is not None else []):
                 stroke.points = [(x * factor, y * factor) for x, y in stroke.points]
                 stroke.widths = [w * factor for w in stroke.widths]
-        self._allocate_ink(new)
+        self._ink = InkImage(new, self._device_ratio())
         self._render_all()
         super().resizeEvent(event)
         if self._strokes:
             self.drawingChanged.emit()
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.DevicePixelRatioChange and self._scale != self.devicePixelRatioF():
-            self._allocate_ink(self.size())
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self._ink.scale != self.devicePixelRatioF():
+            self._ink = InkImage(self.size(), self._device_ratio())
             self._render_all()
             self.drawingChanged.emit()
         return super().event(event)
@@ -413,10 +333,9 @@ class DrawingPad(QWidget):
         painter.fillRect(area, PAPER_COLOUR)
         # |paper - ink| turns white-on-black ink into near-black ink on the paper colour.
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Difference)
-        source = QRectF(
-            area.x() * self._scale, area.y() * self._scale, area.width() * self._scale, area.height() * self._scale
-        )
-        painter.drawImage(QRectF(area), self._ink_image, source)
+        scale = self._ink.scale
+        source = QRectF(area.x() * scale, area.y() * scale, area.width() * scale, area.height() * scale)
+        painter.drawImage(QRectF(area), self._ink.image, source)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         if self._overlay is not None:
             # Screen: the colour lights up the dark ink and leaves the paper white.
