@@ -450,8 +450,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from digitpad.model.gate import GATE_ENV, attach_gate
-    from digitpad.model.inference import Predictor
+    from digitpad.model.gate import GATE_ENV, load_gated_predictor
 
     if args.gate:
         os.environ[GATE_ENV] = args.gate  # the window's reader honours it as well
@@ -464,7 +463,7 @@ def main() -> None:
         drawings = [digit for number in numbers for digit in number.digits]
     else:
         numbers, drawings = [], place_samples(samples, seed=args.seed, heights=heights)
-    predictor = attach_gate(Predictor.from_checkpoint(args.weights))
+    predictor = load_gated_predictor(args.weights)
     if args.decline_above is not None:
         if predictor.gate is None and not predictor.model.config.has_not_a_digit:
             raise SystemExit("--decline-above needs a gate (leave out --gate off)")

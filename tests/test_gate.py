@@ -120,3 +120,22 @@ def test_mnist_digits_pass_the_shipped_gate(mnist) -> None:
     declined = probabilities.argmax(1) == NOT_A_DIGIT
     assert declined.mean() < 0.002
     assert (probabilities[:, :NOT_A_DIGIT].argmax(1) == mnist.test_labels[:2000]).mean() > 0.99
+
+
+def test_the_window_and_the_cli_load_weights_with_the_gate_the_same_way(tmp_path, monkeypatch) -> None:
+    from digitpad.cli.common import load_predictor
+    from digitpad.gui.state.model_loading import load_startup_predictor
+    from digitpad.model import gate as gate_module
+
+    weights = save_checkpoint(tmp_path / "mine.safetensors", tiny(), CheckpointInfo(TINY_MODEL))
+    the_gate = Predictor(tiny(11, seed=4))
+    monkeypatch.setattr(gate_module, "default_gate", lambda: the_gate)
+    loaded = gate_module.load_gated_predictor(weights)
+    assert loaded.source == weights and loaded.gate is the_gate
+    calls: list[object] = []
+    real = gate_module.load_gated_predictor
+    monkeypatch.setattr(gate_module, "load_gated_predictor", lambda path=None: calls.append(path) or real(path))
+    assert load_predictor(str(weights), gate=True).gate is the_gate
+    assert load_startup_predictor(weights, None).predictor.gate is the_gate
+    assert calls == [str(weights), weights]
+    assert load_predictor(str(weights)).gate is None  # without the gate where asked (export, calibrate)

@@ -171,3 +171,27 @@ def test_samples_live_in_the_per_user_folder(tmp_path, monkeypatch) -> None:
     assert SampleStore().folder == tmp_path / "samples"
     assert isinstance(SampleStore().load(), list)
     assert PersonalSample.__dataclass_fields__.keys() >= {"drawing", "label", "image", "created"}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_given_as_a_drawing_or_a_sample_is_called_a_fifo_not_missing(tmp_path) -> None:
+    fifo = tmp_path / "sample-pipe.json"
+    os.mkfifo(fifo)  # nobody writes to it: opening it would wait for ever
+    with pytest.raises(DrawingError, match=r"sample-pipe.json: is a pipe \(FIFO\), not a drawing"):
+        load_drawing(fifo)
+    store = SampleStore(tmp_path)
+    assert store.load() == []
+    assert len(store.warnings) == 1 and "is a pipe (FIFO), not a sample" in store.warnings[0]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links need privileges on Windows")
+def test_a_symlink_loop_given_as_a_drawing_or_a_sample_is_called_a_loop(tmp_path) -> None:
+    first, second = tmp_path / "sample-a.json", tmp_path / "sample-b.json"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    with pytest.raises(DrawingError, match="sample-a.json: a symlink loop"):
+        load_drawing(first)
+    store = SampleStore(tmp_path)
+    assert store.load() == []
+    assert len(store.warnings) == 2 and all("a symlink loop" in warning for warning in store.warnings)
+    assert "no such file" not in " ".join(store.warnings)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
-    pass
+    from digitpad.model.inference import Predictor
 
 
 #: Exit statuses.
@@ -108,14 +108,13 @@ def check_writable(out: Path) -> None:
         raise CliError(f"{out}: cannot write in {out.parent}: {error.strerror or error}") from error
 
 
-def load_predictor(weights: str | None, gate: bool = False):
+def load_predictor(weights: str | None, gate: bool = False) -> Predictor:
     """The weights' predictor; with ``gate``, the shipped gate too, as the app reads (see digitpad.model.gate)."""
     from digitpad.model.checkpoint import CheckpointError
-    from digitpad.model.gate import attach_gate
+    from digitpad.model.gate import load_gated_predictor
     from digitpad.model.inference import Predictor
 
     try:
-        predictor = Predictor.from_checkpoint(weights)
+        return load_gated_predictor(weights) if gate else Predictor.from_checkpoint(weights)
     except CheckpointError as error:
         raise CliError(str(error)) from error
-    return attach_gate(predictor) if gate else predictor

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib.util
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from digitpad.base.files import FileReadError, check_regular_file
 from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor
 
 if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
@@ -20,23 +18,13 @@ if TYPE_CHECKING:  # imported where used: torch takes a second to import, the ap
 def check_image_path(path: Path) -> None:
     """CliError unless ``path`` is a regular file (symlinks followed): say what it is instead.
 
-    Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer).
+    Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer):
+    the path is then handed to Pillow or Qt, which open it themselves.
     """
     try:
-        mode = path.stat().st_mode
-    except FileNotFoundError as error:
-        # A dangling symlink also lands here: name where it points.
-        target = f" (a symlink to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
-        raise CliError(f"{path}: no such file{target}") from error
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise CliError(f"{path}: a symlink loop (the links never reach a file)") from error
-        raise CliError(f"{path}: cannot read: {error.strerror or error}") from error
-    if stat.S_ISDIR(mode):
-        raise CliError(f"{path}: is a folder, not an image file")
-    if not stat.S_ISREG(mode):
-        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or a socket"
-        raise CliError(f"{path}: is {kind}, not a regular file")
+        check_regular_file(path, "an image file")
+    except FileReadError as error:
+        raise CliError(str(error)) from error
 
 
 def read_image(path: Path):
@@ -104,8 +92,7 @@ def _read_drawing_file(predictor, path: Path) -> str:
     from digitpad.ink.drawings import DrawingError, load_drawing
     from digitpad.model.reader import Reader
 
-    check_image_path(path)
-    try:
+    try:  # load_drawing refuses anything but a regular file itself, naming it
         drawing = load_drawing(path)
     except DrawingError as error:
         raise CliError(str(error)) from error

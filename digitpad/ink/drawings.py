@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from digitpad.base.atomic import atomic_write_bytes
+from digitpad.base.files import FileReadError, read_regular_file
 from digitpad.ink.strokes import ERASER_WIDTH_FACTOR, MOUSE_PRESSURE, Stroke, pressure_factor
 
 FORMAT_NAME = "digitpad-drawing"
@@ -164,17 +165,18 @@ def drawing_from_json(document: object) -> Drawing:
     return Drawing(strokes, pad_size, pen_width)
 
 
-def read_json_file(path: Path) -> object:
-    """A JSON file's content, read with a size bound; DrawingError naming the file for anything unreadable."""
+def read_json_file(path: Path, what: str = "a drawing") -> object:
+    """A JSON file's content, read with a size bound; DrawingError naming the file for anything unreadable.
+
+    ``what`` names the file in the messages ("is a folder, not a drawing").
+    """
     path = Path(path)
     try:
-        if not path.is_file():
-            raise DrawingError(f"{path}: {'is a folder' if path.is_dir() else 'no such file'}")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise DrawingError(f"{path}: too large for a drawing (over {MAX_FILE_BYTES // 2**20} MiB)")
-        return json.loads(path.read_bytes())
-    except OSError as error:
-        raise DrawingError(f"{path}: cannot read: {error.strerror or error}") from error
+        raw = read_regular_file(path, MAX_FILE_BYTES, what)
+    except FileReadError as error:
+        raise DrawingError(str(error)) from error
+    try:
+        return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise DrawingError(f"{path}: not JSON ({str(error)[:120]})") from error
 

@@ -138,7 +138,7 @@ def _stored_image(stored: object) -> np.ndarray | None:
 def read_sample(path: Path) -> PersonalSample:
     """Read one sample file; SampleError naming the file if it cannot be used."""
     try:
-        return sample_from_json(read_json_file(path), path)
+        return sample_from_json(read_json_file(path, "a sample"), path)
     except DrawingError as error:
         raise SampleError(str(error)) from error
     except SampleError as error:

@@ -19,11 +19,9 @@ outputs on a few probe images. Every refusal is a one-line CheckpointError.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from digitpad.base.atomic import atomic_write_bytes
 from digitpad.base.constants import MNIST_MEAN, MNIST_SIZE, MNIST_STD, PREPROCESS_VERSION
+from digitpad.base.files import FileReadError, read_regular_file
 from digitpad.model.network import DigitNet, ModelConfig
 
 FORMAT_NAME = "digitpad-checkpoint"
@@ -109,75 +108,14 @@ def save_checkpoint(path: str | os.PathLike, model: DigitNet, info: CheckpointIn
 # --- reading the file --------------------------------------------------------
 
 
-def _not_a_file(mode: int) -> str | None:
-    """Why a file of this mode cannot be read as a checkpoint, or None for a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "is a folder, not a checkpoint file"
-    if stat.S_ISFIFO(mode):
-        return "is a pipe (FIFO), not a checkpoint file"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a checkpoint file"
-    if stat.S_ISSOCK(mode):
-        return "is a socket, not a checkpoint file"
-    return "is not a regular file"
-
-
-def _os_error(path: Path, error: OSError) -> CheckpointError:
-    if isinstance(error, FileNotFoundError):
-        return CheckpointError(f"{path}: no such file")
-    if error.errno == errno.ELOOP:
-        return CheckpointError(f"{path}: cannot read: a loop of symbolic links")
-    return CheckpointError(f"{path}: cannot read: {error.strerror or error}")
-
-
-def _open_regular_file(path: Path) -> int:
-    """A read-only descriptor of ``path`` (symlinks followed), refusing anything but a regular file.
-
-    stat first, so that a FIFO or a device is never opened (opening a FIFO
-    blocks until a writer comes; some devices act when opened); then
-    O_NONBLOCK and fstat again, for a file swapped in between.
-    """
-    try:
-        reason = _not_a_file(os.stat(path).st_mode)
-        if reason:
-            raise CheckpointError(f"{path}: {reason}")
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as error:
-        raise _os_error(path, error) from error
-    except ValueError as error:  # a NUL in the name
-        raise CheckpointError(f"{path!r}: cannot read: {error}") from error
-    reason = _not_a_file(os.fstat(descriptor).st_mode)
-    if reason:
-        os.close(descriptor)
-        raise CheckpointError(f"{path}: {reason}")
-    return descriptor
-
-
-def _too_large(path: Path, size: int) -> CheckpointError:
-    return CheckpointError(
-        f"{path}: too large for a digitpad checkpoint ({size} bytes; at most {MAX_FILE_BYTES // 2**20} MiB)"
-    )
-
-
 def _read_checkpoint_bytes(path: Path) -> bytes:
     """The whole file, at most MAX_FILE_BYTES of it; a pickle is refused on its first bytes, unread."""
-    descriptor = _open_regular_file(path)
-    with os.fdopen(descriptor, "rb") as stream:
-        try:
-            start = stream.read(8)
-            _refuse_pickle(start, path)
-            size = os.fstat(stream.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise _too_large(path, size)
-            # Bounded even if the file grows while it is read.
-            raw = start + stream.read(MAX_FILE_BYTES + 1 - len(start))
-        except OSError as error:
-            raise _os_error(path, error) from error
-    if len(raw) > MAX_FILE_BYTES:
-        raise _too_large(path, len(raw))
-    return raw
+    try:
+        return read_regular_file(
+            path, MAX_FILE_BYTES, "a digitpad checkpoint", lambda start: _refuse_pickle(start, path)
+        )
+    except FileReadError as error:
+        raise CheckpointError(str(error)) from error
 
 
 def _looks_like_pickle(start: bytes) -> bool:

@@ -95,3 +95,13 @@ def attach_gate(predictor: Predictor, gate: Predictor | None = None) -> Predicto
             return predictor
     predictor.gate = gate  # None when the gate is off
     return predictor
+
+
+def load_gated_predictor(path: str | os.PathLike | None = None) -> Predictor:
+    """The weights at ``path`` (the shipped ones when None) with the gate attached: what the app reads with.
+
+    CheckpointError if the weights cannot be used; a gate that cannot be
+    loaded is only logged (:func:`attach_gate`). The window and ``digitpad
+    predict`` both load through here, so they read the same way.
+    """
+    return attach_gate(Predictor.from_checkpoint(path))

@@ -35,8 +35,7 @@ def load_startup_predictor(requested: str | os.PathLike | None, last_used: str |
     """Load the weights the window starts with (imports torch: call it off the GUI thread if it must not wait)."""
     from digitpad.base import paths
     from digitpad.model.checkpoint import CheckpointError
-    from digitpad.model.gate import attach_gate
-    from digitpad.model.inference import Predictor
+    from digitpad.model.gate import load_gated_predictor
 
     shipped = paths.shipped_weights_path()
     candidates: list[tuple[Path, str]] = []
@@ -50,7 +49,7 @@ def load_startup_predictor(requested: str | os.PathLike | None, last_used: str |
     for path, description in candidates:
         try:
             # The gate is loaded here too, off the GUI thread (ModelInUse.set then finds it loaded).
-            predictor = attach_gate(Predictor.from_checkpoint(path))
+            predictor = load_gated_predictor(path)
         except CheckpointError as error:
             problems.append(f"Could not load {description}: {error}.")
         except Exception as error:  # a broken install must not stop the window from opening
