@@ -185,9 +185,10 @@ def test_train_without_a_recipe_uses_the_defaults_and_the_options() -> None:
     assert model_config == ModelConfig()
 
 
-def readme_train_command() -> list[str]:
-    """The options of README's "Reproduce" command, continuation lines joined, without its data and out paths."""
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+def reproduce_command() -> list[str]:
+    """The options of the documented "Reproduce" command (docs/model.md), continuation lines joined,
+    without its data and out paths."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "model.md").read_text(encoding="utf-8")
     start = text.index("    digitpad train --data-dir DIR --channels")
     lines = []
     for line in text[start:].splitlines():
@@ -201,8 +202,8 @@ def readme_train_command() -> list[str]:
     return words
 
 
-def test_the_readme_command_is_the_shipped_recipe() -> None:
-    assert settings(*readme_train_command()) == (SHIPPED.train_config, SHIPPED.model_config)
+def test_the_documented_reproduce_command_is_the_shipped_recipe() -> None:
+    assert settings(*reproduce_command()) == (SHIPPED.train_config, SHIPPED.model_config)
     assert settings("--recipe", "shipped") == (SHIPPED.train_config, SHIPPED.model_config)
     assert settings("--recipe", "default") == (APP_DEFAULT.train_config, APP_DEFAULT.model_config)
 
