@@ -93,7 +93,7 @@ SEED_RECIPE = TrainConfig(
 )
 
 # The seed trains on MNIST as it is: switch off extra training data the
-# default recipe may add (pen styles, see digitpad/synth.py) where it exists.
+# default recipe may add (pen styles, see digitpad/data/pen_styles.py) where it exists.
 if "pen_styles" in {f.name for f in fields(TrainConfig)}:
     SEED_RECIPE = replace(SEED_RECIPE, pen_styles=0.0)
 

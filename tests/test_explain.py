@@ -152,7 +152,7 @@ def test_kernels_and_dense_outputs_are_the_models_own(shipped: Predictor) -> Non
 
 
 def test_the_draw_tab_still_imports_without_torch() -> None:
-    """The window paints before torch is loaded (gui/main_window.py): explain.py imports torch only when used."""
+    """The window paints before torch is loaded (gui/window/main_window.py): explain.py imports torch only when used."""
     import subprocess
     import sys
 

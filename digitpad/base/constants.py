@@ -18,7 +18,7 @@ MNIST_STD = 0.3081
 NUM_CLASSES = 10
 #: The class index of "not a digit" in a model with an eleventh class
 #: (ModelConfig.num_classes == NOT_A_DIGIT + 1): letters and scribbles it
-#: should decline rather than name as a digit (see nondigits.py).
+#: should decline rather than name as a digit (see digitpad.data.nondigits).
 NOT_A_DIGIT = 10
 
 #: Bumped whenever preprocessing changes in a way that changes what a model

@@ -1,7 +1,7 @@
 """The Qt window: a thin layer over the Qt-free core.
 
 ``from digitpad.gui import MainWindow`` is the entry point for tests and tools
-(see README, "The app"). The import is lazy so that ``digitpad.gui.common.image_io``
+(see docs/automation.md). The import is lazy so that ``digitpad.gui.common.image_io``
 and friends can be used without building any widgets.
 """
 

@@ -1,4 +1,4 @@
-"""Make the README's screenshots: the real window under Xvfb, a real handwritten digit drawn with a pen.
+"""Make the screenshots of README.md and docs/: the real window under Xvfb, a real handwritten digit drawn with a pen.
 
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/make_screenshots.py [--train]
 

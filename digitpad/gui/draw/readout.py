@@ -158,7 +158,7 @@ class InputPreview(QWidget):
         self._overlay: QImage | None = None
 
     def set_overlay(self, image: QImage | None) -> None:
-        """A 28x28 image painted over the input (the saliency map: gui/saliency_overlay.py); None removes it."""
+        """A 28x28 image painted over the input (the saliency map: gui/draw/saliency_overlay.py); None removes it."""
         self._overlay = image
         self.update()
 
