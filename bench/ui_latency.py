@@ -10,7 +10,7 @@ and for every event measures the time from sending it to:
 - ``painted``: the same plus the repaints that follow (the pending events
   processed until Qt has nothing left to do).
 
-Live predictions are throttled (see digitpad/gui/draw_tab.py: a pause of
+Live predictions are throttled (see digitpad/gui/draw/tab.py: a pause of
 4 to 16 ms after each), so an event that follows a prediction closely waits
 for the next slot: that wait is part of the figures.
 Both are measured idle and while a training runs in the background: by
@@ -29,7 +29,7 @@ the whole number (only the digit that changed is rendered and predicted again).
 With ``--saliency``, also idle with the saliency overlay on (the Draw
 tab's ``saliencyToggle`` clicked): every pen event then also computes the
 map of the character being written, when it can keep up, and paints it on
-the 28x28 input and the pad (see digitpad/gui/saliency_overlay.py).
+the 28x28 input and the pad (see digitpad/gui/draw/saliency_overlay.py).
 ``--no-training`` leaves out the measurement while training.
 
     python bench/ui_latency.py [--digits N] [--number N] [--startup-runs N] [--saliency] [--no-training]
