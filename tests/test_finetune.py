@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from helpers import assert_one_line_error, run_cli, write_mnist_folder
 from test_samples import seven
 
+from digitpad.data.augment import AugmentConfig
 from digitpad.data.mnist import Mnist
 from digitpad.ink.drawings import Drawing, save_drawing
 from digitpad.ink.samples import SampleStore, make_sample
@@ -62,12 +65,23 @@ def test_fine_tuning_learns_a_personal_style_and_leaves_the_given_model_alone(ba
 
 
 def test_the_result_describes_itself_and_saves_atomically(bar_model, tiny_mnist, tmp_path) -> None:
-    base_info = CheckpointInfo(bar_model.config, metrics={"test_accuracy": 0.9, "calibration": {"temperature": 1.3}})
+    # A base as digitpad recorded them before: the data's folder, the machine's settings, the ranges multiplied out.
+    base_recipe = {"epochs": 3, "device": "auto", "threads": 1, "augment_config": {"rotation_degrees": 6.0}}
+    base_info = CheckpointInfo(
+        bar_model.config,
+        metrics={"test_accuracy": 0.9, "calibration": {"temperature": 1.3}},
+        recipe=base_recipe,
+        data={"source": str(tmp_path / "mnist")},
+    )
     result = finetune(bar_model, rings(4), np.array([3, 3, 8, 8]), tiny_mnist, QUICK, base_info=base_info)
     path = save_checkpoint(tmp_path / "tuned.safetensors", result.model, result.info)
     info = load_checkpoint(path).info
     assert info.recipe["kind"] == FINE_TUNED and info.recipe["fine_tune"]["steps"] == QUICK.steps
-    assert info.data["personal_samples"] == 4
+    # No machine's settings, no path: the data by name and content, the base's recipe in today's form.
+    assert "threads" not in info.recipe["fine_tune"]
+    assert info.recipe["base_recipe"] == {"epochs": 3, "augment_config": AugmentConfig(rotation_degrees=6.0).to_dict()}
+    assert info.data == {**tiny_mnist.description(), "personal_samples": 4, "test_images": 300}
+    assert str(tmp_path) not in json.dumps(info.data)
     assert info.metrics["fine_tuning"]["samples"] == 4
     assert info.metrics["test_accuracy"] == pytest.approx(result.mnist_after)
     assert info.metrics["calibration"] == {"temperature": 1.3}  # kept from the model it started from

@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from digitpad.base.paths import shipped_weights_dir, shipped_weights_path, user_weights_dir
-from digitpad.data.download import DownloadError
+from digitpad.data.download import DownloadError, content_md5
 from digitpad.data.mnist import MNIST_FILES, Mnist
 from digitpad.gui.common.workers import ProgressThrottle
 from digitpad.gui.train import workers
@@ -449,7 +449,9 @@ def test_a_chosen_folder_is_trained_on_and_remembered(make_tab, qtbot, monkeypat
     click(qtbot, find(tab, "chooseDataButton"))
     set_up_tiny_run(tab, epochs=1)
     result = run_to_end(qtbot, tab)
-    assert result.info.data["source"] == str(folder)
+    # The folder's files by their MD5s: the path stays on this machine.
+    files = {stem: content_md5(folder / stem) for stem in MNIST_FILES.values()}
+    assert result.info.data["content_md5"] == files and "source" not in result.info.data
 
     again = make_tab()
     assert again.data_dir == folder

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from digitpad import __version__
-from digitpad.data.mnist import default_data_dir
+from digitpad.data.mnist import MNIST_MD5, default_data_dir
 
 #: Tried in this order, as torchvision does: its S3 copy first, because the
 #: original site has often been unreachable or refused scripted downloads.
@@ -34,13 +34,8 @@ MIRRORS: tuple[str, ...] = (
     "http://yann.lecun.com/exdb/mnist/",
 )
 
-#: File name -> MD5 of the uncompressed content (the values MNIST publishes).
-EXPECTED_MD5: dict[str, str] = {
-    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
-    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
-    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
-    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
-}
+#: Name on the mirrors -> MD5 of the uncompressed content (the values MNIST publishes).
+EXPECTED_MD5: dict[str, str] = {f"{stem}.gz": md5 for stem, md5 in MNIST_MD5.items()}
 
 #: Sub-folder of ``dest`` for files still being downloaded.
 PARTIAL_DIR = ".partial"

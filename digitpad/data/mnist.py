@@ -6,11 +6,13 @@ The download from the public mirrors lives in :mod:`digitpad.data.download`.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import math
 import os
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +31,20 @@ MNIST_FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
+
+#: File name -> MD5 of the file's uncompressed content: the values MNIST publishes. The download checks
+#: against them, and a checkpoint trained on files with these four contents says it saw "MNIST".
+MNIST_MD5: dict[str, str] = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+
+#: What a checkpoint's metadata calls its data: MNIST's own four files, or any others in its format
+#: (a subset, a stand-in, the tests' tiny data), which are then known by their MD5s alone.
+MNIST_NAME = "MNIST"
+OTHER_DATA_NAME = "MNIST-format files"
 
 # IDX type codes (third byte of the magic number) -> numpy big-endian dtype.
 _IDX_TYPES = {
@@ -59,13 +75,42 @@ class Mnist:
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
-    #: Where it came from, for checkpoints' metadata.
+    #: Where it came from (a folder, or a few words for data made in memory), for messages to the user.
+    #: Never written into a checkpoint: a path says nothing on another machine (see :meth:`description`).
     source: str
+
+    @cached_property
+    def content_md5(self) -> dict[str, str]:
+        """File name -> MD5 of the four arrays as IDX files, uncompressed.
+
+        Computed from the arrays, so data made in memory has them too. For
+        data read by :func:`load_mnist` they are the MD5s of the files' (or
+        the gzipped files') content: the reader refuses trailing bytes, and
+        the header follows from the array's type and shape.
+        """
+        return {stem: idx_md5(getattr(self, role)) for role, stem in MNIST_FILES.items()}
+
+    def description(self) -> dict:
+        """What a checkpoint records about its data: a name and the four files' MD5s, never a path."""
+        name = MNIST_NAME if self.content_md5 == MNIST_MD5 else OTHER_DATA_NAME
+        return {"name": name, "content_md5": dict(self.content_md5)}
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Decode one IDX file's bytes; any inconsistency raises DataError naming ``name``."""
     return _read_idx_stream(io.BytesIO(data), name)
+
+
+def idx_md5(array: np.ndarray) -> str:
+    """MD5 of ``array`` written as an uncompressed IDX file (big-endian, as MNIST's are)."""
+    big_endian = array.dtype.newbyteorder(">")
+    codes = [code for code, dtype in _IDX_TYPES.items() if dtype == big_endian]
+    if not codes:
+        raise ValueError(f"IDX files hold no {array.dtype} arrays")
+    digest = hashlib.md5(bytes([0, 0, codes[0], array.ndim]))
+    digest.update(b"".join(int(size).to_bytes(4, "big") for size in array.shape))
+    digest.update(np.ascontiguousarray(array, dtype=big_endian).data)
+    return digest.hexdigest()
 
 
 def read_idx(path: Path) -> np.ndarray:

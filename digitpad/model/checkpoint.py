@@ -69,9 +69,10 @@ class CheckpointInfo:
     preprocess_version: int = PREPROCESS_VERSION
     #: e.g. {"test_accuracy": 0.996, "per_class_accuracy": [...], "epochs": 12}
     metrics: dict = field(default_factory=dict)
-    #: The training settings (TrainConfig as a dict).
+    #: The training settings (TrainConfig.to_dict: without the machine's device and threads).
     recipe: dict = field(default_factory=dict)
-    #: Where the data came from and how much was used.
+    #: What the data was and how much was used: its name and the four files' MD5s (Mnist.description),
+    #: never a path, so that the file describes itself on any machine; older files recorded the folder.
     data: dict = field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -13,6 +13,10 @@ from digitpad.data.pen_styles import ALL_STYLES, FIRST_STYLES
 from digitpad.model.checkpoint import CheckpointInfo
 from digitpad.model.network import DigitNet
 
+#: TrainConfig's settings about the machine a run used, not about the recipe: the same recipe run
+#: elsewhere is the same recipe. Checkpoints leave them out (older ones recorded them).
+MACHINE_SETTINGS = ("device", "threads")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -62,7 +66,10 @@ class TrainConfig:
     non_digits: float = 0.0
 
     def to_dict(self) -> dict:
+        """The recipe as a checkpoint records it: without the machine's settings (MACHINE_SETTINGS)."""
         values = asdict(self)
+        for name in MACHINE_SETTINGS:
+            del values[name]
         values["augment_config"] = self.augment_config.to_dict()
         # Recorded only when used, so that a recipe without non-digits or drawn ones, or
         # with the first pass's pen styles, reads exactly as before those
@@ -74,6 +81,26 @@ class TrainConfig:
         if self.pen_style_digits == FIRST_STYLES:
             del values["pen_style_digits"]
         return values
+
+
+def updated_recipe(recipe: dict) -> dict:
+    """A checkpoint's recipe in today's form: the machine's settings left out, the augmentation as a strength.
+
+    For the records of older checkpoints, also a fine-tuned one's (its
+    ``fine_tune`` settings and ``base_recipe``). An augmentation record
+    that cannot be read is kept as it is: it is a description, and a
+    fine-tuning must not fail on a base model's odd one.
+    """
+    updated = {name: value for name, value in recipe.items() if name not in MACHINE_SETTINGS}
+    if isinstance(updated.get("augment_config"), dict):
+        try:
+            updated["augment_config"] = AugmentConfig.from_dict(updated["augment_config"]).to_dict()
+        except ValueError:
+            pass
+    for name in ("fine_tune", "base_recipe"):
+        if isinstance(updated.get(name), dict):
+            updated[name] = updated_recipe(updated[name])
+    return updated
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from digitpad.model.network import DigitNet, fold_batch_norm
 from digitpad.model.temperature import CALIBRATION_METRIC
 from digitpad.model.tensors import images_to_tensor, normalise_batch, training_memory_format
 from digitpad.model.threads import use_one_thread_here
-from digitpad.training.config import TrainConfig
+from digitpad.training.config import TrainConfig, updated_recipe
 from digitpad.training.loop import build_optimiser, evaluate, training_step
 
 #: What a checkpoint's recipe says about a fine-tuned model (``recipe["kind"]``).
@@ -96,7 +96,10 @@ class FinetuneConfig:
     threads: int | None = 1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as a checkpoint records them: without ``threads``, the machine's, not the method's."""
+        values = asdict(self)
+        del values["threads"]
+        return values
 
 
 @dataclass(frozen=True)
@@ -403,14 +406,21 @@ def finetune(
         seconds=time.perf_counter() - started,
         folds=[split.tolist() for split in splits],
     )
-    result.info = fine_tuned_info(result, config, base_info, len(test[0]), data.source)
+    result.info = fine_tuned_info(result, config, base_info, len(test[0]), data.description())
     return result
 
 
 def fine_tuned_info(
-    result: FinetuneResult, config: FinetuneConfig, base_info: CheckpointInfo | None, test_images: int, source: str
+    result: FinetuneResult,
+    config: FinetuneConfig,
+    base_info: CheckpointInfo | None,
+    test_images: int,
+    data_description: dict,
 ) -> CheckpointInfo:
-    """The self-description of a fine-tuned model: what it came from, on how many samples, its figures."""
+    """The self-description of a fine-tuned model: what it came from, on how many samples, its figures.
+
+    ``data_description``: the MNIST it was mixed with, as :meth:`Mnist.description` gives it (no path).
+    """
     base_metrics = dict(base_info.metrics) if base_info is not None else {}
     metrics = {
         "test_accuracy": result.mnist_after,
@@ -430,7 +440,8 @@ def fine_tuned_info(
         metrics[CALIBRATION_METRIC] = base_metrics[CALIBRATION_METRIC]
     recipe = {"kind": FINE_TUNED, "fine_tune": config.to_dict()}
     if base_info is not None:
-        recipe["base_recipe"] = base_info.recipe
-    data = {"source": source, "personal_samples": result.samples, "test_images": test_images}
+        # In today's form: an older base recorded its machine's settings and a multiplied-out augmentation.
+        recipe["base_recipe"] = updated_recipe(base_info.recipe)
+    data = {**data_description, "personal_samples": result.samples, "test_images": test_images}
     info = base_info or CheckpointInfo(model_config=result.model.config)
     return replace(info, model_config=result.model.config, metrics=metrics, recipe=recipe, data=data)

@@ -429,7 +429,7 @@ def train(
     _, batches = batch_layout(config, len(tensors.x_train))
     optimizer, scheduler = build_optimiser(model, config, total_steps=config.epochs * batches)
     counts = {"train_images": len(tensors.x_train), "test_images": len(tensors.x_test)}
-    info = CheckpointInfo(model_config=model_config, recipe=config.to_dict(), data={"source": data.source, **counts})
+    info = CheckpointInfo(model_config=model_config, recipe=config.to_dict(), data={**data.description(), **counts})
     history: list[EpochResult] = []
     saved: Path | None = None
     started, seconds_before = time.perf_counter(), 0.0
