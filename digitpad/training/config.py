@@ -34,7 +34,7 @@ class TrainConfig:
     augment_config: AugmentConfig = field(default_factory=AugmentConfig)
     #: Fraction of the training 0s and 1s also added as slashed zeros and
     #: serif ones, and of the 5s and 9s as detached-bar fives and curled
-    #: nines (see synth.py); 0 turns it off.
+    #: nines (see digitpad.data.pen_styles); 0 turns it off.
     pen_styles: float = 0.4
     #: The digits that get pen-style variants: "01" (the first pass, and the
     #: runs recorded before this field existed), or "0159" with the fives and
@@ -59,7 +59,7 @@ class TrainConfig:
     optimizer: str = "adamw"
     #: "one_cycle" (warm-up then anneal) or "constant" (the learning rate throughout).
     schedule: str = "one_cycle"
-    #: Synthetic non-digits (letters, scribbles...: see nondigits.py) added to
+    #: Synthetic non-digits (letters, scribbles...: see digitpad.data.nondigits) added to
     #: the training set as class NOT_A_DIGIT, as a share of the training
     #: images (0.1 adds 6,000 to MNIST's 60,000); 0 turns it off. Needs a model
     #: with 11 classes: :func:`train` builds one when given no model config.
