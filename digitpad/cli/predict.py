@@ -6,13 +6,9 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from digitpad.base.files import FileReadError, check_regular_file
 from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor
-
-if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
-    pass
 
 
 def check_image_path(path: Path) -> None:

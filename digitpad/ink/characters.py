@@ -24,15 +24,11 @@ read drawings through this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digitpad.ink.preprocess import PEN_WIDTH_FRACTION
 from digitpad.ink.strokes import Stroke, render
-
-if TYPE_CHECKING:  # the reader takes a Predictor; the rest needs no torch
-    pass
 
 #: How tall a digit is drawn, as a share of the pad's height, when the pad's
 #: default pen (PEN_WIDTH_FRACTION of the pad's height) gives MNIST's stroke.

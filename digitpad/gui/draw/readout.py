@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -30,10 +28,6 @@ from digitpad.gui.common.style import (
     Palette,
     qcolor,
 )
-
-if TYPE_CHECKING:  # torch stays a lazy import: the window shows before it is loaded
-    pass
-
 
 #: Below this confidence the digit is shown in the "unsure" colour (below
 #: reading.UNSURE_BELOW it is not shown at all: "?" takes its place).

@@ -96,8 +96,6 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         rows, columns = self._matrix.shape
         # log1p: a count of 3 stands out against 0 as clearly as 1000 against 100.
         shade = np.log1p(self._matrix).astype(np.float32)
-        off_diagonal = self._matrix.copy()
-        np.fill_diagonal(off_diagonal, 0)
         self.image.setImage(shade, autoLevels=False, levels=(0.0, max(float(shade.max()), 1.0)))
         self.image.setRect(-0.5, -0.5, columns, rows)
         self._write_counts(shade)
