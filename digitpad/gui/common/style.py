@@ -16,7 +16,7 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QLayout, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 
 class Palette:
@@ -172,14 +172,39 @@ def white_panel(frame: QFrame) -> QFrame:
     return frame
 
 
+#: What :func:`box` takes: a widget or a layout, either with its stretch, an int (spacing) or None (a stretch).
+BoxItem = QWidget | QLayout | tuple[QWidget | QLayout, int] | int | None
+
+
+def box(
+    layout: QBoxLayout,
+    *items: BoxItem,
+    margins: int | tuple[int, int, int, int] | None = None,
+    spacing: int | None = None,
+) -> QBoxLayout:
+    """``layout`` filled with ``items`` in order (see :data:`BoxItem`), with ``margins`` and ``spacing`` if given."""
+    if margins is not None:
+        layout.setContentsMargins(*((margins,) * 4 if isinstance(margins, int) else margins))
+    if spacing is not None:
+        layout.setSpacing(spacing)
+    for item in items:
+        if item is None:
+            layout.addStretch(1)
+        elif isinstance(item, int):
+            layout.addSpacing(item)
+        else:
+            child, stretch = item if isinstance(item, tuple) else (item, 0)
+            if isinstance(child, QLayout):
+                layout.addLayout(child, stretch)
+            else:
+                layout.addWidget(child, stretch)
+    return layout
+
+
 def titled_panel(title: str, frame: QFrame | None = None) -> tuple[QFrame, QVBoxLayout]:
     """A white panel with a heading (``frame`` made into one, or a new frame), and the layout to fill it with."""
     frame = white_panel(frame if frame is not None else QFrame())
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(12, 10, 12, 10)
-    layout.setSpacing(6)
-    layout.addWidget(section_title(title))
-    return frame, layout
+    return frame, box(QVBoxLayout(frame), section_title(title), margins=(12, 10, 12, 10), spacing=6)
 
 
 def status_dot(colour: str, text: str) -> str:

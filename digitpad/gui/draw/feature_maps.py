@@ -22,7 +22,7 @@ from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from digitpad.gui.common.charts import add_image
-from digitpad.gui.common.style import Palette, muted, section_title
+from digitpad.gui.common.style import Palette, box, muted, section_title
 from digitpad.gui.common.tiles import TILE_GAP, grid_shape, tile_channels
 from digitpad.gui.draw.layer_details import DenseUnitsChart, MapDetail
 
@@ -73,11 +73,7 @@ class FeatureMapPanel(QWidget):
         self.pages.addWidget(self.view)
         self.pages.addWidget(self.dense_chart)
         self.detail: MapDetail | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        layout.addLayout(header)
-        layout.addWidget(self.pages, 1)
+        box(QVBoxLayout(self), header, (self.pages, 1), margins=0, spacing=6)
         self.plot.scene().sigMouseClicked.connect(self._on_clicked)
         self.clear()
 
@@ -94,15 +90,9 @@ class FeatureMapPanel(QWidget):
         self.layer_selector.currentIndexChanged.connect(self._on_layer_selected)
         self.summary = muted(QLabel(""))
         self.summary.setObjectName("featureSummary")
-        header = QHBoxLayout()
-        header.setContentsMargins(0, 0, 0, 0)
-        header.addWidget(self.title)
-        header.addSpacing(12)
-        header.addWidget(QLabel("Layer:"))
-        header.addWidget(self.layer_selector)
-        header.addSpacing(12)
-        header.addWidget(self.summary, 1)
-        return header
+        return box(
+            QHBoxLayout(), self.title, 12, QLabel("Layer:"), self.layer_selector, 12, (self.summary, 1), margins=0
+        )
 
     def _build_view(self) -> None:
         """One image of all the channels' maps, tiled, with a colour bar on a shared scale."""

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from digitpad.base.constants import NOT_A_DIGIT
 from digitpad.gui.common.charts import add_image, hold_still, style_axes
-from digitpad.gui.common.style import Palette, muted, section_title
+from digitpad.gui.common.style import Palette, box, muted, section_title
 from digitpad.gui.common.tiles import KERNEL_COLOURS
 
 
@@ -83,10 +83,7 @@ class MapDetail(QDialog):
         self.kernel_plot, self.kernel_image = image_plot(self.view, "its kernels", 0, 1)
         self.map_image.setColorMap(pg.colormap.get("inferno"))
         self.kernel_image.setColorMap(KERNEL_COLOURS)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.note)
+        box(QVBoxLayout(self), self.title, (self.view, 1), self.note)
         self.layer, self.channel = -1, -1
 
     def show_channel(

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from digitpad.base.constants import MNIST_SIZE
 from digitpad.gui.common.style import (
     Palette,
+    box,
     elide_long_words,
     muted,
     scaled_font,
@@ -93,11 +94,7 @@ def live_gap_ms(previous_duration_ms: float) -> float:
 
 def _column(*widgets: QWidget) -> QVBoxLayout:
     """Widgets stacked tightly, the first one taking the spare height."""
-    layout = QVBoxLayout()
-    layout.setSpacing(2)
-    for index, widget in enumerate(widgets):
-        layout.addWidget(widget, 1 if index == 0 else 0)
-    return layout
+    return box(QVBoxLayout(), (widgets[0], 1), *widgets[1:], spacing=2)
 
 
 class DrawTab(QWidget):
@@ -149,11 +146,7 @@ class DrawTab(QWidget):
         self.splitter = splitter(Qt.Orientation.Vertical, self.top_splitter, self.feature_maps, name="drawSplitter")
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(8)
-        layout.addWidget(self.model_problem)
-        layout.addWidget(self.splitter, 1)
+        box(QVBoxLayout(self), self.model_problem, (self.splitter, 1), margins=10, spacing=8)
         self._add_shortcuts()
 
         self._live_timer = QTimer(self)
@@ -185,20 +178,10 @@ class DrawTab(QWidget):
         self.pen_width.setToolTip(PEN_WIDTH_TOOLTIP.format(default=PEN_WIDTH_FRACTION * 100))
         pen_label = QLabel("Pen width:")
         pen_label.setToolTip(self.pen_width.toolTip())
-        tools = QHBoxLayout()
-        tools.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.undo_button, self.clear_button, self.saliency.toggle):
-            tools.addWidget(widget)
-        tools.addStretch(1)
-        tools.addWidget(pen_label)
-        tools.addWidget(self.pen_width)
+        buttons = (self.undo_button, self.clear_button, self.saliency.toggle)
+        tools = box(QHBoxLayout(), *buttons, None, pen_label, self.pen_width, margins=0)
         column = QWidget()
-        column_layout = QVBoxLayout(column)
-        column_layout.setContentsMargins(0, 0, 0, 0)
-        column_layout.setSpacing(6)
-        column_layout.addWidget(self.pad, 1)
-        column_layout.addLayout(tools)
-        self._pad_column_layout = column_layout
+        self._pad_column_layout = box(QVBoxLayout(column), (self.pad, 1), tools, margins=0, spacing=6)
         return column
 
     def add_under_pad(self, widget: QWidget) -> None:
@@ -215,23 +198,16 @@ class DrawTab(QWidget):
         self.preview = InputPreview()
         preview_caption = muted(QLabel("28×28 input", objectName="caption"))
         preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        top_row = QHBoxLayout()
-        top_row.setSpacing(12)
-        top_row.addLayout(_column(self.prediction_label, self.confidence_label), 1)
-        top_row.addLayout(_column(self.preview, preview_caption), 1)
+        reading = _column(self.prediction_label, self.confidence_label)
+        top_row = box(QHBoxLayout(), (reading, 1), (_column(self.preview, preview_caption), 1), spacing=12)
         self.chart = ProbabilityChart()
         self.model_info = muted(QLabel("", objectName="modelInfo"))
         self.model_info.setWordWrap(True)
         results, layout = titled_panel("Prediction")
         results.setObjectName("resultsPanel")
-        layout.addLayout(top_row)
-        layout.addSpacing(4)
-        layout.addWidget(section_title("Probabilities"))
-        layout.addWidget(self.chart, 1)
         self.stages_strip = PreprocessingStrip()
-        layout.addWidget(section_title("Preprocessing"))
-        layout.addWidget(self.stages_strip)
-        layout.addWidget(self.model_info)
+        box(layout, top_row, 4, section_title("Probabilities"), (self.chart, 1))
+        box(layout, section_title("Preprocessing"), self.stages_strip, self.model_info)
         results.setMinimumWidth(320)
         return results
 

@@ -44,6 +44,7 @@ from digitpad.base.constants import NOT_A_DIGIT
 from digitpad.data.mnist import Mnist, resolve_data_dir
 from digitpad.gui.common.charts import hold_still, style_axes
 from digitpad.gui.common.style import (
+    box,
     error_label,
     muted,
     section_title,
@@ -218,13 +219,8 @@ class EvaluateTab(QWidget):
         self.summary = muted(QLabel("Evaluate a model to see where it goes wrong", objectName="evaluationSummary"))
         self.summary.setWordWrap(True)
         self.error = error_label("evaluationError")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(8)
-        layout.addLayout(self._build_controls())
-        layout.addWidget(self.summary)
-        layout.addWidget(self.error)
-        layout.addWidget(splitter(Qt.Orientation.Horizontal, matrix_panel, gallery_panel, name="evaluationSplitter"), 1)
+        panels = splitter(Qt.Orientation.Horizontal, matrix_panel, gallery_panel, name="evaluationSplitter")
+        box(QVBoxLayout(self), self._build_controls(), self.summary, self.error, (panels, 1), margins=10, spacing=8)
 
     def _build_controls(self) -> QHBoxLayout:
         self.model_combo = QComboBox(objectName="evaluationModelCombo")
@@ -239,17 +235,8 @@ class EvaluateTab(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.model_combo.currentIndexChanged.connect(lambda _index: self.update_controls())
         self.data_combo.currentIndexChanged.connect(lambda _index: self.update_controls())
-        row = QHBoxLayout()
-        row.addWidget(section_title("Model:"))
-        row.addWidget(self.model_combo)
-        row.addSpacing(12)
-        row.addWidget(section_title("Data:"))
-        row.addWidget(self.data_combo)
-        row.addSpacing(12)
-        row.addWidget(self.evaluate_button)
-        row.addWidget(self.stop_button)
-        row.addWidget(self.progress, 1)
-        return row
+        row = box(QHBoxLayout(), section_title("Model:"), self.model_combo, 12, section_title("Data:"), self.data_combo)
+        return box(row, 12, self.evaluate_button, self.stop_button, (self.progress, 1))
 
     # -- sources ------------------------------------------------------------------------------
 

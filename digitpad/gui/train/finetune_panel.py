@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from digitpad.gui.common.format import format_duration
-from digitpad.gui.common.style import Palette, error_label, muted, show_text, titled_panel
+from digitpad.gui.common.style import Palette, box, error_label, muted, show_text, titled_panel
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.state.personal_samples import PersonalSamples
 from digitpad.gui.train.finetune_worker import FinetuneWorker
@@ -110,9 +110,7 @@ class FinetunePanel(QFrame):
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop", objectName="stopFinetuneButton")
         self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button, 2)
-        buttons.addWidget(self.stop_button, 1)
+        buttons = box(QHBoxLayout(), (self.start_button, 2), (self.stop_button, 1))
         self.progress = QProgressBar(objectName="finetuneProgress")
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -125,10 +123,7 @@ class FinetunePanel(QFrame):
         self.use_button.clicked.connect(self.use_model)
         self.use_button.hide()
         self.error = error_label("finetuneErrorLabel")
-        layout.addWidget(self.samples_label)
-        layout.addLayout(buttons)
-        for widget in (self.progress, self.result_label, self.use_button, self.error):
-            layout.addWidget(widget)
+        box(layout, self.samples_label, buttons, self.progress, self.result_label, self.use_button, self.error)
 
     def is_running(self) -> bool:
         return self.session.is_finetuning()

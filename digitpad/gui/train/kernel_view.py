@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from digitpad.gui.common.charts import add_image
-from digitpad.gui.common.style import Palette, muted
+from digitpad.gui.common.style import Palette, box, muted
 from digitpad.gui.common.tiles import KERNEL_COLOURS, grid_shape, tile_channels
 from digitpad.gui.train.session import TrainingSession
 from digitpad.training.config import BatchProgress
@@ -45,11 +45,7 @@ class KernelView(QWidget):
         self.caption = muted(QLabel("Start a run to watch them learn"))
         self.caption.setObjectName("trainingFiltersCaption")
         self.caption.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.caption)
+        box(QVBoxLayout(self), (self.view, 1), self.caption, margins=0, spacing=4)
         self._first: np.ndarray | None = None
         self._filters: np.ndarray | None = None
         self._grid: tuple[int, int] | None = None

@@ -18,6 +18,7 @@ from digitpad.base.paths import shipped_weights_dir, user_weights_dir
 from digitpad.gui.common.format import format_duration
 from digitpad.gui.common.style import (
     Palette,
+    box,
     elide_long_words,
     error_label,
     muted,
@@ -86,15 +87,9 @@ class ModelPanel(QFrame):
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
-        files = QHBoxLayout()
-        files.addWidget(self.save_button)
-        files.addWidget(self.open_button)
-        layout.addWidget(muted(QLabel("Test accuracy")))
-        for widget in (self.accuracy_label, self.result_label, self.comparison_label, self.use_button):
-            layout.addWidget(widget)
-        layout.addLayout(files)
-        for widget in (self.message_label, self.error_label, line, self.in_use_label):
-            layout.addWidget(widget)
+        files = box(QHBoxLayout(), self.save_button, self.open_button)
+        box(layout, muted(QLabel("Test accuracy")), self.accuracy_label, self.result_label, self.comparison_label)
+        box(layout, self.use_button, files, self.message_label, self.error_label, line, self.in_use_label)
 
     # -- a run ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFrame, QPlainTextEdit, QVBoxLayout, QWidget
 
 from digitpad.base.constants import NUM_CLASSES
 from digitpad.gui.common.charts import TenBarChart, add_curve, make_plot
-from digitpad.gui.common.style import Palette, splitter, titled_panel
+from digitpad.gui.common.style import Palette, box, splitter, titled_panel
 from digitpad.training.config import EpochResult
 from digitpad.training.curves import CurveHistory, per_class_axis
 
@@ -82,9 +82,7 @@ class TrainingPlots(QWidget):
             bottom.setSizes([330, 220, 350])
         self.splitter = splitter(Qt.Orientation.Vertical, curves, bottom, name="trainSplitter", handle_width=handle)
         self.splitter.setSizes([480, 300])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        box(QVBoxLayout(self), self.splitter, margins=0)
 
     def reset(self, history: CurveHistory) -> None:
         """Empty curves, and axes for ``history``'s run."""

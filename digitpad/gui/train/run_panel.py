@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from digitpad.gui.common.format import format_duration
-from digitpad.gui.common.style import error_label, muted, show_text
+from digitpad.gui.common.style import box, error_label, muted, show_text
 from digitpad.training.config import BatchProgress
 
 #: The progress bar counts in tenths of a percent.
@@ -32,14 +32,8 @@ class RunControls(QWidget):
         self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.status_label = muted(QLabel(objectName="trainingStatusLabel"))
         self.error_label = error_label("trainingErrorLabel")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button, 2)
-        buttons.addWidget(self.stop_button, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 4)
-        layout.addLayout(buttons)
-        for widget in (self.progress, self.status_label, self.error_label):
-            layout.addWidget(widget)
+        buttons = box(QHBoxLayout(), (self.start_button, 2), (self.stop_button, 1))
+        box(QVBoxLayout(self), buttons, self.progress, self.status_label, self.error_label, margins=(0, 4, 0, 4))
         self.show_state("Idle", 0)
 
     def show_state(self, text: str, fraction: float | None = None) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from digitpad.gui.common.format import format_duration
+from digitpad.gui.common.style import box
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.train.data_panel import DataPanel
 from digitpad.gui.train.finetune_panel import FinetunePanel
@@ -92,12 +93,8 @@ class TrainTab(QWidget):
 
     def _lay_out(self) -> None:
         side = QWidget(objectName="trainSidePanel")
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.setSpacing(10)
-        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel, self.finetune_panel):
-            side_layout.addWidget(panel)
-        side_layout.addStretch(1)
+        panels = (self.data_panel, self.settings_form, self.run_controls, self.model_panel, self.finetune_panel)
+        box(QVBoxLayout(side), *panels, None, margins=0, spacing=10)
         # A short window scrolls the side panel rather than squeezing its texts.
         scroll = QScrollArea(objectName="trainSideScroll")
         scroll.setWidget(side)
@@ -106,11 +103,7 @@ class TrainTab(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(SIDE_PANEL_WIDTH + scroll.verticalScrollBar().sizeHint().width())
         side.setFixedWidth(SIDE_PANEL_WIDTH)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(10)
-        layout.addWidget(scroll)
-        layout.addWidget(self.plots, 1)
+        box(QHBoxLayout(self), scroll, (self.plots, 1), margins=10, spacing=10)
 
     def _wire(self) -> None:
         session = self.session

@@ -21,7 +21,7 @@ from PySide6.QtGui import QCloseEvent, QIcon, QPaintEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.base.paths import resources_dir
-from digitpad.gui.common.style import elide_long_words, muted
+from digitpad.gui.common.style import box, elide_long_words, muted
 from digitpad.gui.draw.tab import DrawTab
 from digitpad.gui.draw.teach_bar import TeachBar
 from digitpad.gui.state import preferences as prefs
@@ -72,8 +72,7 @@ class _UnavailableTab(QWidget):
         self.message.setObjectName("trainTabMessage")
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.message)
+        box(QVBoxLayout(self), self.message)
         self._painted = False
 
     def paintEvent(self, event: QPaintEvent) -> None:

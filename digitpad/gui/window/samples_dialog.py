@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitpad.base.constants import NUM_CLASSES
-from digitpad.gui.common.style import error_label, muted, section_title, show_text
+from digitpad.gui.common.style import box, error_label, muted, section_title, show_text
 from digitpad.gui.state.personal_samples import PersonalSamples
 from digitpad.ink.samples import PersonalSample
 
@@ -76,18 +76,13 @@ class SamplesDialog(QDialog):
         self.summary = muted(QLabel(objectName="samplesSummary"))
         self.summary.setWordWrap(True)  # a long folder path must not widen the window
         self.rows = QWidget(objectName="sampleRows")
-        self.rows_layout = QVBoxLayout(self.rows)
-        self.rows_layout.setSpacing(2)
+        self.rows_layout = box(QVBoxLayout(self.rows), spacing=2)
         scroll = QScrollArea()
         scroll.setWidget(self.rows)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.problem = error_label("samplesProblem")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(self.problem)
-        layout.addLayout(self._build_buttons())
+        box(QVBoxLayout(self), self.summary, (scroll, 1), self.problem, self._build_buttons())
         samples.changed.connect(self.refresh)
         samples.problem.connect(lambda text: show_text(self.problem, text))
         self.resize(720, 780)
@@ -108,13 +103,8 @@ class SamplesDialog(QDialog):
         self.import_button.clicked.connect(self._choose_import_folder)
         close = QPushButton("Close", objectName="closeSamplesButton")
         close.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        for widget in (self.delete_button, self.relabel_button, self.relabel_combo):
-            buttons.addWidget(widget)
-        buttons.addStretch(1)
-        for widget in (self.export_button, self.import_button, close):
-            buttons.addWidget(widget)
-        return buttons
+        selection = (self.delete_button, self.relabel_button, self.relabel_combo)
+        return box(QHBoxLayout(), *selection, None, self.export_button, self.import_button, close)
 
     def refresh(self) -> None:
         """Rebuild the rows from the samples (selection is lost: the samples may have moved rows)."""
@@ -141,14 +131,11 @@ class SamplesDialog(QDialog):
 
     def _row(self, digit: int, members: list[PersonalSample]) -> QWidget:
         row = QWidget(objectName=f"sampleRow{digit}")
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
         title = section_title(str(digit))
         title.setFixedWidth(24)
-        layout.addWidget(title)
         count = muted(QLabel(f"{len(members)}"))
         count.setFixedWidth(28)
-        layout.addWidget(count)
+        layout = box(QHBoxLayout(row), title, count, margins=0)
         for sample in members:
             thumbnail = SampleThumbnail(sample)
             thumbnail.toggled.connect(self._update_buttons)
