@@ -1,4 +1,4 @@
-"""Read images with Qt, for the CLI's ``predict`` when Pillow is not installed."""
+"""Images between numpy and Qt: files read with Qt (the CLI's ``predict`` without Pillow), arrays shown as QImages."""
 
 from __future__ import annotations
 
@@ -48,3 +48,20 @@ def _as_array(image: QImage, channels: int) -> np.ndarray:
     rows = buffer.reshape(height, image.bytesPerLine())[:, : width * channels]
     array = rows.reshape(height, width, channels) if channels > 1 else rows
     return array.copy()
+
+
+Format = QImage.Format
+_FORMATS = {1: Format.Format_Grayscale8, 3: Format.Format_RGB888, 4: Format.Format_ARGB32_Premultiplied}
+
+
+def array_image(pixels: np.ndarray) -> QImage:
+    """uint8 pixels as a QImage that owns a copy of them: grey (H, W), RGB (H, W, 3) or premultiplied ARGB32
+    (H, W, 4: B, G, R, A in memory on little-endian machines). A grey image of floats is taken to be in [0, 1]."""
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:
+        pixels = np.rint(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
+    pixels = np.ascontiguousarray(pixels)
+    height, width = pixels.shape[:2]
+    channels = pixels.shape[2] if pixels.ndim == 3 else 1
+    # A copy: the QImage would otherwise point into the numpy buffer, which goes away.
+    return QImage(pixels.data, width, height, width * channels, _FORMATS[channels]).copy()

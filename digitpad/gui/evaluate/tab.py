@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QThread
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from digitpad.base.constants import NOT_A_DIGIT
 from digitpad.data.mnist import Mnist, resolve_data_dir
 from digitpad.gui.common.charts import hold_still, style_axes
+from digitpad.gui.common.image_io import array_image
 from digitpad.gui.common.style import (
     box,
     error_label,
@@ -129,16 +130,6 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         return self._matrix.copy()
 
 
-def _grey_pixmap(image: np.ndarray, side: int) -> QPixmap:
-    pixels = np.asarray(image)
-    if pixels.dtype != np.uint8:
-        pixels = np.rint(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
-    pixels = np.ascontiguousarray(pixels)
-    height, width = pixels.shape
-    qimage = QImage(pixels.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
-    return QPixmap.fromImage(qimage.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio))
-
-
 class MistakeGallery(QWidget):
     """The most confident mistakes, most confident first (objectName ``worstMistakes``)."""
 
@@ -168,7 +159,8 @@ class MistakeGallery(QWidget):
             if index < len(mistakes) and images is not None:
                 mistake = mistakes[index]
                 answer = "no digit" if mistake.predicted == NOT_A_DIGIT else str(mistake.predicted)
-                image.setPixmap(_grey_pixmap(images[index], MISTAKE_SIDE))
+                pixmap = QPixmap.fromImage(array_image(images[index]))
+                image.setPixmap(pixmap.scaled(MISTAKE_SIDE, MISTAKE_SIDE, Qt.AspectRatioMode.KeepAspectRatio))
                 caption.setText(f"true {mistake.label} → {answer}\n{mistake.confidence:.0%} sure")
                 image.setToolTip(f"Image #{mistake.index} of the set evaluated")
             else:

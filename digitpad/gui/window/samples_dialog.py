@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from digitpad.base.constants import NUM_CLASSES
+from digitpad.gui.common.image_io import array_image
 from digitpad.gui.common.style import box, error_label, muted, section_title, show_text
 from digitpad.gui.state.personal_samples import PersonalSamples
 from digitpad.ink.samples import PersonalSample
@@ -40,10 +41,7 @@ THUMBNAIL_ZOOM = 2
 
 def thumbnail_icon(image: np.ndarray, zoom: int = THUMBNAIL_ZOOM) -> QIcon:
     """The model's input as dark ink on white paper, ``zoom`` times larger."""
-    paper = np.ascontiguousarray(255 - np.kron(image, np.ones((zoom, zoom), np.uint8)))
-    height, width = paper.shape
-    qimage = QImage(paper.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
-    return QIcon(QPixmap.fromImage(qimage))
+    return QIcon(QPixmap.fromImage(array_image(255 - np.kron(image, np.ones((zoom, zoom), np.uint8)))))
 
 
 class SampleThumbnail(QToolButton):
