@@ -46,7 +46,7 @@ def _read_with_pillow(path: Path):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
+    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS, image_too_large
 
     try:
         with warnings.catch_warnings():
@@ -59,7 +59,7 @@ def _read_with_pillow(path: Path):
             warnings.simplefilter("ignore", UserWarning)
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
-                raise CliError(_too_large(path, width, height))
+                raise CliError(image_too_large(path, width, height))
             if "transparency" in image.info:
                 # Palette or single-colour transparency (PNG tRNS): make it an alpha
                 # band first, or the grey conversion drops it and shows the hidden colour.
@@ -75,12 +75,6 @@ def _read_with_pillow(path: Path):
         grey, alpha = array[..., 0], array[..., 1]
         array = grey * alpha + (1 - alpha)
     return array
-
-
-def _too_large(path: Path, width: int, height: int) -> str:
-    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
-
-    return f"{path}: image too large ({width}x{height} pixels; at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
 
 
 def _read_drawing_file(predictor, path: Path) -> str:

@@ -7,7 +7,7 @@ import os
 import numpy as np
 from PySide6.QtGui import QImage, QImageReader
 
-from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
+from digitpad.ink.preprocess import MAX_IMAGE_PIXELS, image_too_large
 
 
 def read_grey_image(path: str | os.PathLike) -> np.ndarray:
@@ -24,10 +24,7 @@ def read_grey_image(path: str | os.PathLike) -> np.ndarray:
     reader = QImageReader(name)
     size = reader.size()  # from the header; invalid if the format does not tell
     if size.isValid() and size.width() * size.height() > MAX_IMAGE_PIXELS:
-        raise ValueError(
-            f"{name}: image too large ({size.width()}x{size.height()} pixels; "
-            f"at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
-        )
+        raise ValueError(image_too_large(name, size.width(), size.height()))
     image = reader.read()
     if image.isNull():
         raise ValueError(f"{name}: not a readable image ({reader.errorString()})")
