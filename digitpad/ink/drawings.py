@@ -87,7 +87,7 @@ def drawing_to_json(drawing: Drawing) -> dict:
     for stroke in drawing.strokes:
         entry: dict = {
             "points": [[round(x, 2), round(y, 2)] for x, y in stroke.points],
-            "pressure": [round(p, 4) for p in _pressures(stroke)],
+            "pressure": [round(p, 4) for p in stroke.point_pressures()],
             "erase": bool(stroke.erase),
         }
         if len(stroke.times) == len(stroke.points):
@@ -100,12 +100,6 @@ def drawing_to_json(drawing: Drawing) -> dict:
         "pen_width": round(drawing.pen_width, 3),
         "strokes": strokes,
     }
-
-
-def _pressures(stroke: Stroke) -> list[float]:
-    if len(stroke.pressures) == len(stroke.points):
-        return stroke.pressures
-    return [MOUSE_PRESSURE] * len(stroke.points)
 
 
 def _number(value: object, what: str) -> float:
