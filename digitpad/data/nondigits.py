@@ -42,7 +42,7 @@ import numpy as np
 
 from digitpad.base.constants import MNIST_BOX, MNIST_SIZE
 from digitpad.data.letters import LETTERS
-from digitpad.data.pen_paths import PenPath, arc, draw_by_hand, polyline, straight
+from digitpad.data.pen_paths import PenPath, arc, draw_by_hand, polyline, straight, stroke_width
 from digitpad.ink.preprocess import MNIST_STROKE_WIDTH, mnist_image
 
 #: The kinds of non-digit, in the order :data:`KIND_SHARES` lists them.
@@ -277,13 +277,6 @@ def _disc_filter(ink: np.ndarray, radius: float, reduce: Callable) -> np.ndarray
     return result
 
 
-def _stroke_width(ink: np.ndarray) -> float:
-    """Mean stroke width of the ink above 0.5: twice its area over its perimeter."""
-    mask = ink > 0.5
-    edges = np.abs(np.diff(mask.astype(np.int8), axis=0)).sum() + np.abs(np.diff(mask.astype(np.int8), axis=1)).sum()
-    return 2 * float(mask.sum()) / max(float(edges) * np.pi / 4, 1.0)
-
-
 def _mnist_pen(ink: np.ndarray) -> np.ndarray | None:
     """Preprocess ``ink`` after giving it the stroke width that MNIST's digits have once fitted into the box.
 
@@ -295,7 +288,7 @@ def _mnist_pen(ink: np.ndarray) -> np.ndarray | None:
     if rows.size == 0:
         return None
     longer = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
-    change = MNIST_STROKE_WIDTH * longer / MNIST_BOX - _stroke_width(ink)
+    change = MNIST_STROKE_WIDTH * longer / MNIST_BOX - stroke_width(ink)
     reduce = np.maximum if change > 0 else np.minimum
     return mnist_image(_disc_filter(ink, abs(change) / 2, reduce))
 

@@ -73,6 +73,13 @@ def to_strokes(shape: Shape, rng: np.random.Generator) -> list[Stroke]:
     return strokes
 
 
+def stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width of the ink above 0.5: twice its area over its perimeter."""
+    mask = ink > 0.5
+    edges = np.abs(np.diff(mask.astype(np.int8), axis=0)).sum() + np.abs(np.diff(mask.astype(np.int8), axis=1)).sum()
+    return 2 * float(mask.sum()) / max(float(edges) * np.pi / 4, 1.0)
+
+
 def draw_by_hand(shape: Shape, rng: np.random.Generator, wobble: float = 0.03) -> np.ndarray | None:
     """Pen paths as a hand draws them (slanted, turned, wobbly, joins a little apart), as MNIST: uint8 (28, 28)."""
     return render_shape(by_hand(shape, rng, wobble), rng)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.data.pen_paths import draw_by_hand
+from digitpad.data.pen_paths import draw_by_hand, stroke_width
 from digitpad.ink.preprocess import mnist_image
 from digitpad.ink.strokes import Stroke, render
 
@@ -53,10 +53,8 @@ def _ink_geometry(ink: np.ndarray) -> tuple[float, float, float, float, float]:
     """(left, top, right, bottom, stroke width) of the ink above 0.5."""
     mask = ink > 0.5
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    area = mask.sum()
-    edges = np.abs(np.diff(mask.astype(np.int8), axis=0)).sum() + np.abs(np.diff(mask.astype(np.int8), axis=1)).sum()
-    width = 2 * area / max(edges * np.pi / 4, 1)
-    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1), float(np.clip(width, 4, 16))
+    width = float(np.clip(stroke_width(ink), 4, 16))
+    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1), width
 
 
 def slashed_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
