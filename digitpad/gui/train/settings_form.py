@@ -100,7 +100,8 @@ class SettingsForm(QFrame):
         self.eta_label.setWordWrap(True)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for label, widget in (
+        #: The form's rows: every input, locked together by :meth:`set_enabled`.
+        self._rows = (
             ("Recipe", self.recipe_combo),
             ("Epochs", self.epochs_spin),
             ("Batch size", self.batch_size_spin),
@@ -109,7 +110,8 @@ class SettingsForm(QFrame):
             ("", self.augment_check),
             ("", self.quick_run_check),
             ("", self.defaults_button),
-        ):
+        )
+        for label, widget in self._rows:
             form.addRow(label, widget)
         layout.addLayout(form)
         layout.addWidget(self.eta_label)
@@ -209,16 +211,7 @@ class SettingsForm(QFrame):
 
     def set_enabled(self, enabled: bool) -> None:
         """Lock the form while a run or a download is going."""
-        for widget in (
-            self.recipe_combo,
-            self.epochs_spin,
-            self.batch_size_spin,
-            self.learning_rate_spin,
-            self.augment_check,
-            self.device_combo,
-            self.quick_run_check,
-            self.defaults_button,
-        ):
+        for _, widget in self._rows:
             widget.setEnabled(enabled)
 
 
