@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from digitpad.gui.common.format import format_duration
-from digitpad.gui.common.style import box, error_label, muted, show_text
+from digitpad.gui.common.style import box, error_label, muted, scaled_font, show_text
 from digitpad.training.config import BatchProgress
 
 #: The progress bar counts in tenths of a percent.
@@ -21,9 +21,7 @@ class RunControls(QWidget):
         self.start_button = QPushButton("Start training", objectName="startTrainingButton")
         self.start_button.setDefault(True)
         self.start_button.setMinimumHeight(34)
-        font = self.start_button.font()
-        font.setBold(True)
-        self.start_button.setFont(font)
+        self.start_button.setFont(scaled_font(self.start_button, 1.0, bold=True))
         self.stop_button = QPushButton("Stop", objectName="stopTrainingButton")
         self.stop_button.setMinimumHeight(34)
         self.stop_button.setToolTip("Stop after the current batch; the partial model stays usable")
