@@ -155,3 +155,28 @@ def stop_and_wait(worker: StoppableWorker | None, thread: QThread | None, timeou
     if thread.isFinished() or not thread.isRunning():
         return True
     return thread.wait(timeout_ms)
+
+
+class Job:
+    """A worker and the thread it runs on (:func:`start_in_thread`), the last one kept until the next starts."""
+
+    def __init__(self) -> None:
+        self.worker: StoppableWorker | None = None
+        self.thread: QThread | None = None
+
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.isRunning()
+
+    def start(self, worker: StoppableWorker, parent: QObject) -> QThread:
+        if self.thread is not None and self.thread.isFinished():
+            self.thread.deleteLater()  # let go of the last one
+        self.worker = worker
+        self.thread = start_in_thread(worker, parent)
+        return self.thread
+
+    def request_stop(self) -> None:
+        if self.worker is not None and self.running():
+            self.worker.request_stop()
+
+    def stop_requested(self) -> bool:
+        return self.worker is not None and self.worker.stop_requested()

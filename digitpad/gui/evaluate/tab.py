@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -54,7 +54,7 @@ from digitpad.gui.common.style import (
     splitter,
     titled_panel,
 )
-from digitpad.gui.common.workers import start_in_thread, stop_and_wait
+from digitpad.gui.common.workers import Job, stop_and_wait
 from digitpad.gui.evaluate.worker import EvaluationOutcome, EvaluationWorker, LabelledImages
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.state.personal_samples import PersonalSamples
@@ -194,8 +194,7 @@ class EvaluateTab(QWidget):
         self._data_loader = data_loader
         self._trained: Callable[[], object | None] = lambda: None
         self._samples: PersonalSamples | None = None
-        self._worker: EvaluationWorker | None = None
-        self._thread: QThread | None = None
+        self._job = Job()
         self.outcome: EvaluationOutcome | None = None
         self._build()
         self.model_in_use.changed.connect(lambda _predictor: self.update_controls())
@@ -286,7 +285,7 @@ class EvaluateTab(QWidget):
     # -- runs ---------------------------------------------------------------------------------
 
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        return self._job.running()
 
     def update_controls(self) -> None:
         running = self.is_running()
@@ -301,7 +300,7 @@ class EvaluateTab(QWidget):
             if chosen is not None or running
             else "No such model yet: train one in the Train tab, or load weights"
         )
-        self.stop_button.setEnabled(running and self._worker is not None and not self._worker.stop_requested())
+        self.stop_button.setEnabled(running and not self._job.stop_requested())
         self.model_combo.setEnabled(not running)
         self.data_combo.setEnabled(not running)
 
@@ -325,8 +324,6 @@ class EvaluateTab(QWidget):
             return False
         build, name = chosen
         given = self._chosen_data()
-        if self._thread is not None:
-            self._thread.deleteLater()
         worker = EvaluationWorker(build, name, Path(self._data_dir()), self._data_loader, given=given)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
@@ -334,15 +331,13 @@ class EvaluateTab(QWidget):
         show_text(self.error, "")
         self.progress.setRange(0, 0)  # busy until the first batch: loading the data
         self.progress.setFormat("Loading the test set…" if given is None else "Starting…")
-        self._worker = worker
-        self._thread = start_in_thread(worker, self)
-        self._thread.finished.connect(self.update_controls)
+        self._job.start(worker, self).finished.connect(self.update_controls)
         self.update_controls()
         return True
 
     def stop(self) -> None:
-        if self._worker is not None and self.is_running():
-            self._worker.request_stop()
+        if self.is_running():
+            self._job.request_stop()
             self.update_controls()
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -374,4 +369,4 @@ class EvaluateTab(QWidget):
 
     def shutdown(self) -> None:
         """Stop an evaluation and wait for its thread (bounded; never terminated)."""
-        stop_and_wait(self._worker, self._thread, SHUTDOWN_TIMEOUT_MS)
+        stop_and_wait(self._job.worker, self._job.thread, SHUTDOWN_TIMEOUT_MS)

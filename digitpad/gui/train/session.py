@@ -23,7 +23,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThread, Signal
 from digitpad.base.paths import shipped_weights_dir, shipped_weights_path, user_weights_dir
 from digitpad.data.download import download_mnist
 from digitpad.data.mnist import MNIST_FILES, find_idx_file, has_mnist, resolve_data_dir
-from digitpad.gui.common.workers import StoppableWorker, start_in_thread, stop_and_wait
+from digitpad.gui.common.workers import Job, StoppableWorker, stop_and_wait
 from digitpad.gui.state import preferences as prefs
 from digitpad.gui.train.workers import (
     DataLoader,
@@ -87,31 +87,6 @@ def is_inside(path: Path, folder: Path) -> bool:
     return True
 
 
-class _Job:
-    """A worker and its thread."""
-
-    def __init__(self) -> None:
-        self.worker: StoppableWorker | None = None
-        self.thread: QThread | None = None
-
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
-
-    def start(self, worker: StoppableWorker, parent: QObject) -> QThread:
-        if self.thread is not None and self.thread.isFinished():
-            self.thread.deleteLater()  # let go of the last one
-        self.worker = worker
-        self.thread = start_in_thread(worker, parent)
-        return self.thread
-
-    def request_stop(self) -> None:
-        if self.worker is not None and self.running():
-            self.worker.request_stop()
-
-    def stop_requested(self) -> bool:
-        return self.worker is not None and self.worker.stop_requested()
-
-
 class TrainingSession(QObject):
     """Data folder, training runs, downloads and the model just trained (see the module docstring).
 
@@ -162,7 +137,7 @@ class TrainingSession(QObject):
         self._mnist_cache = MnistCache(data_loader)
         self._downloader = downloader or download_mnist
         self._data_dir = self._initial_data_dir()
-        self._run, self._download, self._estimate, self._finetune = _Job(), _Job(), _Job(), _Job()
+        self._run, self._download, self._estimate, self._finetune = Job(), Job(), Job(), Job()
         self._run_started = 0.0
         self.result: TrainResult | None = None
         self.trained: TrainedModel | None = None
