@@ -10,8 +10,6 @@ from digitpad.ink.preprocess import mnist_image
 from digitpad.ink.strokes import MOUSE_PRESSURE, Stroke
 
 PenPath = np.ndarray  # (N, 2) points, x right and y down, in the shape's own units
-
-
 Shape = list[PenPath]  # one path per pen stroke
 
 

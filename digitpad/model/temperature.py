@@ -10,8 +10,6 @@ import numpy as np
 #: The temperatures searched, and the only ones a checkpoint may carry: a
 #: value outside is a broken file, not a model, and is ignored.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
-
-
 #: The key of :attr:`CheckpointInfo.metrics <digitpad.model.checkpoint.CheckpointInfo.metrics>` holding the calibration.
 CALIBRATION_METRIC = "calibration"
 

@@ -16,24 +16,15 @@ from PySide6.QtGui import (
     QPen,
     QResizeEvent,
 )
-from PySide6.QtWidgets import (
-    QLabel,
-    QSizePolicy,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from digitpad.base.constants import MNIST_SIZE, NUM_CLASSES
 from digitpad.gui.common.charts import TenBarChart
-from digitpad.gui.common.style import (
-    Palette,
-    qcolor,
-)
+from digitpad.gui.common.style import Palette, qcolor
 
 #: Below this confidence the digit is shown in the "unsure" colour (below
 #: reading.UNSURE_BELOW it is not shown at all: "?" takes its place).
 CONFIDENT_FROM = 0.6
-
-
 #: The digits' size when they fit: the number shrinks to fit the panel's width.
 DIGIT_PIXEL_SIZE = 104
 
