@@ -1,5 +1,15 @@
 """Thread workers: a QObject run on a QThread, stopped by asking (never terminated), with errors as one line and
-progress throttled. Heavy work runs nicer than the GUI thread."""
+progress throttled. Heavy work runs nicer than the GUI thread.
+
+A worker's ``run`` slot runs on a QThread of its own (:func:`start_in_thread`)
+and talks to the GUI thread only through signals (queued across threads).
+It is stopped through a ``threading.Event`` that the GUI thread sets
+directly: the worker's thread is busy inside ``run`` and never returns to
+its event loop, so a queued "stop" slot would only run after the work is
+over. Progress signals are throttled (:class:`ProgressThrottle`): every
+signal costs the GUI thread a slot call and the GIL, and a flood of them
+starves both the GUI and the training thread.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +41,7 @@ TRAINING_NICENESS = 5
 TRAINING_SWITCH_INTERVAL_S = 0.0005
 
 
-#: Upper bound on cross-thread progress signals per second.
+#: Upper bound on cross-thread progress signals per second (see the module docstring).
 MAX_PROGRESS_HZ = 20.0
 
 

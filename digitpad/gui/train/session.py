@@ -4,11 +4,8 @@ As mnelab keeps a model that its window shows, :class:`TrainingSession`
 owns everything a training run needs and leaves: the data folder and the
 MNIST kept in memory, the worker threads, the last result. The Train tab's
 panels call its methods and listen to its signals; none of them holds
-training state.
-
-Threads: each run, download or duration estimate is a worker QObject moved
-to its own QThread (:mod:`digitpad.gui.train.workers`). Workers are stopped
-through a flag and waited for, never terminated.
+training state. Each run, download or duration estimate is a worker on a
+thread of its own (:mod:`digitpad.gui.common.workers`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
-"""Background workers for the Train tab: training and the MNIST download.
+"""Background workers for the Train tab: training, the MNIST download and timing a recipe; the MNIST kept in memory.
 
-Each worker is a QObject with a ``run`` slot that is moved to its own QThread
-(:func:`start_in_thread`). It talks to the GUI thread only through signals
-(queued across threads), and it is stopped through a ``threading.Event``
-that the GUI thread sets directly: the worker's thread is busy inside
-``run`` and never returns to its event loop, so a queued "stop" slot would
-only run after the work is over.
-
-Progress signals are throttled to at most :data:`MAX_PROGRESS_HZ` a second:
-every signal costs the GUI thread a slot call and the GIL, and a flood of
-them starves both the GUI and the training thread.
+How they run, stop and report: :mod:`digitpad.gui.common.workers`.
 """
 
 from __future__ import annotations
