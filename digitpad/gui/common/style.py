@@ -114,8 +114,7 @@ def small_font(widget: QWidget) -> QFont:
 
 def section_title(text: str) -> QLabel:
     """A bold heading over a part of a tab."""
-    label = QLabel(text)
-    label.setObjectName("sectionTitle")
+    label = QLabel(text, objectName="sectionTitle")
     label.setFont(scaled_font(label, 1.15, bold=True))
     return label
 
@@ -134,8 +133,7 @@ def warning(label: QLabel) -> QLabel:
 
 def error_label(object_name: str) -> QLabel:
     """A red, selectable, word-wrapped message that stays hidden until it has text (see :func:`show_text`)."""
-    label = QLabel(objectName=object_name)
-    label.setWordWrap(True)
+    label = QLabel(objectName=object_name, wordWrap=True)
     set_text_colour(label, Palette.ERROR)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)

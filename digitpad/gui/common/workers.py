@@ -143,8 +143,7 @@ def start_in_thread(worker: StoppableWorker, parent: QObject | None = None) -> Q
     caller must still stop the worker and wait for the thread before the
     parent goes (see :func:`stop_and_wait`).
     """
-    thread = QThread(parent)
-    thread.setObjectName(f"{type(worker).__name__}Thread")
+    thread = QThread(parent, objectName=f"{type(worker).__name__}Thread")
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     thread.finished.connect(worker.deleteLater)

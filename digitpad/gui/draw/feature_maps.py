@@ -55,8 +55,7 @@ class FeatureMapPanel(QWidget):
     layerChanged = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("featureMaps")
+        super().__init__(parent, objectName="featureMaps")
         self._names: list[str] = []
         self._shapes: list[tuple[int, int, int]] = []
         self._activations: tuple[np.ndarray, ...] | None = None
@@ -80,16 +79,14 @@ class FeatureMapPanel(QWidget):
     def _build_header(self) -> QHBoxLayout:
         """Title, layer selector and a summary of the layer shown."""
         self.title = section_title("Feature maps")
-        self.layer_selector = QComboBox()
-        self.layer_selector.setObjectName("layerSelector")
+        self.layer_selector = QComboBox(objectName="layerSelector")
         self.layer_selector.setToolTip(
             "Which layer to show: a conv block's small images are its channels' outputs (after ReLU) "
             "for the current drawing, bright means strongly active, and a click on one enlarges it with its "
             "kernels; the dense layer's bars are its outputs, one per class."
         )
         self.layer_selector.currentIndexChanged.connect(self._on_layer_selected)
-        self.summary = muted(QLabel(""))
-        self.summary.setObjectName("featureSummary")
+        self.summary = muted(QLabel("", objectName="featureSummary"))
         return box(
             QHBoxLayout(), self.title, 12, QLabel("Layer:"), self.layer_selector, 12, (self.summary, 1), margins=0
         )

@@ -70,13 +70,11 @@ class MapDetail(QDialog):
     """One channel's map enlarged, with the kernels of the conv that produced it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("featureMapDetail")
+        super().__init__(parent, objectName="featureMapDetail")
         self.setWindowTitle("Feature map")
         self.resize(760, 420)
         self.title = section_title("")
-        self.note = muted(QLabel(""))
-        self.note.setWordWrap(True)
+        self.note = muted(QLabel("", wordWrap=True))
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(Palette.DARK_PANEL)
         self.map_plot, self.map_image = image_plot(self.view, "the map", 0, 0)

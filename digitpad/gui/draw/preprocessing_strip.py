@@ -97,8 +97,7 @@ class PreprocessingStrip(QFrame):
     """The four stages side by side, each with its label; empty frames when nothing is drawn."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("preprocessingStages")
+        super().__init__(parent, objectName="preprocessingStages")
         self.setToolTip(
             "What preprocessing did to your drawing, as MNIST's digits were made: cropped to the ink, "
             "scaled so that the longer side is 20 px, moved so that the centre of mass is at the centre "

@@ -128,8 +128,7 @@ class InputPreview(QWidget):
     """The 28x28 image the model sees, scaled up by whole pixels (objectName ``inputPreview``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("inputPreview")
+        super().__init__(parent, objectName="inputPreview")
         self.setToolTip(
             "What the network sees: your drawing cropped, scaled into a 20x20 box and centred by its "
             "centre of mass in a 28x28 frame, as MNIST's digits were."

@@ -95,9 +95,7 @@ class SaliencyOverlay(QObject):
     def __init__(self, preview: QWidget, pad: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.preview, self.pad = preview, pad
-        self.toggle = QPushButton("Show why")
-        self.toggle.setObjectName("saliencyToggle")
-        self.toggle.setCheckable(True)
+        self.toggle = QPushButton("Show why", objectName="saliencyToggle", checkable=True)
         self.toggle.setToolTip(
             "Colour the ink that makes the network read this digit (integrated gradients from blank paper), "
             "on the 28x28 input and on the pad"

@@ -112,8 +112,7 @@ class DrawTab(QWidget):
 
     def __init__(self, model_in_use: ModelInUse | None = None, parent: QWidget | None = None) -> None:
         """``model_in_use``: the model shared with the window and the Train tab (a private one if None)."""
-        super().__init__(parent)
-        self.setObjectName("drawTab")
+        super().__init__(parent, objectName="drawTab")
         self.model_in_use = model_in_use if model_in_use is not None else ModelInUse(self)
         #: perf_counter() when the last prediction ended, and its CPU time (ms).
         self._last_prediction_ended = -1.0
@@ -125,8 +124,7 @@ class DrawTab(QWidget):
         self._pinned_stroke: Stroke | None = None
         self._digit_colour = ""
 
-        self.model_problem = warning(QLabel(objectName="modelProblem"))
-        self.model_problem.setWordWrap(True)
+        self.model_problem = warning(QLabel(objectName="modelProblem", wordWrap=True))
         self.model_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # Its text (a path, an error) must never set the window's width: it wraps within what it gets.
         self.model_problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -146,8 +144,7 @@ class DrawTab(QWidget):
         box(QVBoxLayout(self), self.model_problem, (self.splitter, 1), margins=10, spacing=8)
         self._add_shortcuts()
 
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
+        self._live_timer = QTimer(self, singleShot=True)
         self._live_timer.timeout.connect(self.predict_now)
         self.undo_button.clicked.connect(self.pad.undo)
         self.clear_button.clicked.connect(self.pad.clear)
@@ -188,9 +185,8 @@ class DrawTab(QWidget):
     def _build_results(self) -> QFrame:
         """The prediction, its confidence, the model's input and the probabilities."""
         self.prediction_label = PredictionLabel()
-        self.confidence_label = QLabel(EMPTY_HINT, objectName="confidenceLabel")
+        self.confidence_label = QLabel(EMPTY_HINT, objectName="confidenceLabel", wordWrap=True)
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.confidence_label.setWordWrap(True)
         self.confidence_label.setFont(scaled_font(self.confidence_label, 1.25))
         self.preview = InputPreview()
         preview_caption = muted(QLabel("28×28 input", objectName="caption"))
@@ -198,8 +194,7 @@ class DrawTab(QWidget):
         reading = _column(self.prediction_label, self.confidence_label)
         top_row = box(QHBoxLayout(), (reading, 1), (_column(self.preview, preview_caption), 1), spacing=12)
         self.chart = ProbabilityChart()
-        self.model_info = muted(QLabel("", objectName="modelInfo"))
-        self.model_info.setWordWrap(True)
+        self.model_info = muted(QLabel("", objectName="modelInfo", wordWrap=True))
         results, layout = titled_panel("Prediction")
         results.setObjectName("resultsPanel")
         self.stages_strip = PreprocessingStrip()

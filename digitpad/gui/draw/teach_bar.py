@@ -38,8 +38,7 @@ class TeachBar(QWidget):
     openSamples = Signal()
 
     def __init__(self, draw_tab: QWidget, samples: PersonalSamples, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("teachBar")
+        super().__init__(parent, objectName="teachBar")
         self.draw_tab = draw_tab
         self.pad = draw_tab.pad
         self.samples = samples

@@ -134,8 +134,7 @@ class MistakeGallery(QWidget):
     """The most confident mistakes, most confident first (objectName ``worstMistakes``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("worstMistakes")
+        super().__init__(parent, objectName="worstMistakes")
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -187,8 +186,7 @@ class EvaluateTab(QWidget):
         data_dir: Callable[[], Path] | None = None,
         data_loader: Callable[[Path], Mnist] | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("evaluationTab")
+        super().__init__(parent, objectName="evaluationTab")
         self.model_in_use = model_in_use
         self._data_dir = data_dir or resolve_data_dir
         self._data_loader = data_loader
@@ -207,8 +205,8 @@ class EvaluateTab(QWidget):
         matrix_layout.addWidget(self.matrix_plot, 1)
         gallery_panel, gallery_layout = titled_panel("The most confident mistakes")
         gallery_layout.addWidget(self.gallery, 1)
-        self.summary = muted(QLabel("Evaluate a model to see where it goes wrong", objectName="evaluationSummary"))
-        self.summary.setWordWrap(True)
+        hint = "Evaluate a model to see where it goes wrong"
+        self.summary = muted(QLabel(hint, objectName="evaluationSummary", wordWrap=True))
         self.error = error_label("evaluationError")
         panels = splitter(Qt.Orientation.Horizontal, matrix_panel, gallery_panel, name="evaluationSplitter")
         box(QVBoxLayout(self), self._build_controls(), self.summary, self.error, (panels, 1), margins=10, spacing=8)
@@ -220,8 +218,7 @@ class EvaluateTab(QWidget):
         self.data_combo.addItems(["MNIST test set", "Your own samples"])
         self.evaluate_button = QPushButton("Evaluate", objectName="evaluateButton")
         self.stop_button = QPushButton("Stop", objectName="stopEvaluationButton")
-        self.progress = QProgressBar(objectName="evaluationProgress")
-        self.progress.setTextVisible(True)
+        self.progress = QProgressBar(objectName="evaluationProgress", textVisible=True)
         self.evaluate_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.model_combo.currentIndexChanged.connect(lambda _index: self.update_controls())

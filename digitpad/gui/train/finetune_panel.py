@@ -72,8 +72,7 @@ class FinetunePanel(QFrame):
         parent: QWidget | None = None,
     ) -> None:
         """``samples``: the window's personal samples (see :meth:`use_samples`); the per-user folder's if None."""
-        super().__init__(parent)
-        self.setObjectName("finetunePanel")
+        super().__init__(parent, objectName="finetunePanel")
         self.session, self.model_in_use = session, model_in_use
         self.samples = samples if samples is not None else PersonalSamples(parent=self)
         #: The recipe; tests make it tiny.
@@ -104,8 +103,7 @@ class FinetunePanel(QFrame):
 
     def _build(self) -> None:
         _, layout = titled_panel("Your handwriting", self)
-        self.samples_label = muted(QLabel(objectName="finetuneSamplesLabel"))
-        self.samples_label.setWordWrap(True)
+        self.samples_label = muted(QLabel(objectName="finetuneSamplesLabel", wordWrap=True))
         self.start_button = QPushButton("Fine-tune with my samples", objectName="finetuneButton")
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop", objectName="stopFinetuneButton")
@@ -115,9 +113,7 @@ class FinetunePanel(QFrame):
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.progress.setFormat("Idle")
-        self.result_label = QLabel(objectName="finetuneResult")
-        self.result_label.setTextFormat(Qt.TextFormat.RichText)
-        self.result_label.setWordWrap(True)
+        self.result_label = QLabel(objectName="finetuneResult", textFormat=Qt.TextFormat.RichText, wordWrap=True)
         self.result_label.hide()
         self.use_button = QPushButton("Use this model", objectName="useFinetunedButton")
         self.use_button.clicked.connect(self.use_model)

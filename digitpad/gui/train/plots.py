@@ -57,9 +57,7 @@ class TrainingPlots(QWidget):
         self.per_class_chart.getPlotItem().showGrid(x=True, y=True, alpha=0.2)
         self.per_class_chart.set_highlight_colour(Palette.SECOND)
         self.per_class_chart.add_value_labels(NUM_CLASSES)
-        self.log_view = QPlainTextEdit(objectName="trainingLog")
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(5000)
+        self.log_view = QPlainTextEdit(objectName="trainingLog", readOnly=True, maximumBlockCount=5000)
         self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log_view.setFrameShape(QFrame.Shape.NoFrame)
         self._applied_ranges: tuple[tuple[float, float], float] | None = None

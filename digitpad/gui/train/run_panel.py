@@ -18,8 +18,7 @@ class RunControls(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.start_button = QPushButton("Start training", objectName="startTrainingButton")
-        self.start_button.setDefault(True)
+        self.start_button = QPushButton("Start training", objectName="startTrainingButton", default=True)
         self.start_button.setMinimumHeight(34)
         self.start_button.setFont(scaled_font(self.start_button, 1.0, bold=True))
         self.stop_button = QPushButton("Stop", objectName="stopTrainingButton")

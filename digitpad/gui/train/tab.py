@@ -70,8 +70,7 @@ class TrainTab(QWidget):
     ) -> None:
         """``model_in_use`` is shared with the Draw tab (a private one if None); ``data_loader`` and
         ``downloader`` replace loading and downloading MNIST (tests inject small data)."""
-        super().__init__(parent)
-        self.setObjectName("trainTab")
+        super().__init__(parent, objectName="trainTab")
         self.settings = settings
         self.model_in_use = model_in_use if model_in_use is not None else ModelInUse(self)
         self.session = TrainingSession(settings, self, data_loader=data_loader, downloader=downloader)

@@ -132,8 +132,7 @@ class DrawingFiles(QObject):
         self.menu.addSeparator()
 
     def _action(self, text: str, name: str, shortcut) -> QAction:
-        action = QAction(text, self.window)
-        action.setObjectName(name)
+        action = QAction(text, self.window, objectName=name)
         action.setShortcut(QKeySequence(shortcut))
         self.menu.addAction(action)
         return action

@@ -66,11 +66,8 @@ class _UnavailableTab(QWidget):
     firstPainted = Signal()
 
     def __init__(self, message: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("trainTab")
-        self.message = QLabel(message)
-        self.message.setObjectName("trainTabMessage")
-        self.message.setWordWrap(True)
+        super().__init__(parent, objectName="trainTab")
+        self.message = QLabel(message, objectName="trainTabMessage", wordWrap=True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         box(QVBoxLayout(self), self.message)
         self._painted = False
@@ -108,10 +105,9 @@ class MainWindow(QMainWindow):
         load_in_background: bool = False,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(parent, objectName="mainWindow")
         # Predictions run numpy matrix products on this thread; see digitpad.model.threads.
         use_one_blas_thread()
-        self.setObjectName("mainWindow")
         self.setWindowTitle("digitpad")
         self.setWindowIcon(app_icon())
         self.settings = settings if settings is not None else prefs.open_settings()
@@ -133,16 +129,13 @@ class MainWindow(QMainWindow):
         self.draw_tab.set_pen_width_fraction(prefs.read_float(self.settings, prefs.PEN_WIDTH_KEY, PEN_WIDTH_FRACTION))
         self.draw_tab.penWidthChanged.connect(self._save_pen_width)
         self._add_personal_samples()
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("tabs")
-        self.tabs.setDocumentMode(True)
+        self.tabs = QTabWidget(objectName="tabs", documentMode=True)
         self.tabs.addTab(self.draw_tab, "Draw")
         self.train_tab: QWidget = _UnavailableTab("Loading the Train tab…")
         self.tabs.addTab(self.train_tab, "Train")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
-        self.model_status = muted(QLabel(""))
-        self.model_status.setObjectName("modelStatus")
+        self.model_status = muted(QLabel("", objectName="modelStatus"))
         # A long path must not widen the window: the status bar shows what fits.
         self.model_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addPermanentWidget(self.model_status)

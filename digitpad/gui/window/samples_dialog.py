@@ -48,10 +48,8 @@ class SampleThumbnail(QToolButton):
     """One sample; checked when selected."""
 
     def __init__(self, sample: PersonalSample, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("sampleThumbnail")
+        super().__init__(parent, objectName="sampleThumbnail", checkable=True)
         self.sample = sample
-        self.setCheckable(True)
         self.setIcon(thumbnail_icon(sample.image))
         self.setIconSize(QSize(28 * THUMBNAIL_ZOOM, 28 * THUMBNAIL_ZOOM))
         self.setAutoRaise(True)
@@ -66,13 +64,12 @@ class SamplesDialog(QDialog):
     """The *My samples* window (see the module docstring)."""
 
     def __init__(self, samples: PersonalSamples, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("samplesDialog")
+        super().__init__(parent, objectName="samplesDialog")
         self.setWindowTitle("My samples")
         self.samples = samples
         self.thumbnails: list[SampleThumbnail] = []
-        self.summary = muted(QLabel(objectName="samplesSummary"))
-        self.summary.setWordWrap(True)  # a long folder path must not widen the window
+        # Word-wrapped: a long folder path must not widen the window.
+        self.summary = muted(QLabel(objectName="samplesSummary", wordWrap=True))
         self.rows = QWidget(objectName="sampleRows")
         self.rows_layout = box(QVBoxLayout(self.rows), spacing=2)
         scroll = QScrollArea()
