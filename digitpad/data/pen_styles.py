@@ -11,10 +11,9 @@ top bar is a separate stroke that does not touch the body (read as 3).
 (Found by looking at the errors on pen-drawn digits.)
 
 So a fraction of the training 0s, 1s, 5s and 9s get the extra or redrawn
-strokes, drawn
-with the same rasteriser as the pad at the digit's own stroke width, and go
-through the same preprocessing as a drawing: the added ink changes the
-bounding box and centre of mass exactly as it would on the pad.
+strokes, drawn with the same rasteriser as the pad at the digit's own stroke
+width, and go through the same preprocessing as a drawing: the added ink
+changes the bounding box and centre of mass exactly as it would on the pad.
 """
 
 from __future__ import annotations

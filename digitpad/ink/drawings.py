@@ -15,8 +15,7 @@ widths the pad paints are not stored: they are ``pen_width`` times the
 pressure's factor, so a file opened on another pad size is re-scaled exactly.
 
 Reading is strict but never fatal: :func:`drawing_from_json` raises
-:class:`DrawingError` with one line saying what is wrong. Writes are atomic
-(a temporary file in the same folder, fsync, rename).
+:class:`DrawingError` with one line saying what is wrong. Writes are atomic.
 """
 
 from __future__ import annotations

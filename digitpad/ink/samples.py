@@ -7,8 +7,7 @@ them, its label and when it was taught. Each sample is its own JSON file in
 crash loses at most the sample being written and never damages another.
 
 :class:`SampleStore` lists, adds, deletes, relabels, exports and imports
-them. Loading never fails because of one file: a broken one is skipped and
-named in :attr:`SampleStore.warnings`.
+them; loading never fails because of one broken file.
 """
 
 from __future__ import annotations

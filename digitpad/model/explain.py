@@ -32,9 +32,7 @@ zero, ink that speaks against the digit, are set to 0): the overlay shows
 what makes it *this* digit.
 
 :func:`input_on_pad` maps the 28x28 input back onto the pad, through the
-same transforms that made it (``reading.character_raster``,
-``preprocess.scale_to_box`` and ``preprocess.mass_placement``), so the
-overlay sits on the strokes that caused it.
+same transforms that made it, so the overlay sits on the strokes that caused it.
 """
 
 from __future__ import annotations

@@ -134,13 +134,11 @@ def _build_fast_paths(model: DigitNet) -> tuple[Forward, Forward, bool]:
 
 
 class Predictor:
-    """Wraps a trained model for inference on drawings.
+    """Wraps a trained model for inference on drawings (see the module's docstring).
 
     ``model`` (the attribute) is the plain eager model with BatchNorm folded,
     for export and evaluation; batch-1 predictions go through an optimised
-    copy of it that gives the same outputs (see the module's docstring).
-    ``temperature`` divides the logits before every softmax: the one in
-    ``info.metrics["calibration"]``, or 1.0 if there is none or it is not sane.
+    copy of it that gives the same outputs.
     """
 
     def __init__(self, model: DigitNet, info: CheckpointInfo | None = None, source: Path | None = None) -> None:

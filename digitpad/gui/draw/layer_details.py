@@ -1,13 +1,9 @@
 """The feature-map panel's extra views: the dense layer's units as bars, and one map enlarged with its kernels.
 
-- :class:`DenseUnitsChart` (objectName ``denseUnits``): the dense layer's
-  outputs, one bar per class (the logits, before the softmax): what the
-  last layer makes of the conv blocks' maps.
-- :class:`MapDetail` (objectName ``featureMapDetail``): a window with one
-  channel's map enlarged, beside the kernels that produced it: one per
-  input channel of the block's last conv (batch norm folded in), on a
-  blue-white-red scale (negative, zero, positive weights). The map is
-  ReLU(sum of each input map convolved with its kernel, + bias).
+The dense layer's bars are its logits, before the softmax: what the last
+layer makes of the conv blocks' maps. The kernels are those of the block's
+last conv, batch norm folded in, on a blue-white-red scale (negative, zero,
+positive weights); the window's note says how they make the map.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """The Evaluate tab: where the model goes wrong.
 
 For the model in use, or the one just trained in the Train tab, on MNIST's
-test set or on the user's own samples (the window's
-:class:`~digitpad.gui.state.personal_samples.PersonalSamples`, see
-:meth:`EvaluateTab.use_samples`; the entry is disabled while there are
-none): the confusion matrix (objectName ``confusionMatrix``, a
-pyqtgraph plot: rows are the true digits, columns the answers, each cell
-its count on a log colour scale, so that the few mistakes show beside the
-thousand right answers) and a gallery of its most confident mistakes
-(``worstMistakes``), each with the true label, the answer and its
-confidence.
+test set or on the user's own samples (:meth:`EvaluateTab.use_samples`; the
+entry is disabled while there are none): the confusion matrix and a gallery
+of its most confident mistakes, each with the true label, the answer and
+its confidence.
 
 The work runs in an :class:`~digitpad.gui.evaluate.worker.EvaluationWorker`
 on its own QThread (loading the test set and 10,000 predictions take a few
@@ -74,7 +69,8 @@ SHUTDOWN_TIMEOUT_MS = 10_000
 
 
 class ConfusionMatrixPlot(pg.PlotWidget):
-    """Counts of (true digit, answer) as coloured cells, numbers written in (objectName ``confusionMatrix``)."""
+    """Counts of (true digit, answer) as coloured cells on a log scale, numbers written in (objectName
+    ``confusionMatrix``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")

@@ -36,7 +36,7 @@ class TrainingPlots(QWidget):
     """Loss, accuracy, per-digit accuracy and the log, in splitters."""
 
     def __init__(self, filters: QWidget | None = None, parent: QWidget | None = None) -> None:
-        """``filters``: the first layer's filters (gui/filter_view.py), between the per-digit bars and the log."""
+        """``filters``: the first layer's filters (:mod:`kernel_view`), between the per-digit bars and the log."""
         super().__init__(parent)
         self.filters = filters
         self.loss_plot = make_plot("loss (log scale)")

@@ -1,12 +1,9 @@
 """The Train tab: get MNIST, retrain the network in the background, watch it learn, use the result.
 
 The tab only composes and wires. Its state and work live in a
-:class:`~digitpad.gui.train.session.TrainingSession` (data, threads,
-the model just trained); the curves' numbers in a Qt-free
-:class:`~digitpad.training.curves.CurveHistory`; the widgets in panels, each in its
-own file: data (:mod:`train_data_panel`), settings (:mod:`train_settings_form`), run controls
-(:mod:`train_run_panel`), model in and out (:mod:`train_model_panel`), plots (:mod:`train_plots`,
-with :mod:`filter_view`) and fine-tuning on the user's samples (:mod:`finetune_panel`).
+:class:`~digitpad.gui.train.session.TrainingSession`, the curves' numbers in
+a Qt-free :class:`~digitpad.training.curves.CurveHistory`, the widgets in
+the panels of this package, each in its own file.
 
 All heavy work (loading MNIST, training, downloading, timing a recipe) runs
 in worker threads; the slots here only move numbers into widgets, so the
