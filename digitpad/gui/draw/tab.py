@@ -44,11 +44,11 @@ from digitpad.base.constants import MNIST_SIZE
 from digitpad.gui.common.style import (
     Palette,
     box,
-    elide_long_words,
     muted,
     scaled_font,
     section_title,
     set_text_colour,
+    show_text,
     splitter,
     titled_panel,
     warning,
@@ -235,23 +235,20 @@ class DrawTab(QWidget):
     def _on_model_changed(self, predictor: Predictor | None) -> None:
         self.set_problem(self.model_in_use.problem)
         self._reader = Reader(predictor) if predictor is not None else None
+        names, shapes = [], []
         if predictor is not None:
             _, activations = predictor.predict_input(
                 np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), with_activations=True
             )
-            self.feature_maps.set_layers(predictor.block_names, [a.shape for a in activations])
-            self.feature_maps.set_model(predictor)
-            self.model_info.setText(describe_model(predictor))
-        else:
-            self.feature_maps.set_layers([], [])
-            self.feature_maps.set_model(None)
-            self.model_info.setText("")
+            names, shapes = predictor.block_names, [a.shape for a in activations]
+        self.feature_maps.set_layers(names, shapes)
+        self.feature_maps.set_model(predictor)
+        self.model_info.setText(describe_model(predictor) if predictor is not None else "")
         self.predict_now()
 
     def set_problem(self, problem: str | None) -> None:
         """Show (or hide, for None) a message about the model above the pad."""
-        self.model_problem.setText(elide_long_words(problem or ""))
-        self.model_problem.setVisible(bool(problem))
+        show_text(self.model_problem, problem or "")
 
     # -- prediction --------------------------------------------------------------
 
