@@ -335,9 +335,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
         self.save_preferences()
-        if isinstance(self.train_tab, _UnavailableTab):
-            pass  # nothing runs in a stand-in
-        else:
+        if not isinstance(self.train_tab, _UnavailableTab):  # nothing runs in a stand-in
             self.train_tab.shutdown()
         if self.evaluation_view is not None:
             self.evaluation_view.shutdown()
