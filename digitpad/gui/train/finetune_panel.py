@@ -77,7 +77,6 @@ class FinetunePanel(QFrame):
         self.samples = samples if samples is not None else PersonalSamples(parent=self)
         #: The recipe; tests make it tiny.
         self.config = FinetuneConfig()
-        self.worker: FinetuneWorker | None = None
         self.thread: QThread | None = None
         self.outcome: tuple[FinetuneResult, Path] | None = None
         self._build()
@@ -178,7 +177,7 @@ class FinetunePanel(QFrame):
         thread = self.session.start_finetune(worker)
         if thread is None:
             return False
-        self.worker, self.outcome, self.thread = worker, None, thread
+        self.outcome, self.thread = None, thread
         thread.finished.connect(self._on_thread_finished)
         show_text(self.error, "")
         self.result_label.hide()
