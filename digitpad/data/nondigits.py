@@ -83,9 +83,6 @@ PARTIAL_EXTENT = 0.65
 UPSCALE = 4
 
 
-# --- what is not a digit: the checks -------------------------------------------------
-
-
 def _spread_ratio(image: np.ndarray) -> float:
     """Narrow spread over long spread of the ink (principal axes): near 0 for a bar, 1 for a round blob."""
     ink = image.astype(np.float64)
@@ -141,9 +138,6 @@ def hole_pixels(image: np.ndarray, threshold: int = 90) -> int:
 def is_bar(image: np.ndarray) -> bool:
     """Whether the ink is one straight bar: a 1 whatever it was meant to be."""
     return _spread_ratio(image) < BAR_SPREAD_RATIO
-
-
-# --- the kinds -----------------------------------------------------------------------
 
 
 def make_letter(name: str, rng: np.random.Generator) -> np.ndarray | None:
@@ -246,9 +240,6 @@ def _checked(image: np.ndarray | None, loops_allowed: bool = True) -> np.ndarray
     if not loops_allowed and hole_pixels(image) > LOOP_HOLE_PIXELS:
         return None
     return image
-
-
-# --- the kinds made from MNIST digits ---------------------------------------------------
 
 
 def _upsample(image: np.ndarray, factor: int = UPSCALE) -> np.ndarray:

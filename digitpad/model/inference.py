@@ -67,9 +67,6 @@ class Prediction:
     not_digit: float = 0.0
 
 
-# --- the fast path -----------------------------------------------------------
-
-
 class _Outputs(nn.Module):
     """A flat tuple, which tracing needs: (logits, block1, block2, ...) with ``activations``, else (logits,), so
     that both paths hand back the same shape of result."""

@@ -99,7 +99,6 @@ def use_one_blas_thread() -> bool:
     return False
 
 
-# --- torch ---------------------------------------------------------------------
 # torch is imported inside these functions: the window imports this module for
 # its BLAS setting at start-up, before torch is loaded (in the background).
 

@@ -117,8 +117,6 @@ class FeatureMapPanel(QWidget):
         # Redrawn only when the scale changes, not with every new image.
         colour_bar_axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-    # -- public API -------------------------------------------------------------
-
     def set_layers(self, names: list[str], shapes: list[tuple[int, int, int]]) -> None:
         """The model's blocks: names and (channels, height, width) of their outputs."""
         current = self.layer_selector.currentIndex()
@@ -178,8 +176,6 @@ class FeatureMapPanel(QWidget):
     def displayed_image(self) -> np.ndarray | None:
         """The tiled image currently shown (for tests), or None."""
         return self.image.image
-
-    # -- internals --------------------------------------------------------------
 
     def _on_layer_selected(self, index: int) -> None:
         self._grid = None
@@ -244,8 +240,6 @@ class FeatureMapPanel(QWidget):
             f"{units} units, from the last block's pooled maps; the largest, {int(outputs.argmax())}, "
             f"is the answer (its logit {outputs.max():.1f})"
         )
-
-    # -- a map enlarged --------------------------------------------------------------
 
     def tile_grid(self) -> tuple[int, int] | None:
         """(rows, columns) of the tiles shown, or None before the first."""

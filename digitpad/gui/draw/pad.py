@@ -96,8 +96,6 @@ class DrawingPad(QWidget):
         self._overlay: tuple[QImage, QRectF] | None = None
         self._selected_box: int | None = None
 
-    # -- public API -------------------------------------------------------------
-
     @property
     def strokes(self) -> list[Stroke]:
         """The strokes drawn so far (a copy of the list; the strokes themselves are shared)."""
@@ -193,8 +191,6 @@ class DrawingPad(QWidget):
     def _device_ratio(self) -> float:
         return float(self.devicePixelRatioF()) or 1.0
 
-    # -- input ------------------------------------------------------------------
-
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             event.ignore()
@@ -282,8 +278,6 @@ class DrawingPad(QWidget):
             if box.adjusted(-BOX_MARGIN, -BOX_MARGIN, BOX_MARGIN, BOX_MARGIN).contains(QPointF(x0, y0)):
                 return index
         return None
-
-    # -- rendering --------------------------------------------------------------
 
     def _paint_new_pieces(self, final: bool) -> None:
         """Paint the pieces of the current stroke not painted yet (and the tail if ``final``)."""

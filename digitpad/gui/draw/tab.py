@@ -225,8 +225,6 @@ class DrawTab(QWidget):
         self.undo_action.setEnabled(enabled)
         self.clear_action.setEnabled(enabled)
 
-    # -- model -------------------------------------------------------------------
-
     @property
     def predictor(self) -> Predictor | None:
         """The :class:`~digitpad.model.inference.Predictor` in use, or None."""
@@ -249,8 +247,6 @@ class DrawTab(QWidget):
     def set_problem(self, problem: str | None) -> None:
         """Show (or hide, for None) a message about the model above the pad."""
         show_text(self.model_problem, problem or "")
-
-    # -- prediction --------------------------------------------------------------
 
     def _unpin(self) -> None:
         # A new stroke: the character being written is the one to show.
@@ -347,8 +343,6 @@ class DrawTab(QWidget):
         self.chart.set_probabilities(None)
         self.preview.set_image(None)
         self.feature_maps.clear()
-
-    # -- pen width ---------------------------------------------------------------
 
     def set_pen_width_fraction(self, fraction: float) -> None:
         """Pen width as a fraction of the pad's height (clamped to the offered range)."""

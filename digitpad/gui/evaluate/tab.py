@@ -222,8 +222,6 @@ class EvaluateTab(QWidget):
         row = box(QHBoxLayout(), section_title("Model:"), self.model_combo, 12, section_title("Data:"), self.data_combo)
         return box(row, 12, self.evaluate_button, self.stop_button, (self.progress, 1))
 
-    # -- sources ------------------------------------------------------------------------------
-
     def follow_train_tab(self, train_tab: QWidget) -> None:
         """Offer the model ``train_tab`` just trained, and read MNIST from its data folder."""
         session = train_tab.session
@@ -274,8 +272,6 @@ class EvaluateTab(QWidget):
             return None
         source = self.model_in_use.source
         return (lambda: predictor), (source.name if source is not None else "the model in use")
-
-    # -- runs ---------------------------------------------------------------------------------
 
     def is_running(self) -> bool:
         return self._job.running()

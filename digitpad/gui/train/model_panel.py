@@ -86,8 +86,6 @@ class ModelPanel(QFrame):
         box(layout, muted(QLabel("Test accuracy")), self.accuracy_label, self.result_label, self.comparison_label)
         box(layout, self.use_button, files, self.message_label, self.error_label, line, self.in_use_label)
 
-    # -- a run ----------------------------------------------------------------------------
-
     def show_run_started(self) -> None:
         self.accuracy_label.setText("–")
         self.result_label.setText("Training…")
@@ -120,8 +118,6 @@ class ModelPanel(QFrame):
         has_model = self.session.trained is not None and not training
         self.use_button.setEnabled(has_model)
         self.save_button.setEnabled(has_model)
-
-    # -- the model in use -----------------------------------------------------------------
 
     @Slot(object)
     def _on_model_in_use_changed(self, predictor: Predictor | None) -> None:
@@ -164,8 +160,6 @@ class ModelPanel(QFrame):
         show_text(self.message_label, "In use in the Draw tab.")
         self.message.emit(f"Using the trained model{f' ({predictor.source})' if predictor.source else ''}")
         self.useModel.emit(predictor)
-
-    # -- files ----------------------------------------------------------------------------
 
     @Slot()
     def _save_dialog(self) -> None:

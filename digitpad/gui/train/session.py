@@ -143,8 +143,6 @@ class TrainingSession(QObject):
             # A safety net: the main window calls shutdown() when it closes.
             app.aboutToQuit.connect(self.shutdown)
 
-    # -- state ----------------------------------------------------------------------------
-
     def is_training(self) -> bool:
         return self._run.running()
 
@@ -177,8 +175,6 @@ class TrainingSession(QObject):
     def run_seconds(self) -> float:
         """Wall time since the current or last run started."""
         return time.perf_counter() - self._run_started
-
-    # -- data -----------------------------------------------------------------------------
 
     @property
     def data_dir(self) -> Path:
@@ -241,8 +237,6 @@ class TrainingSession(QObject):
         warm_up_training().join(timeout)
         return self._mnist_cache.wait(max(0.0, deadline - time.perf_counter()))
 
-    # -- runs -----------------------------------------------------------------------------
-
     def start(self, config: TrainConfig, model_config: ModelConfig | None = None) -> bool:
         """Start a run in a worker thread; False (and nothing done) while busy or without data."""
         if self.is_busy() or not self.data_ready():
@@ -293,8 +287,6 @@ class TrainingSession(QObject):
         self.busyChanged.emit(self.is_busy())
         self.runFinished.emit(self.result)
 
-    # -- the model just trained -----------------------------------------------------------
-
     def use_trained(self) -> Predictor | None:
         """A predictor for the model just trained, kept on disk so that it survives a restart."""
         if self.trained is None:
@@ -343,8 +335,6 @@ class TrainingSession(QObject):
     def stop_finetune(self) -> None:
         self._finetune.request_stop()
 
-    # -- downloads ------------------------------------------------------------------------
-
     def download(self) -> bool:
         """Download MNIST into the per-user folder in a worker thread; False while busy."""
         if self.is_busy():
@@ -381,8 +371,6 @@ class TrainingSession(QObject):
         self.downloadCancelled.emit()
         self.message.emit("Download cancelled")
 
-    # -- how long a run will take -------------------------------------------------------
-
     def estimate(self, key: object, config: TrainConfig, model_config: ModelConfig) -> bool:
         """Time a few training steps in the background, then emit ``estimateReady(key, seconds)``.
 
@@ -395,8 +383,6 @@ class TrainingSession(QObject):
         worker.estimated.connect(lambda seconds: self.estimateReady.emit(key, seconds))
         self._estimate.start(worker, self)
         return True
-
-    # -- the end --------------------------------------------------------------------------
 
     @Slot()
     def shutdown(self) -> None:

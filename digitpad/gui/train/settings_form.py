@@ -114,8 +114,6 @@ class SettingsForm(QFrame):
         layout.addLayout(form)
         layout.addWidget(self.eta_label)
 
-    # -- what a run gets ------------------------------------------------------------------
-
     @property
     def recipe(self) -> Recipe:
         return self._recipe
@@ -175,8 +173,6 @@ class SettingsForm(QFrame):
             self.eta_label.setText("Measuring how long a run takes here…")
         else:
             self.eta_label.setText(f"A run with these settings takes about {format_duration(seconds)} here.")
-
-    # -- kept between sessions -------------------------------------------------------------
 
     def load(self, settings: QSettings) -> None:
         """The form as saved; a value that is missing or out of range keeps the recipe's."""

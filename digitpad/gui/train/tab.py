@@ -129,8 +129,6 @@ class TrainTab(QWidget):
         self.session.prepare()
         self._estimate_timer.start()
 
-    # -- runs -----------------------------------------------------------------------------
-
     @Slot()
     def start_training(self) -> None:
         """Start a run with the form's settings; does nothing while busy or without data."""
@@ -203,8 +201,6 @@ class TrainTab(QWidget):
         self.model_panel.show_run_failed()
         self.plots.log(f"Error: {message}")
         self.trainingFailed.emit(message)
-
-    # -- settings and how long a run takes ------------------------------------------------
 
     @Slot()
     def _on_settings_changed(self) -> None:

@@ -152,8 +152,6 @@ class MainWindow(QMainWindow):
             self._install_train_tab()
             self._on_loaded(load_startup_predictor(weights, self._last_weights()))
 
-    # -- startup -------------------------------------------------------------------
-
     def _last_weights(self) -> str | None:
         return prefs.read_str(self.settings, prefs.LAST_WEIGHTS_KEY, "") or None
 
@@ -253,8 +251,6 @@ class MainWindow(QMainWindow):
         self.samples_dialog.raise_()
         return self.samples_dialog
 
-    # -- the model -----------------------------------------------------------------
-
     def use_predictor(self, predictor: Predictor | None, problem: str | None = None, remember: bool = True) -> None:
         """Draw with ``predictor`` (None: no model); ``remember`` its file as the weights last used."""
         self.model_in_use.set(predictor, problem)
@@ -296,8 +292,6 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         self.draw_tab.set_shortcuts_enabled(index == DRAW_TAB_INDEX)
 
-    # -- preferences ---------------------------------------------------------------
-
     def _save_pen_width(self, fraction: float) -> None:
         self.settings.setValue(prefs.PEN_WIDTH_KEY, float(fraction))
 
@@ -329,8 +323,6 @@ class MainWindow(QMainWindow):
         self.settings.setValue(prefs.LAST_TAB_KEY, self.tabs.currentIndex())
         self.settings.setValue(prefs.PEN_WIDTH_KEY, float(self.draw_tab.pen_width_fraction()))
         self.settings.sync()
-
-    # -- shutdown ------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
