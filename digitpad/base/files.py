@@ -123,10 +123,7 @@ def _too_large(path: Path, size: int, max_bytes: int, what: str) -> FileReadErro
 
 
 def read_regular_file(
-    path: str | os.PathLike,
-    max_bytes: int,
-    what: str,
-    check_start: Callable[[bytes], None] | None = None,
+    path: str | os.PathLike, max_bytes: int, what: str, check_start: Callable[[bytes], None] | None = None
 ) -> bytes:
     """The whole of the regular file ``path``, at most ``max_bytes``; FileReadError naming the file otherwise.
 

@@ -248,10 +248,7 @@ def add_drawn_ones(images: np.ndarray, labels: np.ndarray, count: int, seed: int
     ones = [image for image in (drawn_one(rng) for _ in range(count)) if image is not None]
     if not ones:
         return images, labels
-    return (
-        np.concatenate([images, np.stack(ones)]),
-        np.concatenate([labels, np.ones(len(ones), dtype=labels.dtype)]),
-    )
+    return (np.concatenate([images, np.stack(ones)]), np.concatenate([labels, np.ones(len(ones), dtype=labels.dtype)]))
 
 
 #: The digits :func:`add_pen_styles` knows a style for, and the style's maker.

@@ -184,13 +184,7 @@ def preprocess(canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None
     # stroke averaged down to 20 px would otherwise come out faint grey.
     scaled /= max(float(scaled.max()), 1e-6)
     centred = centre_by_mass(scaled)
-    return PreprocessResult(
-        cropped=cropped,
-        scaled=scaled,
-        centred=centred,
-        normalised=normalise(centred),
-        bbox=bbox,
-    )
+    return PreprocessResult(cropped=cropped, scaled=scaled, centred=centred, normalised=normalise(centred), bbox=bbox)
 
 
 def check_bbox(bbox: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -175,10 +175,7 @@ class Predictor:
         return softmax(logits[0].numpy(), self.temperature), maps
 
     def predict(
-        self,
-        canvas: np.ndarray,
-        bbox: tuple[int, int, int, int] | None = None,
-        with_activations: bool = False,
+        self, canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None, with_activations: bool = False
     ) -> Prediction | None:
         """Predict the digit drawn on ``canvas`` (bright ink on dark); None if nothing is drawn."""
         stages = preprocess(canvas, bbox)

@@ -146,9 +146,7 @@ class DigitNet(nn.Module):
         for _ in self.config.channels:
             size //= 2
         self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Dropout(self.config.dropout),
-            nn.Linear(in_channels * size * size, self.config.num_classes),
+            nn.Flatten(), nn.Dropout(self.config.dropout), nn.Linear(in_channels * size * size, self.config.num_classes)
         )
 
     @property

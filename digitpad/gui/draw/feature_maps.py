@@ -103,12 +103,7 @@ class FeatureMapPanel(QWidget):
         self.plot.getViewBox().setDefaultPadding(0.01)
         colour_map = pg.colormap.get(COLOUR_MAP_NAME)
         self.colour_bar = pg.ColorBarItem(
-            values=(0.0, 1.0),
-            colorMap=colour_map,
-            interactive=False,
-            width=14,
-            label="activation",
-            colorMapMenu=False,
+            values=(0.0, 1.0), colorMap=colour_map, interactive=False, width=14, label="activation", colorMapMenu=False
         )
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         colour_bar_axis = self.colour_bar.getAxis("right")

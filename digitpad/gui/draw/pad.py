@@ -19,16 +19,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
-    QPointingDevice,
-    QResizeEvent,
-    QTabletEvent,
-)
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPointingDevice, QResizeEvent, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitpad.gui.common.style import Palette, qcolor
