@@ -190,9 +190,7 @@ class SampleStore:
         """Remove ``sample`` and its file (a file already gone is fine)."""
         if sample.path is not None:
             try:
-                sample.path.unlink()
-            except FileNotFoundError:
-                pass
+                sample.path.unlink(missing_ok=True)
             except OSError as error:
                 raise SampleError(f"cannot delete {sample.path}: {error.strerror or error}") from error
         self.samples = [s for s in self.samples if s is not sample]
