@@ -159,10 +159,8 @@ class DrawTab(QWidget):
 
     def _build_pad_column(self) -> QWidget:
         """The pad, with Undo, Clear and the pen width under it."""
-        self.undo_button = QPushButton("Undo", objectName="undoButton")
-        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
-        self.clear_button = QPushButton("Clear", objectName="clearButton")
-        self.clear_button.setToolTip("Clear the pad (Esc)")
+        self.undo_button = QPushButton("Undo", objectName="undoButton", toolTip="Remove the last stroke (Ctrl+Z)")
+        self.clear_button = QPushButton("Clear", objectName="clearButton", toolTip="Clear the pad (Esc)")
         self.pen_width = QDoubleSpinBox(objectName="penWidthSpin")
         self.pen_width.setRange(*PEN_WIDTH_PERCENT_RANGE)
         self.pen_width.setSingleStep(0.5)
@@ -170,8 +168,7 @@ class DrawTab(QWidget):
         self.pen_width.setSuffix(" % of height")
         self.pen_width.setValue(PEN_WIDTH_FRACTION * 100)
         self.pen_width.setToolTip(PEN_WIDTH_TOOLTIP.format(default=PEN_WIDTH_FRACTION * 100))
-        pen_label = QLabel("Pen width:")
-        pen_label.setToolTip(self.pen_width.toolTip())
+        pen_label = QLabel("Pen width:", toolTip=self.pen_width.toolTip())
         buttons = (self.undo_button, self.clear_button, self.saliency.toggle)
         tools = box(QHBoxLayout(), *buttons, None, pen_label, self.pen_width, margins=0)
         column = QWidget()
@@ -189,8 +186,7 @@ class DrawTab(QWidget):
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label.setFont(scaled_font(self.confidence_label, 1.25))
         self.preview = InputPreview()
-        preview_caption = muted(QLabel("28×28 input", objectName="caption"))
-        preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        preview_caption = muted(QLabel("28×28 input", objectName="caption", alignment=Qt.AlignmentFlag.AlignCenter))
         reading = _column(self.prediction_label, self.confidence_label)
         top_row = box(QHBoxLayout(), (reading, 1), (_column(self.preview, preview_caption), 1), spacing=12)
         self.chart = ProbabilityChart()

@@ -48,8 +48,7 @@ class TeachBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(4)
         layout.setVerticalSpacing(0)
-        title = QLabel("Teach:")
-        title.setToolTip(self._tip())
+        title = QLabel("Teach:", toolTip=self._tip())
         layout.addWidget(title, 0, 0)
         for digit in range(NUM_CLASSES):
             button = QPushButton(str(digit), objectName=f"teachButton{digit}")
