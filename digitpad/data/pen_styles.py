@@ -222,7 +222,6 @@ def drawn_one(rng: np.random.Generator) -> np.ndarray | None:
     every 7 into a 1: flat flags stay shorter than steep ones, as in
     :func:`serif_one`.
     """
-
     steps = np.linspace(0.0, 1.0, 14)
     lean = rng.uniform(-0.3, 0.05)  # the bottom left of the top, as most hands lean
     bow = rng.uniform(-0.07, 0.07)  # a stem written fast is seldom straight
