@@ -71,10 +71,6 @@ class TrainedModel:
     path: Path | None = None
 
 
-def missing_mnist_files(folder: Path) -> list[str]:
-    return [stem for stem in MNIST_FILES.values() if find_idx_file(folder, stem) is None]
-
-
 def is_inside(path: Path, folder: Path) -> bool:
     """Whether ``path`` is ``folder`` or lies below it, after resolving links."""
     try:
@@ -207,7 +203,7 @@ class TrainingSession(QObject):
         if not folder.is_dir():
             self.dataProblem.emit(f"{folder}: no such folder")
             return False
-        missing = missing_mnist_files(folder)
+        missing = [stem for stem in MNIST_FILES.values() if find_idx_file(folder, stem) is None]
         if missing:
             self.dataProblem.emit(f"{folder} has no MNIST: missing {', '.join(missing)} (raw or .gz).")
             self.message.emit(f"Not MNIST: {folder} (missing {len(missing)} of 4 files)")
