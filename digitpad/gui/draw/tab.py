@@ -329,13 +329,7 @@ class DrawTab(QWidget):
     def _show_nothing(self) -> None:
         self.prediction_label.show_text("")
         self.pad.set_character_boxes([], None)
-        if self.model_in_use.loading:
-            hint = "Loading the model…"
-        elif self.model_in_use.predictor is None:
-            hint = "No model loaded"
-        else:
-            hint = EMPTY_HINT
-        self.confidence_label.setText(hint)
+        self.confidence_label.setText(self.model_in_use.missing() or EMPTY_HINT)
         self.chart.set_probabilities(None)
         self.preview.set_image(None)
         self.feature_maps.clear()

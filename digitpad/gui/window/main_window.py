@@ -259,14 +259,8 @@ class MainWindow(QMainWindow):
 
     def _show_model_status(self, predictor: Predictor | None) -> None:
         source = self.model_in_use.source
-        if self.model_in_use.loading:
-            self.model_status.setText("Loading the model…")
-        elif predictor is None:
-            self.model_status.setText("No model loaded")
-        else:
-            self.model_status.setText(
-                elide_long_words(f"Weights: {source}") if source is not None else "Weights: trained in this session"
-            )
+        weights = elide_long_words(f"Weights: {source}") if source is not None else "Weights: trained in this session"
+        self.model_status.setText(self.model_in_use.missing() or weights)
         if predictor is not None and self._feature_layer is not None:
             # The layer shown last time, once the model's layers are known.
             self.draw_tab.feature_maps.set_current_layer(self._feature_layer)
