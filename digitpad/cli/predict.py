@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from digitpad.base.files import FileReadError, check_regular_file
-from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor
+from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor, reported
 
 
 def check_image_path(path: Path) -> None:
@@ -17,10 +17,8 @@ def check_image_path(path: Path) -> None:
     Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer):
     the path is then handed to Pillow or Qt, which open it themselves.
     """
-    try:
+    with reported(FileReadError):
         check_regular_file(path, "an image file")
-    except FileReadError as error:
-        raise CliError(str(error)) from error
 
 
 def read_image(path: Path):
@@ -32,10 +30,8 @@ def read_image(path: Path):
     if importlib.util.find_spec("PIL") is None:
         from digitpad.gui.common.image_io import read_grey_image
 
-        try:
+        with reported(ValueError):
             return read_grey_image(path)
-        except ValueError as error:
-            raise CliError(str(error)) from error
     return _read_with_pillow(path)
 
 
@@ -82,10 +78,8 @@ def _read_drawing_file(predictor, path: Path) -> str:
     from digitpad.ink.drawings import DrawingError, load_drawing
     from digitpad.model.reader import Reader
 
-    try:  # load_drawing refuses anything but a regular file itself, naming it
+    with reported(DrawingError):  # load_drawing refuses anything but a regular file itself, naming it
         drawing = load_drawing(path)
-    except DrawingError as error:
-        raise CliError(str(error)) from error
     return Reader(predictor).read(drawing.strokes).text
 
 
@@ -122,9 +116,7 @@ def export_command(args: argparse.Namespace) -> int:
     from digitpad.model.export import ExportError, export_onnx
 
     predictor = load_predictor(args.weights)
-    try:
+    with reported(ExportError):
         out = export_onnx(predictor.model, Path(args.onnx))
-    except ExportError as error:
-        raise CliError(str(error)) from error
     print(f"wrote {out}")
     return EXIT_OK
