@@ -8,6 +8,7 @@ weights), *Open weights…* puts a checkpoint from a file in use.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -165,10 +166,8 @@ class ModelPanel(QFrame):
         if trained is None:
             return
         folder = user_weights_dir()
-        try:
+        with contextlib.suppress(OSError):  # the dialog then starts elsewhere; the save reports real errors
             folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass  # the dialog then starts elsewhere; the save reports real errors
         accuracy = ModelFigures.from_info(trained.info).mnist_accuracy or 0.0
         name = f"digitpad-{time.strftime('%Y%m%d-%H%M')}-{accuracy * 100:.2f}.safetensors"
         path, _ = QFileDialog.getSaveFileName(self, "Save weights", str(folder / name), WEIGHTS_FILTER)

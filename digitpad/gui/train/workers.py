@@ -5,6 +5,7 @@ How they run, stop and report: :mod:`digitpad.gui.common.workers`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -104,13 +105,11 @@ class MnistCache:
 def _folder_signature(folder: Path) -> tuple:
     """What identifies a folder's content cheaply: its path and its files' sizes and times."""
     entries = []
-    try:
+    with contextlib.suppress(OSError):
         for path in sorted(Path(folder).iterdir()):
             if path.is_file():
                 stat = path.stat()
                 entries.append((path.name, stat.st_size, stat.st_mtime_ns))
-    except OSError:
-        pass
     return (str(Path(folder).resolve()), tuple(entries))
 
 
