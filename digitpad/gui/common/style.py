@@ -62,7 +62,6 @@ def qcolor(hex_colour: str) -> QColor:
     return QColor(hex_colour)
 
 
-MUTED_TEXT = qcolor(Palette.MUTED_TEXT)
 WARNING_STYLE = (
     f"QLabel {{ background: {Palette.NOTICE_BACKGROUND}; border: 1px solid {Palette.NOTICE_BORDER}; "
     f"border-radius: 4px; padding: 8px 10px; color: {Palette.NOTICE_TEXT}; }}"
@@ -121,7 +120,7 @@ def section_title(text: str) -> QLabel:
 
 def muted(label: QLabel) -> QLabel:
     """Grey secondary text (captions, details)."""
-    set_text_colour(label, MUTED_TEXT)
+    set_text_colour(label, Palette.MUTED_TEXT)
     return label
 
 
