@@ -24,10 +24,7 @@ def stored_temperature(metrics: object) -> float:
     value = calibration.get("temperature") if isinstance(calibration, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 1.0
-    value = float(value)
-    if not (math.isfinite(value) and MIN_TEMPERATURE <= value <= MAX_TEMPERATURE):
-        return 1.0
-    return value
+    return float(value) if math.isfinite(value) and MIN_TEMPERATURE <= value <= MAX_TEMPERATURE else 1.0
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
