@@ -24,6 +24,10 @@ from digitpad.ink.drawings import Drawing
 from digitpad.ink.samples import SampleError, make_sample
 from digitpad.ink.strokes import Stroke
 
+TEACH_TIP = (
+    "Store the drawing as a sample of your handwriting with that label (or press 0-9 on the pad). "
+    "With a number on the pad, the selected digit is taught. Fine-tune on your samples in the Train tab."
+)
 _DIGIT_KEYS = {getattr(Qt.Key, f"Key_{digit}"): digit for digit in range(NUM_CLASSES)}
 
 
@@ -48,8 +52,7 @@ class TeachBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(4)
         layout.setVerticalSpacing(0)
-        title = QLabel("Teach:", toolTip=self._tip())
-        layout.addWidget(title, 0, 0)
+        layout.addWidget(QLabel("Teach:", toolTip=TEACH_TIP), 0, 0)
         for digit in range(NUM_CLASSES):
             button = QPushButton(str(digit), objectName=f"teachButton{digit}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the pad keeps the focus (and the keys 0-9)
@@ -74,13 +77,6 @@ class TeachBar(QWidget):
         samples.changed.connect(self.update_counts)
         samples.problem.connect(self.status.setText)
         self.update_counts()
-
-    @staticmethod
-    def _tip() -> str:
-        return (
-            "Store the drawing as a sample of your handwriting with that label (or press 0-9 on the pad). "
-            "With a number on the pad, the selected digit is taught. Fine-tune on your samples in the Train tab."
-        )
 
     def update_counts(self) -> None:
         counts = self.samples.counts()
