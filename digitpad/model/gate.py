@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _loaded: dict[Path, Predictor] = {}
 
-
 #: Environment variable: "off" reads without a gate; a path uses that eleven-class checkpoint as the gate.
 GATE_ENV = "DIGITPAD_GATE"
 

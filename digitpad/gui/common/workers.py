@@ -40,7 +40,6 @@ TRAINING_NICENESS = 5
 #: from 61 to 38 ms, at the same training speed.
 TRAINING_SWITCH_INTERVAL_S = 0.0005
 
-
 #: Upper bound on cross-thread progress signals per second (see the module docstring).
 MAX_PROGRESS_HZ = 20.0
 

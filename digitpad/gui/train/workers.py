@@ -31,7 +31,6 @@ from digitpad.training.loop import train
 
 log = logging.getLogger(__name__)
 
-
 #: Seconds a mirror may stay silent before the download tries the next one.
 DOWNLOAD_TIMEOUT_S = 10.0
 
