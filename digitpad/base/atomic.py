@@ -77,9 +77,6 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
+        Path(temporary).unlink(missing_ok=True)
         raise
     remove_stale_temporaries(path)

@@ -99,8 +99,7 @@ def check_regular_file(path: str | os.PathLike, what: str) -> Path:
 def open_regular_file(path: str | os.PathLike, what: str) -> BinaryIO:
     """``path`` opened for reading in binary, if it is a regular file (symlinks followed); else FileReadError.
 
-    stat first, so a FIFO or a device is never opened; then O_NONBLOCK and
-    fstat again, for a file swapped in between. The caller closes the stream.
+    Checked as the module's docstring says. The caller closes the stream.
     """
     path = check_regular_file(path, what)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -124,10 +123,7 @@ def _too_large(path: Path, size: int, max_bytes: int, what: str) -> FileReadErro
 
 
 def read_regular_file(
-    path: str | os.PathLike,
-    max_bytes: int,
-    what: str,
-    check_start: Callable[[bytes], None] | None = None,
+    path: str | os.PathLike, max_bytes: int, what: str, check_start: Callable[[bytes], None] | None = None
 ) -> bytes:
     """The whole of the regular file ``path``, at most ``max_bytes``; FileReadError naming the file otherwise.
 

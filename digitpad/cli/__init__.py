@@ -10,11 +10,8 @@ import argparse
 import os
 import sys
 
-# numpy's OpenBLAS splits even the small matrix products of preprocessing
-# over every core, and each then waits for a helper thread: 0.08 ms becomes
-# 12-28 ms when the other core is busy. Only effective before numpy is
-# imported, which is why it is here, at the top of the entry point (the
-# window also sets it at run time, see digitpad.model.threads).
+# One BLAS thread (why: digitpad.model.threads), set here at the top of the
+# entry point because the variable only works before numpy is imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # The commands import numpy: only after the line above.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,15 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class CliError(Exception):
     """An expected failure, reported as one line."""
+
+
+@contextmanager
+def reported(*errors: type[Exception]) -> Iterator[None]:
+    """Turn ``errors``, whose messages are written for the user, into CliError: one line, no traceback."""
+    try:
+        yield
+    except errors as error:
+        raise CliError(str(error)) from error
 
 
 def add_data_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -54,10 +65,8 @@ def download_command(dest: str | None) -> Path:
             size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
             print(f"  {name}: {size}", flush=True)
 
-    try:
+    with reported(DownloadError):
         folder = download_mnist(Path(dest) if dest else None, progress=report)
-    except DownloadError as error:
-        raise CliError(str(error)) from error
     print(f"MNIST is in {folder}")
     return folder
 
@@ -66,10 +75,8 @@ def read_checkpoint(path: str | os.PathLike):
     """The checkpoint at ``path``; CliError (one line naming the file) if it cannot be used."""
     from digitpad.model.checkpoint import CheckpointError, load_checkpoint
 
-    try:
+    with reported(CheckpointError):
         return load_checkpoint(path)
-    except CheckpointError as error:
-        raise CliError(str(error)) from error
 
 
 def write_checkpoint(out: Path, model, info) -> Path:
@@ -114,7 +121,5 @@ def load_predictor(weights: str | None, gate: bool = False) -> Predictor:
     from digitpad.model.gate import load_gated_predictor
     from digitpad.model.inference import Predictor
 
-    try:
+    with reported(CheckpointError):
         return load_gated_predictor(weights) if gate else Predictor.from_checkpoint(weights)
-    except CheckpointError as error:
-        raise CliError(str(error)) from error

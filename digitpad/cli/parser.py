@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from digitpad.cli.common import add_data_dir_option
-
-if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
-    pass
 
 
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:

@@ -6,13 +6,9 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from digitpad.base.files import FileReadError, check_regular_file
-from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor
-
-if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
-    pass
+from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor, reported
 
 
 def check_image_path(path: Path) -> None:
@@ -21,10 +17,8 @@ def check_image_path(path: Path) -> None:
     Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer):
     the path is then handed to Pillow or Qt, which open it themselves.
     """
-    try:
+    with reported(FileReadError):
         check_regular_file(path, "an image file")
-    except FileReadError as error:
-        raise CliError(str(error)) from error
 
 
 def read_image(path: Path):
@@ -36,10 +30,8 @@ def read_image(path: Path):
     if importlib.util.find_spec("PIL") is None:
         from digitpad.gui.common.image_io import read_grey_image
 
-        try:
+        with reported(ValueError):
             return read_grey_image(path)
-        except ValueError as error:
-            raise CliError(str(error)) from error
     return _read_with_pillow(path)
 
 
@@ -50,7 +42,7 @@ def _read_with_pillow(path: Path):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
+    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS, image_too_large
 
     try:
         with warnings.catch_warnings():
@@ -63,7 +55,7 @@ def _read_with_pillow(path: Path):
             warnings.simplefilter("ignore", UserWarning)
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
-                raise CliError(_too_large(path, width, height))
+                raise CliError(image_too_large(path, width, height))
             if "transparency" in image.info:
                 # Palette or single-colour transparency (PNG tRNS): make it an alpha
                 # band first, or the grey conversion drops it and shows the hidden colour.
@@ -81,21 +73,13 @@ def _read_with_pillow(path: Path):
     return array
 
 
-def _too_large(path: Path, width: int, height: int) -> str:
-    from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
-
-    return f"{path}: image too large ({width}x{height} pixels; at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
-
-
 def _read_drawing_file(predictor, path: Path) -> str:
     """What the app reads in a drawing saved as JSON (a digit or a number; "" when nothing is drawn)."""
     from digitpad.ink.drawings import DrawingError, load_drawing
     from digitpad.model.reader import Reader
 
-    try:  # load_drawing refuses anything but a regular file itself, naming it
+    with reported(DrawingError):  # load_drawing refuses anything but a regular file itself, naming it
         drawing = load_drawing(path)
-    except DrawingError as error:
-        raise CliError(str(error)) from error
     return Reader(predictor).read(drawing.strokes).text
 
 
@@ -132,9 +116,7 @@ def export_command(args: argparse.Namespace) -> int:
     from digitpad.model.export import ExportError, export_onnx
 
     predictor = load_predictor(args.weights)
-    try:
+    with reported(ExportError):
         out = export_onnx(predictor.model, Path(args.onnx))
-    except ExportError as error:
-        raise CliError(str(error)) from error
     print(f"wrote {out}")
     return EXIT_OK

@@ -1,2 +1,1 @@
-"""Training data: MNIST and its download, augmentation, the pen styles MNIST lacks, pen-path drawing, synthetic
-letters and other non-digits, and re-drawn variants of a sample. No torch model here."""
+"""Training data: MNIST and its download, and the images made to go with it. No torch model here."""

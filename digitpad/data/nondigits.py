@@ -42,7 +42,7 @@ import numpy as np
 
 from digitpad.base.constants import MNIST_BOX, MNIST_SIZE
 from digitpad.data.letters import LETTERS
-from digitpad.data.pen_paths import PenPath, arc, draw_by_hand, polyline, straight
+from digitpad.data.pen_paths import PenPath, arc, draw_by_hand, polyline, straight, stroke_width
 from digitpad.ink.preprocess import MNIST_STROKE_WIDTH, mnist_image
 
 #: The kinds of non-digit, in the order :data:`KIND_SHARES` lists them.
@@ -81,9 +81,6 @@ PARTIAL_EXTENT = 0.65
 #: MNIST digits are upsampled this much before they are cut or overlaid, so
 #: that the stroke-width correction and the refit into the box stay smooth.
 UPSCALE = 4
-
-
-# --- what is not a digit: the checks -------------------------------------------------
 
 
 def _spread_ratio(image: np.ndarray) -> float:
@@ -141,9 +138,6 @@ def hole_pixels(image: np.ndarray, threshold: int = 90) -> int:
 def is_bar(image: np.ndarray) -> bool:
     """Whether the ink is one straight bar: a 1 whatever it was meant to be."""
     return _spread_ratio(image) < BAR_SPREAD_RATIO
-
-
-# --- the kinds -----------------------------------------------------------------------
 
 
 def make_letter(name: str, rng: np.random.Generator) -> np.ndarray | None:
@@ -248,9 +242,6 @@ def _checked(image: np.ndarray | None, loops_allowed: bool = True) -> np.ndarray
     return image
 
 
-# --- the kinds made from MNIST digits ---------------------------------------------------
-
-
 def _upsample(image: np.ndarray, factor: int = UPSCALE) -> np.ndarray:
     """uint8 (H, W) -> float ink (H * factor, W * factor) by bilinear interpolation, with a margin of paper."""
 
@@ -277,13 +268,6 @@ def _disc_filter(ink: np.ndarray, radius: float, reduce: Callable) -> np.ndarray
     return result
 
 
-def _stroke_width(ink: np.ndarray) -> float:
-    """Mean stroke width of the ink above 0.5: twice its area over its perimeter."""
-    mask = ink > 0.5
-    edges = np.abs(np.diff(mask.astype(np.int8), axis=0)).sum() + np.abs(np.diff(mask.astype(np.int8), axis=1)).sum()
-    return 2 * float(mask.sum()) / max(float(edges) * np.pi / 4, 1.0)
-
-
 def _mnist_pen(ink: np.ndarray) -> np.ndarray | None:
     """Preprocess ``ink`` after giving it the stroke width that MNIST's digits have once fitted into the box.
 
@@ -295,7 +279,7 @@ def _mnist_pen(ink: np.ndarray) -> np.ndarray | None:
     if rows.size == 0:
         return None
     longer = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
-    change = MNIST_STROKE_WIDTH * longer / MNIST_BOX - _stroke_width(ink)
+    change = MNIST_STROKE_WIDTH * longer / MNIST_BOX - stroke_width(ink)
     reduce = np.maximum if change > 0 else np.minimum
     return mnist_image(_disc_filter(ink, abs(change) / 2, reduce))
 

@@ -10,8 +10,6 @@ from digitpad.ink.preprocess import mnist_image
 from digitpad.ink.strokes import MOUSE_PRESSURE, Stroke
 
 PenPath = np.ndarray  # (N, 2) points, x right and y down, in the shape's own units
-
-
 Shape = list[PenPath]  # one path per pen stroke
 
 
@@ -71,6 +69,13 @@ def to_strokes(shape: Shape, rng: np.random.Generator) -> list[Stroke]:
             Stroke(points=[tuple(p) for p in path], widths=[1.0] * len(path), pressures=[pressure] * len(path))
         )
     return strokes
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width of the ink above 0.5: twice its area over its perimeter."""
+    mask = ink > 0.5
+    edges = np.abs(np.diff(mask.astype(np.int8), axis=0)).sum() + np.abs(np.diff(mask.astype(np.int8), axis=1)).sum()
+    return 2 * float(mask.sum()) / max(float(edges) * np.pi / 4, 1.0)
 
 
 def draw_by_hand(shape: Shape, rng: np.random.Generator, wobble: float = 0.03) -> np.ndarray | None:

@@ -11,17 +11,16 @@ top bar is a separate stroke that does not touch the body (read as 3).
 (Found by looking at the errors on pen-drawn digits.)
 
 So a fraction of the training 0s, 1s, 5s and 9s get the extra or redrawn
-strokes, drawn
-with the same rasteriser as the pad at the digit's own stroke width, and go
-through the same preprocessing as a drawing: the added ink changes the
-bounding box and centre of mass exactly as it would on the pad.
+strokes, drawn with the same rasteriser as the pad at the digit's own stroke
+width, and go through the same preprocessing as a drawing: the added ink
+changes the bounding box and centre of mass exactly as it would on the pad.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from digitpad.data.pen_paths import draw_by_hand
+from digitpad.data.pen_paths import draw_by_hand, stroke_width
 from digitpad.ink.preprocess import mnist_image
 from digitpad.ink.strokes import Stroke, render
 
@@ -53,10 +52,8 @@ def _ink_geometry(ink: np.ndarray) -> tuple[float, float, float, float, float]:
     """(left, top, right, bottom, stroke width) of the ink above 0.5."""
     mask = ink > 0.5
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    area = mask.sum()
-    edges = np.abs(np.diff(mask.astype(np.int8), axis=0)).sum() + np.abs(np.diff(mask.astype(np.int8), axis=1)).sum()
-    width = 2 * area / max(edges * np.pi / 4, 1)
-    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1), float(np.clip(width, 4, 16))
+    width = float(np.clip(stroke_width(ink), 4, 16))
+    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1), width
 
 
 def slashed_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
@@ -225,7 +222,6 @@ def drawn_one(rng: np.random.Generator) -> np.ndarray | None:
     every 7 into a 1: flat flags stay shorter than steep ones, as in
     :func:`serif_one`.
     """
-
     steps = np.linspace(0.0, 1.0, 14)
     lean = rng.uniform(-0.3, 0.05)  # the bottom left of the top, as most hands lean
     bow = rng.uniform(-0.07, 0.07)  # a stem written fast is seldom straight
@@ -251,10 +247,7 @@ def add_drawn_ones(images: np.ndarray, labels: np.ndarray, count: int, seed: int
     ones = [image for image in (drawn_one(rng) for _ in range(count)) if image is not None]
     if not ones:
         return images, labels
-    return (
-        np.concatenate([images, np.stack(ones)]),
-        np.concatenate([labels, np.ones(len(ones), dtype=labels.dtype)]),
-    )
+    return (np.concatenate([images, np.stack(ones)]), np.concatenate([labels, np.ones(len(ones), dtype=labels.dtype)]))
 
 
 #: The digits :func:`add_pen_styles` knows a style for, and the style's maker.

@@ -1,9 +1,7 @@
 """Pen paths drawn on the pad as real Qt input events, for tests and benchmarks (the app never imports this).
 
-Mouse paths go through QTest (press, moves, release); tablet paths are
-QTabletEvents with a pressure per point, sent with QApplication.sendEvent
-from a synthetic stylus (or its eraser end). Both take the same route
-through Qt's event delivery as input from a person.
+Mouse paths go through QTest (press, moves, release); tablet paths are the
+synthetic stylus's events (:mod:`digitpad.gui.common.tablet`) with a pressure per point.
 """
 
 from __future__ import annotations

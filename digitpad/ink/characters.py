@@ -24,15 +24,11 @@ read drawings through this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from digitpad.ink.preprocess import PEN_WIDTH_FRACTION
 from digitpad.ink.strokes import Stroke, render
-
-if TYPE_CHECKING:  # the reader takes a Predictor; the rest needs no torch
-    pass
 
 #: How tall a digit is drawn, as a share of the pad's height, when the pad's
 #: default pen (PEN_WIDTH_FRACTION of the pad's height) gives MNIST's stroke.
@@ -67,6 +63,8 @@ SMALL_PART_SHARE = 0.4
 TOUCH_SHARE = 0.12
 
 Bounds = tuple[float, float, float, float]
+#: Strokes grouped as one character while splitting: their indices, and their horizontal extent (left, right).
+Group = tuple[list[int], tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ def split_characters(strokes: list[Stroke]) -> list[Character]:
     bounds = {index: strokes[index].bounds() for index in ink}
     height = max(b[3] for b in bounds.values()) - min(b[1] for b in bounds.values())
     min_extent = MIN_EXTENT_SHARE * max(height, 1e-6)
-    groups: list[tuple[list[int], tuple[float, float]]] = []
+    groups: list[Group] = []
     for index in ink:  # writing order
         extent = (bounds[index][0], bounds[index][2])
         joined = [group for group in groups if _belongs(group[1], extent, min_extent)]
@@ -124,32 +122,26 @@ def split_characters(strokes: list[Stroke]) -> list[Character]:
     return characters
 
 
-def _merge_until_stable(
-    groups: list[tuple[list[int], tuple[float, float]]], min_extent: float
-) -> list[tuple[list[int], tuple[float, float]]]:
+def _joined(groups: list[Group], i: int, j: int) -> list[Group]:
+    """``groups`` with groups ``i`` and ``j`` made one (the last)."""
+    members = sorted(groups[i][0] + groups[j][0])
+    span = (min(groups[i][1][0], groups[j][1][0]), max(groups[i][1][1], groups[j][1][1]))
+    return [g for k, g in enumerate(groups) if k not in (i, j)] + [(members, span)]
+
+
+def _merge_until_stable(groups: list[Group], min_extent: float) -> list[Group]:
     """Merge groups whose extents grew into each other after later strokes joined them."""
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                if _belongs(groups[i][1], groups[j][1], min_extent):
-                    members = sorted(groups[i][0] + groups[j][0])
-                    span = (min(groups[i][1][0], groups[j][1][0]), max(groups[i][1][1], groups[j][1][1]))
-                    groups = [g for k, g in enumerate(groups) if k not in (i, j)] + [(members, span)]
-                    merged = True
-                    break
-            if merged:
-                break
-    return groups
+    while True:
+        pairs = ((i, j) for i in range(len(groups)) for j in range(i + 1, len(groups)))
+        pair = next(((i, j) for i, j in pairs if _belongs(groups[i][1], groups[j][1], min_extent)), None)
+        if pair is None:
+            return groups
+        groups = _joined(groups, *pair)
 
 
 def _attach_small_parts(
-    groups: list[tuple[list[int], tuple[float, float]]],
-    strokes: list[Stroke],
-    bounds: dict[int, Bounds],
-    height: float,
-) -> list[tuple[list[int], tuple[float, float]]]:
+    groups: list[Group], strokes: list[Stroke], bounds: dict[int, Bounds], height: float
+) -> list[Group]:
     """Join each small group to the taller group whose path it touches (see SMALL_PART_SHARE)."""
 
     def tall(members: list[int]) -> float:
@@ -174,9 +166,7 @@ def _attach_small_parts(
         if not joins:
             break
         _, i, j = min(joins)
-        members = sorted(groups[i][0] + groups[j][0])
-        span = (min(groups[i][1][0], groups[j][1][0]), max(groups[i][1][1], groups[j][1][1]))
-        groups = [g for k, g in enumerate(groups) if k not in (i, j)] + [(members, span)]
+        groups = _joined(groups, i, j)
     return groups
 
 

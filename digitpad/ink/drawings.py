@@ -15,8 +15,7 @@ widths the pad paints are not stored: they are ``pen_width`` times the
 pressure's factor, so a file opened on another pad size is re-scaled exactly.
 
 Reading is strict but never fatal: :func:`drawing_from_json` raises
-:class:`DrawingError` with one line saying what is wrong. Writes are atomic
-(a temporary file in the same folder, fsync, rename).
+:class:`DrawingError` with one line saying what is wrong. Writes are atomic.
 """
 
 from __future__ import annotations
@@ -87,7 +86,7 @@ def drawing_to_json(drawing: Drawing) -> dict:
     for stroke in drawing.strokes:
         entry: dict = {
             "points": [[round(x, 2), round(y, 2)] for x, y in stroke.points],
-            "pressure": [round(p, 4) for p in _pressures(stroke)],
+            "pressure": [round(p, 4) for p in stroke.point_pressures()],
             "erase": bool(stroke.erase),
         }
         if len(stroke.times) == len(stroke.points):
@@ -100,12 +99,6 @@ def drawing_to_json(drawing: Drawing) -> dict:
         "pen_width": round(drawing.pen_width, 3),
         "strokes": strokes,
     }
-
-
-def _pressures(stroke: Stroke) -> list[float]:
-    if len(stroke.pressures) == len(stroke.points):
-        return stroke.pressures
-    return [MOUSE_PRESSURE] * len(stroke.points)
 
 
 def _number(value: object, what: str) -> float:

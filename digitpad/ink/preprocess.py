@@ -32,6 +32,12 @@ MNIST_CENTRE = 14.0
 #: 12000x12000 PNG take about 2 GB before anything is read from it.
 MAX_IMAGE_PIXELS = 4096 * 4096
 
+
+def image_too_large(name: object, width: int, height: int) -> str:
+    """The one line refusing an image of ``width`` x ``height`` pixels, more than MAX_IMAGE_PIXELS."""
+    return f"{name}: image too large ({width}x{height} pixels; at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
+
+
 #: Median stroke width of MNIST digits at 28x28, measured as 2*area/perimeter
 #: of the pixels above 0.5 over the training set (10th-90th percentile:
 #: 1.8 to 3.5 px).
@@ -178,13 +184,7 @@ def preprocess(canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None
     # stroke averaged down to 20 px would otherwise come out faint grey.
     scaled /= max(float(scaled.max()), 1e-6)
     centred = centre_by_mass(scaled)
-    return PreprocessResult(
-        cropped=cropped,
-        scaled=scaled,
-        centred=centred,
-        normalised=normalise(centred),
-        bbox=bbox,
-    )
+    return PreprocessResult(cropped=cropped, scaled=scaled, centred=centred, normalised=normalise(centred), bbox=bbox)
 
 
 def check_bbox(bbox: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -7,8 +7,7 @@ them, its label and when it was taught. Each sample is its own JSON file in
 crash loses at most the sample being written and never damages another.
 
 :class:`SampleStore` lists, adds, deletes, relabels, exports and imports
-them. Loading never fails because of one file: a broken one is skipped and
-named in :attr:`SampleStore.warnings`.
+them; loading never fails because of one broken file.
 """
 
 from __future__ import annotations
@@ -191,9 +190,7 @@ class SampleStore:
         """Remove ``sample`` and its file (a file already gone is fine)."""
         if sample.path is not None:
             try:
-                sample.path.unlink()
-            except FileNotFoundError:
-                pass
+                sample.path.unlink(missing_ok=True)
             except OSError as error:
                 raise SampleError(f"cannot delete {sample.path}: {error.strerror or error}") from error
         self.samples = [s for s in self.samples if s is not sample]

@@ -55,13 +55,13 @@ class Stroke:
         if t is not None:
             self.times.append(float(t))
 
+    def point_pressures(self) -> list[float]:
+        """The pressure of every point: as recorded, or MOUSE_PRESSURE throughout if not recorded for each."""
+        return self.pressures if len(self.pressures) == len(self.points) else [MOUSE_PRESSURE] * len(self.points)
+
     def pressure_factors(self) -> np.ndarray:
         """Width factor per point from its pressure (1.0 for a mouse), times the eraser's widening."""
-        if len(self.pressures) == len(self.points):
-            pressures = np.asarray(self.pressures, dtype=np.float64)
-        else:
-            pressures = np.full(len(self.points), MOUSE_PRESSURE)
-        factors = pressure_factor(pressures)
+        factors = pressure_factor(np.asarray(self.point_pressures(), dtype=np.float64))
         return factors * ERASER_WIDTH_FACTOR if self.erase else factors
 
     def bounds(self) -> tuple[float, float, float, float]:

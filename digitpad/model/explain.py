@@ -32,9 +32,7 @@ zero, ink that speaks against the digit, are set to 0): the overlay shows
 what makes it *this* digit.
 
 :func:`input_on_pad` maps the 28x28 input back onto the pad, through the
-same transforms that made it (``reading.character_raster``,
-``preprocess.scale_to_box`` and ``preprocess.mass_placement``), so the
-overlay sits on the strokes that caused it.
+same transforms that made it, so the overlay sits on the strokes that caused it.
 """
 
 from __future__ import annotations
@@ -141,9 +139,6 @@ def gradient_times_input(predictor: Predictor, normalised: np.ndarray, target: i
     return ((x - PAPER)[0, 0] * gradients[0, 0]).numpy().astype(np.float32, copy=False)
 
 
-# --- the input on the pad -------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class InputOnPad:
     """Where the model's 28x28 input lies on the pad: an axis-aligned scale and shift.
@@ -190,9 +185,6 @@ def input_on_pad(strokes: list[Stroke], character: Character, stages: Preprocess
     )
 
 
-# --- the preprocessing stages ------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class PreprocessingStage:
     """One labelled step of the pipeline, as an image to show."""
@@ -225,9 +217,6 @@ def preprocessing_stages(stages: PreprocessResult) -> list[PreprocessingStage]:
             f"(x − mean) / std: {stages.normalised.min():.2f} to {stages.normalised.max():.2f}",
         ),
     ]
-
-
-# --- the layers' weights ---------------------------------------------------------------------
 
 
 def conv_kernels(predictor: Predictor) -> list[np.ndarray]:

@@ -26,9 +26,8 @@ where "not a digit" is likelier than any digit the app says so.
 
 Any model put in use without a "not a digit" output of its own gets the
 shipped gate (:func:`attach_gate`): the shipped weights, one trained in the
-Train tab, a fine-tuned one. A model with its own output keeps it. The gate
-is loaded once per process and shared. ``$DIGITPAD_GATE`` names another
-gate file, or ``off`` (the benches compare with and without).
+Train tab, a fine-tuned one. ``$DIGITPAD_GATE`` names another gate file, or
+``off`` (the benches compare with and without).
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ from digitpad.model.inference import Predictor
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _loaded: dict[Path, Predictor] = {}
-
 
 #: Environment variable: "off" reads without a gate; a path uses that eleven-class checkpoint as the gate.
 GATE_ENV = "DIGITPAD_GATE"

@@ -67,33 +67,20 @@ class Prediction:
     not_digit: float = 0.0
 
 
-# --- threads -----------------------------------------------------------------
+class _Outputs(nn.Module):
+    """A flat tuple, which tracing needs: (logits, block1, block2, ...) with ``activations``, else (logits,), so
+    that both paths hand back the same shape of result."""
 
-
-# --- the fast path -----------------------------------------------------------
-
-
-class _LogitsAndActivations(nn.Module):
-    """Flat tuple output (logits, block1, block2, ...), which tracing needs."""
-
-    def __init__(self, model: DigitNet) -> None:
+    def __init__(self, model: DigitNet, activations: bool) -> None:
         super().__init__()
         self.model = model
+        self.activations = activations
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if not self.activations:
+            return (self.model(x),)
         logits, activations = self.model.forward_with_activations(x)
         return (logits, *activations)
-
-
-class _LogitsOnly(nn.Module):
-    """Logits in a 1-tuple, so both paths hand back the same shape of result."""
-
-    def __init__(self, model: DigitNet) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
-        return (self.model(x),)
 
 
 Forward = Callable[[torch.Tensor], tuple[torch.Tensor, ...]]
@@ -122,13 +109,13 @@ def _max_difference(a: tuple[torch.Tensor, ...], b: tuple[torch.Tensor, ...]) ->
 
 def _build_fast_paths(model: DigitNet) -> tuple[Forward, Forward, bool]:
     """(logits-only forward, forward with activations, whether they are the optimised ones)."""
-    eager_logits, eager_activations = _LogitsOnly(model).eval(), _LogitsAndActivations(model).eval()
+    eager_logits, eager_activations = _Outputs(model, False).eval(), _Outputs(model, True).eval()
     if os.environ.get("DIGITPAD_EAGER_INFERENCE"):
         return eager_logits, eager_activations, False
     example = torch.randn(1, 1, MNIST_SIZE, MNIST_SIZE, generator=torch.Generator().manual_seed(0))
     try:
-        fast_logits = _optimised(_LogitsOnly(model), example)
-        fast_activations = _optimised(_LogitsAndActivations(model), example)
+        fast_logits = _optimised(_Outputs(model, False), example)
+        fast_activations = _optimised(_Outputs(model, True), example)
         with torch.inference_mode():
             difference = max(
                 _max_difference(fast_logits(example), eager_logits(example)),
@@ -144,13 +131,11 @@ def _build_fast_paths(model: DigitNet) -> tuple[Forward, Forward, bool]:
 
 
 class Predictor:
-    """Wraps a trained model for inference on drawings.
+    """Wraps a trained model for inference on drawings (see the module's docstring).
 
     ``model`` (the attribute) is the plain eager model with BatchNorm folded,
     for export and evaluation; batch-1 predictions go through an optimised
-    copy of it that gives the same outputs (see the module's docstring).
-    ``temperature`` divides the logits before every softmax: the one in
-    ``info.metrics["calibration"]``, or 1.0 if there is none or it is not sane.
+    copy of it that gives the same outputs.
     """
 
     def __init__(self, model: DigitNet, info: CheckpointInfo | None = None, source: Path | None = None) -> None:
@@ -190,10 +175,7 @@ class Predictor:
         return softmax(logits[0].numpy(), self.temperature), maps
 
     def predict(
-        self,
-        canvas: np.ndarray,
-        bbox: tuple[int, int, int, int] | None = None,
-        with_activations: bool = False,
+        self, canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None, with_activations: bool = False
     ) -> Prediction | None:
         """Predict the digit drawn on ``canvas`` (bright ink on dark); None if nothing is drawn."""
         stages = preprocess(canvas, bbox)

@@ -142,13 +142,9 @@ class DigitNet(nn.Module):
         # A linear layer over the whole 3x3 map: unlike global average
         # pooling it keeps where things are (the top of a 7 versus a 1),
         # which makes it learn much faster.
-        size = MNIST_SIZE
-        for _ in self.config.channels:
-            size //= 2
+        size = MNIST_SIZE // 2 ** len(self.config.channels)
         self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Dropout(self.config.dropout),
-            nn.Linear(in_channels * size * size, self.config.num_classes),
+            nn.Flatten(), nn.Dropout(self.config.dropout), nn.Linear(in_channels * size * size, self.config.num_classes)
         )
 
     @property

@@ -18,8 +18,6 @@ if TYPE_CHECKING:  # the reader takes a Predictor; the rest needs no torch
 #: Below this (calibrated) probability the model's best guess is more likely
 #: wrong than right: the character is shown as "?".
 UNSURE_BELOW = 0.5
-
-
 #: Shown in place of a character the model cannot name.
 UNKNOWN = "?"
 

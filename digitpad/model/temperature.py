@@ -10,8 +10,6 @@ import numpy as np
 #: The temperatures searched, and the only ones a checkpoint may carry: a
 #: value outside is a broken file, not a model, and is ignored.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 20.0
-
-
 #: The key of :attr:`CheckpointInfo.metrics <digitpad.model.checkpoint.CheckpointInfo.metrics>` holding the calibration.
 CALIBRATION_METRIC = "calibration"
 
@@ -26,10 +24,7 @@ def stored_temperature(metrics: object) -> float:
     value = calibration.get("temperature") if isinstance(calibration, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 1.0
-    value = float(value)
-    if not (math.isfinite(value) and MIN_TEMPERATURE <= value <= MAX_TEMPERATURE):
-        return 1.0
-    return value
+    return float(value) if math.isfinite(value) and MIN_TEMPERATURE <= value <= MAX_TEMPERATURE else 1.0
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

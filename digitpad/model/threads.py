@@ -1,7 +1,5 @@
 """Thread control: numpy's BLAS on one thread in the app, and torch on one thread where it predicts.
 
-BLAS.
-
 numpy's OpenBLAS splits even small matrix products over every core.
 Preprocessing does two small products per prediction (the separable resize
 in :func:`digitpad.ink.preprocess.scale_to_box`): 0.08 ms on one thread, but
@@ -101,7 +99,6 @@ def use_one_blas_thread() -> bool:
     return False
 
 
-# --- torch ---------------------------------------------------------------------
 # torch is imported inside these functions: the window imports this module for
 # its BLAS setting at start-up, before torch is loaded (in the background).
 

@@ -1,2 +1,1 @@
-"""Training: the run's config, the one training loop, the run-time estimate, temperature fitting, the named recipes,
-fine-tuning on personal samples and the training curves."""
+"""Training: the config, the loop, its estimate and curves, calibration, the recipes and fine-tuning."""

@@ -64,8 +64,6 @@ class CurveHistory:
         self._smoothed: tuple[float, float] | None = None
         self.loss_range: tuple[float, float] = INITIAL_LOSS_RANGE
 
-    # -- feeding --------------------------------------------------------------------------
-
     def add_batch(self, event: BatchProgress) -> tuple[float, float]:
         """Add a training point; returns the smoothed (loss, accuracy as a fraction) it plotted."""
         loss, accuracy = self._smooth(*self._since_previous(event))
@@ -104,8 +102,6 @@ class CurveHistory:
             old_loss, old_accuracy = self._smoothed
             self._smoothed = (old_loss + weight * (loss - old_loss), old_accuracy + weight * (accuracy - old_accuracy))
         return self._smoothed
-
-    # -- axes -----------------------------------------------------------------------------
 
     def _widen_loss_range(self, value: float) -> None:
         """Widen the loss axis to whole decades when a value falls outside; it never shrinks during a run."""

@@ -18,8 +18,6 @@ from digitpad.training.loop import batch_layout, build_model, build_optimiser, e
 #: wide (81-82% kept on MNIST, for seeds 0, 1 and 3); the others keep all but
 #: about one in a thousand.
 MNIST_STYLE_SHARES = {"0": 5923 / 60000, "1": 6742 / 60000, "5": 5421 / 60000, "9": 5949 / 60000}
-
-
 STYLE_KEPT = {"0": 1.0, "1": 0.818, "5": 0.999, "9": 0.9995}
 
 

@@ -1,2 +1,1 @@
-"""What every part of the window shares: the style and palette, charts, formatting, thread workers, tiles of
-feature maps and synthetic tablet events. Imports no other part of the GUI."""
+"""What every part of the window shares: style, charts, formatting, workers. Imports no other part of the GUI."""

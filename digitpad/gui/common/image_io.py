@@ -1,4 +1,4 @@
-"""Read images with Qt, for the CLI's ``predict`` when Pillow is not installed."""
+"""Images between numpy and Qt: files read with Qt (the CLI's ``predict`` without Pillow), arrays shown as QImages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import numpy as np
 from PySide6.QtGui import QImage, QImageReader
 
-from digitpad.ink.preprocess import MAX_IMAGE_PIXELS
+from digitpad.ink.preprocess import MAX_IMAGE_PIXELS, image_too_large
 
 
 def read_grey_image(path: str | os.PathLike) -> np.ndarray:
@@ -24,10 +24,7 @@ def read_grey_image(path: str | os.PathLike) -> np.ndarray:
     reader = QImageReader(name)
     size = reader.size()  # from the header; invalid if the format does not tell
     if size.isValid() and size.width() * size.height() > MAX_IMAGE_PIXELS:
-        raise ValueError(
-            f"{name}: image too large ({size.width()}x{size.height()} pixels; "
-            f"at most {MAX_IMAGE_PIXELS:,}, e.g. 4096x4096)"
-        )
+        raise ValueError(image_too_large(name, size.width(), size.height()))
     image = reader.read()
     if image.isNull():
         raise ValueError(f"{name}: not a readable image ({reader.errorString()})")
@@ -48,3 +45,20 @@ def _as_array(image: QImage, channels: int) -> np.ndarray:
     rows = buffer.reshape(height, image.bytesPerLine())[:, : width * channels]
     array = rows.reshape(height, width, channels) if channels > 1 else rows
     return array.copy()
+
+
+Format = QImage.Format
+_FORMATS = {1: Format.Format_Grayscale8, 3: Format.Format_RGB888, 4: Format.Format_ARGB32_Premultiplied}
+
+
+def array_image(pixels: np.ndarray) -> QImage:
+    """uint8 pixels as a QImage that owns a copy of them: grey (H, W), RGB (H, W, 3) or premultiplied ARGB32
+    (H, W, 4: B, G, R, A in memory on little-endian machines). A grey image of floats is taken to be in [0, 1]."""
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:
+        pixels = np.rint(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
+    pixels = np.ascontiguousarray(pixels)
+    height, width = pixels.shape[:2]
+    channels = pixels.shape[2] if pixels.ndim == 3 else 1
+    # A copy: the QImage would otherwise point into the numpy buffer, which goes away.
+    return QImage(pixels.data, width, height, width * channels, _FORMATS[channels]).copy()

@@ -16,7 +16,7 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QLayout, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 
 class Palette:
@@ -62,7 +62,6 @@ def qcolor(hex_colour: str) -> QColor:
     return QColor(hex_colour)
 
 
-MUTED_TEXT = qcolor(Palette.MUTED_TEXT)
 WARNING_STYLE = (
     f"QLabel {{ background: {Palette.NOTICE_BACKGROUND}; border: 1px solid {Palette.NOTICE_BORDER}; "
     f"border-radius: 4px; padding: 8px 10px; color: {Palette.NOTICE_TEXT}; }}"
@@ -114,15 +113,14 @@ def small_font(widget: QWidget) -> QFont:
 
 def section_title(text: str) -> QLabel:
     """A bold heading over a part of a tab."""
-    label = QLabel(text)
-    label.setObjectName("sectionTitle")
+    label = QLabel(text, objectName="sectionTitle")
     label.setFont(scaled_font(label, 1.15, bold=True))
     return label
 
 
 def muted(label: QLabel) -> QLabel:
     """Grey secondary text (captions, details)."""
-    set_text_colour(label, MUTED_TEXT)
+    set_text_colour(label, Palette.MUTED_TEXT)
     return label
 
 
@@ -134,8 +132,7 @@ def warning(label: QLabel) -> QLabel:
 
 def error_label(object_name: str) -> QLabel:
     """A red, selectable, word-wrapped message that stays hidden until it has text (see :func:`show_text`)."""
-    label = QLabel(objectName=object_name)
-    label.setWordWrap(True)
+    label = QLabel(objectName=object_name, wordWrap=True)
     set_text_colour(label, Palette.ERROR)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
@@ -172,14 +169,39 @@ def white_panel(frame: QFrame) -> QFrame:
     return frame
 
 
+#: What :func:`box` takes: a widget or a layout, either with its stretch, an int (spacing) or None (a stretch).
+BoxItem = QWidget | QLayout | tuple[QWidget | QLayout, int] | int | None
+
+
+def box(
+    layout: QBoxLayout,
+    *items: BoxItem,
+    margins: int | tuple[int, int, int, int] | None = None,
+    spacing: int | None = None,
+) -> QBoxLayout:
+    """``layout`` filled with ``items`` in order (see :data:`BoxItem`), with ``margins`` and ``spacing`` if given."""
+    if margins is not None:
+        layout.setContentsMargins(*((margins,) * 4 if isinstance(margins, int) else margins))
+    if spacing is not None:
+        layout.setSpacing(spacing)
+    for item in items:
+        if item is None:
+            layout.addStretch(1)
+        elif isinstance(item, int):
+            layout.addSpacing(item)
+        else:
+            child, stretch = item if isinstance(item, tuple) else (item, 0)
+            if isinstance(child, QLayout):
+                layout.addLayout(child, stretch)
+            else:
+                layout.addWidget(child, stretch)
+    return layout
+
+
 def titled_panel(title: str, frame: QFrame | None = None) -> tuple[QFrame, QVBoxLayout]:
     """A white panel with a heading (``frame`` made into one, or a new frame), and the layout to fill it with."""
     frame = white_panel(frame if frame is not None else QFrame())
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(12, 10, 12, 10)
-    layout.setSpacing(6)
-    layout.addWidget(section_title(title))
-    return frame, layout
+    return frame, box(QVBoxLayout(frame), section_title(title), margins=(12, 10, 12, 10), spacing=6)
 
 
 def status_dot(colour: str, text: str) -> str:

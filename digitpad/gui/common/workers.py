@@ -1,5 +1,15 @@
 """Thread workers: a QObject run on a QThread, stopped by asking (never terminated), with errors as one line and
-progress throttled. Heavy work runs nicer than the GUI thread."""
+progress throttled. Heavy work runs nicer than the GUI thread.
+
+A worker's ``run`` slot runs on a QThread of its own (:func:`start_in_thread`)
+and talks to the GUI thread only through signals (queued across threads).
+It is stopped through a ``threading.Event`` that the GUI thread sets
+directly: the worker's thread is busy inside ``run`` and never returns to
+its event loop, so a queued "stop" slot would only run after the work is
+over. Progress signals are throttled (:class:`ProgressThrottle`): every
+signal costs the GUI thread a slot call and the GIL, and a flood of them
+starves both the GUI and the training thread.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +40,7 @@ TRAINING_NICENESS = 5
 #: from 61 to 38 ms, at the same training speed.
 TRAINING_SWITCH_INTERVAL_S = 0.0005
 
-
-#: Upper bound on cross-thread progress signals per second.
+#: Upper bound on cross-thread progress signals per second (see the module docstring).
 MAX_PROGRESS_HZ = 20.0
 
 
@@ -133,8 +142,7 @@ def start_in_thread(worker: StoppableWorker, parent: QObject | None = None) -> Q
     caller must still stop the worker and wait for the thread before the
     parent goes (see :func:`stop_and_wait`).
     """
-    thread = QThread(parent)
-    thread.setObjectName(f"{type(worker).__name__}Thread")
+    thread = QThread(parent, objectName=f"{type(worker).__name__}Thread")
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     thread.finished.connect(worker.deleteLater)
@@ -155,3 +163,28 @@ def stop_and_wait(worker: StoppableWorker | None, thread: QThread | None, timeou
     if thread.isFinished() or not thread.isRunning():
         return True
     return thread.wait(timeout_ms)
+
+
+class Job:
+    """A worker and the thread it runs on (:func:`start_in_thread`), the last one kept until the next starts."""
+
+    def __init__(self) -> None:
+        self.worker: StoppableWorker | None = None
+        self.thread: QThread | None = None
+
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.isRunning()
+
+    def start(self, worker: StoppableWorker, parent: QObject) -> QThread:
+        if self.thread is not None and self.thread.isFinished():
+            self.thread.deleteLater()  # let go of the last one
+        self.worker = worker
+        self.thread = start_in_thread(worker, parent)
+        return self.thread
+
+    def request_stop(self) -> None:
+        if self.worker is not None and self.running():
+            self.worker.request_stop()
+
+    def stop_requested(self) -> bool:
+        return self.worker is not None and self.worker.stop_requested()

@@ -22,7 +22,7 @@ from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from digitpad.gui.common.charts import add_image
-from digitpad.gui.common.style import Palette, muted, section_title
+from digitpad.gui.common.style import Palette, box, muted, section_title
 from digitpad.gui.common.tiles import TILE_GAP, grid_shape, tile_channels
 from digitpad.gui.draw.layer_details import DenseUnitsChart, MapDetail
 
@@ -55,8 +55,7 @@ class FeatureMapPanel(QWidget):
     layerChanged = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("featureMaps")
+        super().__init__(parent, objectName="featureMaps")
         self._names: list[str] = []
         self._shapes: list[tuple[int, int, int]] = []
         self._activations: tuple[np.ndarray, ...] | None = None
@@ -73,36 +72,24 @@ class FeatureMapPanel(QWidget):
         self.pages.addWidget(self.view)
         self.pages.addWidget(self.dense_chart)
         self.detail: MapDetail | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        layout.addLayout(header)
-        layout.addWidget(self.pages, 1)
+        box(QVBoxLayout(self), header, (self.pages, 1), margins=0, spacing=6)
         self.plot.scene().sigMouseClicked.connect(self._on_clicked)
         self.clear()
 
     def _build_header(self) -> QHBoxLayout:
         """Title, layer selector and a summary of the layer shown."""
         self.title = section_title("Feature maps")
-        self.layer_selector = QComboBox()
-        self.layer_selector.setObjectName("layerSelector")
+        self.layer_selector = QComboBox(objectName="layerSelector")
         self.layer_selector.setToolTip(
             "Which layer to show: a conv block's small images are its channels' outputs (after ReLU) "
             "for the current drawing, bright means strongly active, and a click on one enlarges it with its "
             "kernels; the dense layer's bars are its outputs, one per class."
         )
         self.layer_selector.currentIndexChanged.connect(self._on_layer_selected)
-        self.summary = muted(QLabel(""))
-        self.summary.setObjectName("featureSummary")
-        header = QHBoxLayout()
-        header.setContentsMargins(0, 0, 0, 0)
-        header.addWidget(self.title)
-        header.addSpacing(12)
-        header.addWidget(QLabel("Layer:"))
-        header.addWidget(self.layer_selector)
-        header.addSpacing(12)
-        header.addWidget(self.summary, 1)
-        return header
+        self.summary = muted(QLabel("", objectName="featureSummary"))
+        return box(
+            QHBoxLayout(), self.title, 12, QLabel("Layer:"), self.layer_selector, 12, (self.summary, 1), margins=0
+        )
 
     def _build_view(self) -> None:
         """One image of all the channels' maps, tiled, with a colour bar on a shared scale."""
@@ -116,12 +103,7 @@ class FeatureMapPanel(QWidget):
         self.plot.getViewBox().setDefaultPadding(0.01)
         colour_map = pg.colormap.get(COLOUR_MAP_NAME)
         self.colour_bar = pg.ColorBarItem(
-            values=(0.0, 1.0),
-            colorMap=colour_map,
-            interactive=False,
-            width=14,
-            label="activation",
-            colorMapMenu=False,
+            values=(0.0, 1.0), colorMap=colour_map, interactive=False, width=14, label="activation", colorMapMenu=False
         )
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         colour_bar_axis = self.colour_bar.getAxis("right")
@@ -129,8 +111,6 @@ class FeatureMapPanel(QWidget):
         colour_bar_axis.setPen(Palette.DARK_PANEL_TEXT)
         # Redrawn only when the scale changes, not with every new image.
         colour_bar_axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    # -- public API -------------------------------------------------------------
 
     def set_layers(self, names: list[str], shapes: list[tuple[int, int, int]]) -> None:
         """The model's blocks: names and (channels, height, width) of their outputs."""
@@ -191,8 +171,6 @@ class FeatureMapPanel(QWidget):
     def displayed_image(self) -> np.ndarray | None:
         """The tiled image currently shown (for tests), or None."""
         return self.image.image
-
-    # -- internals --------------------------------------------------------------
 
     def _on_layer_selected(self, index: int) -> None:
         self._grid = None
@@ -257,8 +235,6 @@ class FeatureMapPanel(QWidget):
             f"{units} units, from the last block's pooled maps; the largest, {int(outputs.argmax())}, "
             f"is the answer (its logit {outputs.max():.1f})"
         )
-
-    # -- a map enlarged --------------------------------------------------------------
 
     def tile_grid(self) -> tuple[int, int] | None:
         """(rows, columns) of the tiles shown, or None before the first."""

@@ -1,13 +1,9 @@
 """The feature-map panel's extra views: the dense layer's units as bars, and one map enlarged with its kernels.
 
-- :class:`DenseUnitsChart` (objectName ``denseUnits``): the dense layer's
-  outputs, one bar per class (the logits, before the softmax): what the
-  last layer makes of the conv blocks' maps.
-- :class:`MapDetail` (objectName ``featureMapDetail``): a window with one
-  channel's map enlarged, beside the kernels that produced it: one per
-  input channel of the block's last conv (batch norm folded in), on a
-  blue-white-red scale (negative, zero, positive weights). The map is
-  ReLU(sum of each input map convolved with its kernel, + bias).
+The dense layer's bars are its logits, before the softmax: what the last
+layer makes of the conv blocks' maps. The kernels are those of the block's
+last conv, batch norm folded in, on a blue-white-red scale (negative, zero,
+positive weights); the window's note says how they make the map.
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from digitpad.base.constants import NOT_A_DIGIT
 from digitpad.gui.common.charts import add_image, hold_still, style_axes
-from digitpad.gui.common.style import Palette, muted, section_title
+from digitpad.gui.common.style import Palette, box, muted, section_title
 from digitpad.gui.common.tiles import KERNEL_COLOURS
 
 
@@ -70,23 +66,18 @@ class MapDetail(QDialog):
     """One channel's map enlarged, with the kernels of the conv that produced it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("featureMapDetail")
+        super().__init__(parent, objectName="featureMapDetail")
         self.setWindowTitle("Feature map")
         self.resize(760, 420)
         self.title = section_title("")
-        self.note = muted(QLabel(""))
-        self.note.setWordWrap(True)
+        self.note = muted(QLabel("", wordWrap=True))
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(Palette.DARK_PANEL)
         self.map_plot, self.map_image = image_plot(self.view, "the map", 0, 0)
         self.kernel_plot, self.kernel_image = image_plot(self.view, "its kernels", 0, 1)
         self.map_image.setColorMap(pg.colormap.get("inferno"))
         self.kernel_image.setColorMap(KERNEL_COLOURS)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.note)
+        box(QVBoxLayout(self), self.title, (self.view, 1), self.note)
         self.layer, self.channel = -1, -1
 
     def show_channel(

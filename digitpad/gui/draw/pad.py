@@ -19,16 +19,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
-    QPointingDevice,
-    QResizeEvent,
-    QTabletEvent,
-)
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPointingDevice, QResizeEvent, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitpad.gui.common.style import Palette, qcolor
@@ -71,8 +62,7 @@ class DrawingPad(QWidget):
     characterClicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("canvas")
+        super().__init__(parent, objectName="canvas")
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
         self.setAttribute(Qt.WidgetAttribute.WA_TabletTracking, False)
@@ -96,8 +86,6 @@ class DrawingPad(QWidget):
         #: The saliency overlay (digitpad.gui.draw.saliency_overlay) and where it lies on the pad.
         self._overlay: tuple[QImage, QRectF] | None = None
         self._selected_box: int | None = None
-
-    # -- public API -------------------------------------------------------------
 
     @property
     def strokes(self) -> list[Stroke]:
@@ -194,8 +182,6 @@ class DrawingPad(QWidget):
     def _device_ratio(self) -> float:
         return float(self.devicePixelRatioF()) or 1.0
 
-    # -- input ------------------------------------------------------------------
-
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             event.ignore()
@@ -283,8 +269,6 @@ class DrawingPad(QWidget):
             if box.adjusted(-BOX_MARGIN, -BOX_MARGIN, BOX_MARGIN, BOX_MARGIN).contains(QPointF(x0, y0)):
                 return index
         return None
-
-    # -- rendering --------------------------------------------------------------
 
     def _paint_new_pieces(self, final: bool) -> None:
         """Paint the pieces of the current stroke not painted yet (and the tail if ``final``)."""

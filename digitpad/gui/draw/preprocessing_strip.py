@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPen, QShowEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QToolTip, QWidget
 
+from digitpad.gui.common.image_io import array_image
 from digitpad.gui.common.style import Palette, muted, qcolor, small_font
 from digitpad.ink.preprocess import PreprocessResult
 from digitpad.model.explain import PreprocessingStage, preprocessing_stages
@@ -23,13 +24,6 @@ from digitpad.model.explain import PreprocessingStage, preprocessing_stages
 #: Side of each stage's image, in logical pixels.
 STAGE_SIDE = 52
 STAGE_COUNT = 4
-
-
-def grey_image(ink: np.ndarray) -> QImage:
-    """[0, 1] ink as a greyscale image, bright on black."""
-    pixels = np.ascontiguousarray(np.rint(np.clip(ink, 0.0, 1.0) * 255).astype(np.uint8))
-    height, width = pixels.shape
-    return QImage(pixels.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
 
 
 def diverging_image(values: np.ndarray) -> QImage:
@@ -40,14 +34,12 @@ def diverging_image(values: np.ndarray) -> QImage:
     red = 255 * (1 - negative * 0.55)
     green = 255 * (1 - negative * 0.35) * (1 - positive * 0.85)
     blue = 255 * (1 - positive * 0.85)
-    pixels = np.ascontiguousarray(np.stack([red, green, blue], axis=-1).astype(np.uint8))
-    height, width = values.shape
-    return QImage(pixels.data, width, height, width * 3, QImage.Format.Format_RGB888).copy()
+    return array_image(np.stack([red, green, blue], axis=-1).astype(np.uint8))
 
 
 def stage_image(stage: PreprocessingStage) -> QImage:
     """The stage's image: diverging colours for the signed normalised input, grey for the rest."""
-    return diverging_image(stage.image) if stage.image.min() < 0 else grey_image(stage.image)
+    return diverging_image(stage.image) if stage.image.min() < 0 else array_image(stage.image)
 
 
 class StageImage(QWidget):
@@ -105,8 +97,7 @@ class PreprocessingStrip(QFrame):
     """The four stages side by side, each with its label; empty frames when nothing is drawn."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("preprocessingStages")
+        super().__init__(parent, objectName="preprocessingStages")
         self.setToolTip(
             "What preprocessing did to your drawing, as MNIST's digits were made: cropped to the ink, "
             "scaled so that the longer side is 20 px, moved so that the centre of mass is at the centre "

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QFont,
-    QFontMetrics,
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QPen,
-    QResizeEvent,
-)
-from PySide6.QtWidgets import (
-    QLabel,
-    QSizePolicy,
-    QWidget,
-)
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from digitpad.base.constants import MNIST_SIZE, NUM_CLASSES
 from digitpad.gui.common.charts import TenBarChart
-from digitpad.gui.common.style import (
-    Palette,
-    qcolor,
-)
-
-if TYPE_CHECKING:  # torch stays a lazy import: the window shows before it is loaded
-    pass
-
+from digitpad.gui.common.style import Palette, qcolor
 
 #: Below this confidence the digit is shown in the "unsure" colour (below
 #: reading.UNSURE_BELOW it is not shown at all: "?" takes its place).
 CONFIDENT_FROM = 0.6
-
-
 #: The digits' size when they fit: the number shrinks to fit the panel's width.
 DIGIT_PIXEL_SIZE = 104
 
@@ -143,8 +118,7 @@ class InputPreview(QWidget):
     """The 28x28 image the model sees, scaled up by whole pixels (objectName ``inputPreview``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("inputPreview")
+        super().__init__(parent, objectName="inputPreview")
         self.setToolTip(
             "What the network sees: your drawing cropped, scaled into a 20x20 box and centred by its "
             "centre of mass in a 28x28 frame, as MNIST's digits were."

@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton, QWidget
 
+from digitpad.gui.common.image_io import array_image
 from digitpad.gui.common.style import Palette, qcolor
 from digitpad.model.explain import DEFAULT_STEPS, input_on_pad, saliency
 
@@ -44,27 +45,29 @@ LIVE_BUDGET_MS = 10.0
 PEAK_ALPHA = 0.85
 
 
-def heat_image(heat: np.ndarray) -> QImage:
-    """``heat`` (H, W) >= 0 as a premultiplied ARGB image: transparent where it is 0, opaque at its peak,
-    from the saliency colour (weak) to the peak colour (strong).
+def _strength_and_colours(heat: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """``heat`` scaled to [0, 1] by its peak, square-rooted; and (weak, strong) colour of each channel in ARGB32's
+    memory order (B, G, R): the saliency colour, and the peak colour.
 
     The square root spreads the colour over the weaker pixels too, so the
     shape of what matters shows, not only its single brightest pixel.
     """
     peak = float(heat.max()) if heat.size else 0.0
     strength = np.sqrt(heat / peak) if peak > 0 else np.zeros_like(heat)
-    alpha = np.clip(strength * PEAK_ALPHA, 0.0, 1.0)
     low, high = qcolor(Palette.SALIENCY), qcolor(Palette.SALIENCY_PEAK)
-    height, width = heat.shape
-    pixels = np.empty((height, width, 4), np.uint8)  # B, G, R, A in memory (little-endian ARGB32)
-    for channel, (weak, strong) in enumerate(
-        ((low.blue(), high.blue()), (low.green(), high.green()), (low.red(), high.red()))
-    ):
-        colour = weak + (strong - weak) * strength
-        pixels[..., channel] = np.rint(alpha * colour).astype(np.uint8)
+    return strength, [(low.blue(), high.blue()), (low.green(), high.green()), (low.red(), high.red())]
+
+
+def heat_image(heat: np.ndarray) -> QImage:
+    """``heat`` (H, W) >= 0 as a premultiplied ARGB image: transparent where it is 0, opaque at its peak,
+    from the saliency colour (weak) to the peak colour (strong)."""
+    strength, colours = _strength_and_colours(heat)
+    alpha = np.clip(strength * PEAK_ALPHA, 0.0, 1.0)
+    pixels = np.empty((*heat.shape, 4), np.uint8)
+    for channel, (weak, strong) in enumerate(colours):
+        pixels[..., channel] = np.rint(alpha * (weak + (strong - weak) * strength)).astype(np.uint8)
     pixels[..., 3] = np.rint(alpha * 255).astype(np.uint8)
-    image = QImage(pixels.data, width, height, width * 4, QImage.Format.Format_ARGB32_Premultiplied)
-    return image.copy()  # owns its pixels: the numpy buffer goes away
+    return array_image(pixels)
 
 
 def glow_image(heat: np.ndarray) -> QImage:
@@ -73,20 +76,13 @@ def glow_image(heat: np.ndarray) -> QImage:
     The pad screens it over its ink (``CompositionMode_Screen``): black ink takes
     the colour, white paper stays white, and black leaves everything as it was.
     """
-    peak = float(heat.max()) if heat.size else 0.0
-    strength = np.sqrt(heat / peak) if peak > 0 else np.zeros_like(heat)
-    low, high = qcolor(Palette.SALIENCY), qcolor(Palette.SALIENCY_PEAK)
+    strength, colours = _strength_and_colours(heat)
     # Black -> the saliency colour over the first half, -> the peak colour over the second.
     first, second = np.clip(2 * strength, 0.0, 1.0), np.clip(2 * strength - 1, 0.0, 1.0)
-    height, width = heat.shape
-    pixels = np.empty((height, width, 4), np.uint8)
-    for channel, (weak, strong) in enumerate(
-        ((low.blue(), high.blue()), (low.green(), high.green()), (low.red(), high.red()))
-    ):
+    pixels = np.full((*heat.shape, 4), 255, np.uint8)
+    for channel, (weak, strong) in enumerate(colours):
         pixels[..., channel] = np.rint(first * weak + second * (strong - weak)).clip(0, 255).astype(np.uint8)
-    pixels[..., 3] = 255
-    image = QImage(pixels.data, width, height, width * 4, QImage.Format.Format_ARGB32_Premultiplied)
-    return image.copy()
+    return array_image(pixels)
 
 
 class SaliencyOverlay(QObject):
@@ -99,9 +95,7 @@ class SaliencyOverlay(QObject):
     def __init__(self, preview: QWidget, pad: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.preview, self.pad = preview, pad
-        self.toggle = QPushButton("Show why")
-        self.toggle.setObjectName("saliencyToggle")
-        self.toggle.setCheckable(True)
+        self.toggle = QPushButton("Show why", objectName="saliencyToggle", checkable=True)
         self.toggle.setToolTip(
             "Colour the ink that makes the network read this digit (integrated gradients from blank paper), "
             "on the 28x28 input and on the pad"

@@ -28,10 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QAction,
-    QKeySequence,
-)
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -46,11 +43,12 @@ from PySide6.QtWidgets import (
 from digitpad.base.constants import MNIST_SIZE
 from digitpad.gui.common.style import (
     Palette,
-    elide_long_words,
+    box,
     muted,
     scaled_font,
     section_title,
     set_text_colour,
+    show_text,
     splitter,
     titled_panel,
     warning,
@@ -93,11 +91,7 @@ def live_gap_ms(previous_duration_ms: float) -> float:
 
 def _column(*widgets: QWidget) -> QVBoxLayout:
     """Widgets stacked tightly, the first one taking the spare height."""
-    layout = QVBoxLayout()
-    layout.setSpacing(2)
-    for index, widget in enumerate(widgets):
-        layout.addWidget(widget, 1 if index == 0 else 0)
-    return layout
+    return box(QVBoxLayout(), (widgets[0], 1), *widgets[1:], spacing=2)
 
 
 class DrawTab(QWidget):
@@ -118,8 +112,7 @@ class DrawTab(QWidget):
 
     def __init__(self, model_in_use: ModelInUse | None = None, parent: QWidget | None = None) -> None:
         """``model_in_use``: the model shared with the window and the Train tab (a private one if None)."""
-        super().__init__(parent)
-        self.setObjectName("drawTab")
+        super().__init__(parent, objectName="drawTab")
         self.model_in_use = model_in_use if model_in_use is not None else ModelInUse(self)
         #: perf_counter() when the last prediction ended, and its CPU time (ms).
         self._last_prediction_ended = -1.0
@@ -131,8 +124,7 @@ class DrawTab(QWidget):
         self._pinned_stroke: Stroke | None = None
         self._digit_colour = ""
 
-        self.model_problem = warning(QLabel(objectName="modelProblem"))
-        self.model_problem.setWordWrap(True)
+        self.model_problem = warning(QLabel(objectName="modelProblem", wordWrap=True))
         self.model_problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # Its text (a path, an error) must never set the window's width: it wraps within what it gets.
         self.model_problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -149,15 +141,10 @@ class DrawTab(QWidget):
         self.splitter = splitter(Qt.Orientation.Vertical, self.top_splitter, self.feature_maps, name="drawSplitter")
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(8)
-        layout.addWidget(self.model_problem)
-        layout.addWidget(self.splitter, 1)
+        box(QVBoxLayout(self), self.model_problem, (self.splitter, 1), margins=10, spacing=8)
         self._add_shortcuts()
 
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
+        self._live_timer = QTimer(self, singleShot=True)
         self._live_timer.timeout.connect(self.predict_now)
         self.undo_button.clicked.connect(self.pad.undo)
         self.clear_button.clicked.connect(self.pad.clear)
@@ -172,10 +159,8 @@ class DrawTab(QWidget):
 
     def _build_pad_column(self) -> QWidget:
         """The pad, with Undo, Clear and the pen width under it."""
-        self.undo_button = QPushButton("Undo", objectName="undoButton")
-        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
-        self.clear_button = QPushButton("Clear", objectName="clearButton")
-        self.clear_button.setToolTip("Clear the pad (Esc)")
+        self.undo_button = QPushButton("Undo", objectName="undoButton", toolTip="Remove the last stroke (Ctrl+Z)")
+        self.clear_button = QPushButton("Clear", objectName="clearButton", toolTip="Clear the pad (Esc)")
         self.pen_width = QDoubleSpinBox(objectName="penWidthSpin")
         self.pen_width.setRange(*PEN_WIDTH_PERCENT_RANGE)
         self.pen_width.setSingleStep(0.5)
@@ -183,22 +168,11 @@ class DrawTab(QWidget):
         self.pen_width.setSuffix(" % of height")
         self.pen_width.setValue(PEN_WIDTH_FRACTION * 100)
         self.pen_width.setToolTip(PEN_WIDTH_TOOLTIP.format(default=PEN_WIDTH_FRACTION * 100))
-        pen_label = QLabel("Pen width:")
-        pen_label.setToolTip(self.pen_width.toolTip())
-        tools = QHBoxLayout()
-        tools.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.undo_button, self.clear_button, self.saliency.toggle):
-            tools.addWidget(widget)
-        tools.addStretch(1)
-        tools.addWidget(pen_label)
-        tools.addWidget(self.pen_width)
+        pen_label = QLabel("Pen width:", toolTip=self.pen_width.toolTip())
+        buttons = (self.undo_button, self.clear_button, self.saliency.toggle)
+        tools = box(QHBoxLayout(), *buttons, None, pen_label, self.pen_width, margins=0)
         column = QWidget()
-        column_layout = QVBoxLayout(column)
-        column_layout.setContentsMargins(0, 0, 0, 0)
-        column_layout.setSpacing(6)
-        column_layout.addWidget(self.pad, 1)
-        column_layout.addLayout(tools)
-        self._pad_column_layout = column_layout
+        self._pad_column_layout = box(QVBoxLayout(column), (self.pad, 1), tools, margins=0, spacing=6)
         return column
 
     def add_under_pad(self, widget: QWidget) -> None:
@@ -208,30 +182,20 @@ class DrawTab(QWidget):
     def _build_results(self) -> QFrame:
         """The prediction, its confidence, the model's input and the probabilities."""
         self.prediction_label = PredictionLabel()
-        self.confidence_label = QLabel(EMPTY_HINT, objectName="confidenceLabel")
+        self.confidence_label = QLabel(EMPTY_HINT, objectName="confidenceLabel", wordWrap=True)
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.confidence_label.setWordWrap(True)
         self.confidence_label.setFont(scaled_font(self.confidence_label, 1.25))
         self.preview = InputPreview()
-        preview_caption = muted(QLabel("28×28 input", objectName="caption"))
-        preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        top_row = QHBoxLayout()
-        top_row.setSpacing(12)
-        top_row.addLayout(_column(self.prediction_label, self.confidence_label), 1)
-        top_row.addLayout(_column(self.preview, preview_caption), 1)
+        preview_caption = muted(QLabel("28×28 input", objectName="caption", alignment=Qt.AlignmentFlag.AlignCenter))
+        reading = _column(self.prediction_label, self.confidence_label)
+        top_row = box(QHBoxLayout(), (reading, 1), (_column(self.preview, preview_caption), 1), spacing=12)
         self.chart = ProbabilityChart()
-        self.model_info = muted(QLabel("", objectName="modelInfo"))
-        self.model_info.setWordWrap(True)
+        self.model_info = muted(QLabel("", objectName="modelInfo", wordWrap=True))
         results, layout = titled_panel("Prediction")
         results.setObjectName("resultsPanel")
-        layout.addLayout(top_row)
-        layout.addSpacing(4)
-        layout.addWidget(section_title("Probabilities"))
-        layout.addWidget(self.chart, 1)
         self.stages_strip = PreprocessingStrip()
-        layout.addWidget(section_title("Preprocessing"))
-        layout.addWidget(self.stages_strip)
-        layout.addWidget(self.model_info)
+        box(layout, top_row, 4, section_title("Probabilities"), (self.chart, 1))
+        box(layout, section_title("Preprocessing"), self.stages_strip, self.model_info)
         results.setMinimumWidth(320)
         return results
 
@@ -257,8 +221,6 @@ class DrawTab(QWidget):
         self.undo_action.setEnabled(enabled)
         self.clear_action.setEnabled(enabled)
 
-    # -- model -------------------------------------------------------------------
-
     @property
     def predictor(self) -> Predictor | None:
         """The :class:`~digitpad.model.inference.Predictor` in use, or None."""
@@ -267,25 +229,20 @@ class DrawTab(QWidget):
     def _on_model_changed(self, predictor: Predictor | None) -> None:
         self.set_problem(self.model_in_use.problem)
         self._reader = Reader(predictor) if predictor is not None else None
+        names, shapes = [], []
         if predictor is not None:
             _, activations = predictor.predict_input(
                 np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32), with_activations=True
             )
-            self.feature_maps.set_layers(predictor.block_names, [a.shape for a in activations])
-            self.feature_maps.set_model(predictor)
-            self.model_info.setText(describe_model(predictor))
-        else:
-            self.feature_maps.set_layers([], [])
-            self.feature_maps.set_model(None)
-            self.model_info.setText("")
+            names, shapes = predictor.block_names, [a.shape for a in activations]
+        self.feature_maps.set_layers(names, shapes)
+        self.feature_maps.set_model(predictor)
+        self.model_info.setText(describe_model(predictor) if predictor is not None else "")
         self.predict_now()
 
     def set_problem(self, problem: str | None) -> None:
         """Show (or hide, for None) a message about the model above the pad."""
-        self.model_problem.setText(elide_long_words(problem or ""))
-        self.model_problem.setVisible(bool(problem))
-
-    # -- prediction --------------------------------------------------------------
+        show_text(self.model_problem, problem or "")
 
     def _unpin(self) -> None:
         # A new stroke: the character being written is the one to show.
@@ -372,18 +329,10 @@ class DrawTab(QWidget):
     def _show_nothing(self) -> None:
         self.prediction_label.show_text("")
         self.pad.set_character_boxes([], None)
-        if self.model_in_use.loading:
-            hint = "Loading the model…"
-        elif self.model_in_use.predictor is None:
-            hint = "No model loaded"
-        else:
-            hint = EMPTY_HINT
-        self.confidence_label.setText(hint)
+        self.confidence_label.setText(self.model_in_use.missing() or EMPTY_HINT)
         self.chart.set_probabilities(None)
         self.preview.set_image(None)
         self.feature_maps.clear()
-
-    # -- pen width ---------------------------------------------------------------
 
     def set_pen_width_fraction(self, fraction: float) -> None:
         """Pen width as a fraction of the pad's height (clamped to the offered range)."""

@@ -24,6 +24,10 @@ from digitpad.ink.drawings import Drawing
 from digitpad.ink.samples import SampleError, make_sample
 from digitpad.ink.strokes import Stroke
 
+TEACH_TIP = (
+    "Store the drawing as a sample of your handwriting with that label (or press 0-9 on the pad). "
+    "With a number on the pad, the selected digit is taught. Fine-tune on your samples in the Train tab."
+)
 _DIGIT_KEYS = {getattr(Qt.Key, f"Key_{digit}"): digit for digit in range(NUM_CLASSES)}
 
 
@@ -38,8 +42,7 @@ class TeachBar(QWidget):
     openSamples = Signal()
 
     def __init__(self, draw_tab: QWidget, samples: PersonalSamples, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("teachBar")
+        super().__init__(parent, objectName="teachBar")
         self.draw_tab = draw_tab
         self.pad = draw_tab.pad
         self.samples = samples
@@ -49,9 +52,7 @@ class TeachBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setHorizontalSpacing(4)
         layout.setVerticalSpacing(0)
-        title = QLabel("Teach:")
-        title.setToolTip(self._tip())
-        layout.addWidget(title, 0, 0)
+        layout.addWidget(QLabel("Teach:", toolTip=TEACH_TIP), 0, 0)
         for digit in range(NUM_CLASSES):
             button = QPushButton(str(digit), objectName=f"teachButton{digit}")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the pad keeps the focus (and the keys 0-9)
@@ -76,13 +77,6 @@ class TeachBar(QWidget):
         samples.changed.connect(self.update_counts)
         samples.problem.connect(self.status.setText)
         self.update_counts()
-
-    @staticmethod
-    def _tip() -> str:
-        return (
-            "Store the drawing as a sample of your handwriting with that label (or press 0-9 on the pad). "
-            "With a number on the pad, the selected digit is taught. Fine-tune on your samples in the Train tab."
-        )
 
     def update_counts(self) -> None:
         counts = self.samples.counts()

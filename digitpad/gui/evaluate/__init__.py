@@ -1,2 +1,1 @@
-"""The Evaluate tab: the confusion matrix and worst mistakes of a model on MNIST's test set or the personal samples,
-computed in a worker thread."""
+"""The Evaluate tab: where a model goes wrong, on MNIST's test set or the personal samples."""

@@ -1,15 +1,10 @@
 """The Evaluate tab: where the model goes wrong.
 
 For the model in use, or the one just trained in the Train tab, on MNIST's
-test set or on the user's own samples (the window's
-:class:`~digitpad.gui.state.personal_samples.PersonalSamples`, see
-:meth:`EvaluateTab.use_samples`; the entry is disabled while there are
-none): the confusion matrix (objectName ``confusionMatrix``, a
-pyqtgraph plot: rows are the true digits, columns the answers, each cell
-its count on a log colour scale, so that the few mistakes show beside the
-thousand right answers) and a gallery of its most confident mistakes
-(``worstMistakes``), each with the true label, the answer and its
-confidence.
+test set or on the user's own samples (:meth:`EvaluateTab.use_samples`; the
+entry is disabled while there are none): the confusion matrix and a gallery
+of its most confident mistakes, each with the true label, the answer and
+its confidence.
 
 The work runs in an :class:`~digitpad.gui.evaluate.worker.EvaluationWorker`
 on its own QThread (loading the test set and 10,000 predictions take a few
@@ -27,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -43,7 +38,9 @@ from PySide6.QtWidgets import (
 from digitpad.base.constants import NOT_A_DIGIT
 from digitpad.data.mnist import Mnist, resolve_data_dir
 from digitpad.gui.common.charts import hold_still, style_axes
+from digitpad.gui.common.image_io import array_image
 from digitpad.gui.common.style import (
+    box,
     error_label,
     muted,
     section_title,
@@ -52,7 +49,7 @@ from digitpad.gui.common.style import (
     splitter,
     titled_panel,
 )
-from digitpad.gui.common.workers import start_in_thread, stop_and_wait
+from digitpad.gui.common.workers import Job, stop_and_wait
 from digitpad.gui.evaluate.worker import EvaluationOutcome, EvaluationWorker, LabelledImages
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.state.personal_samples import PersonalSamples
@@ -72,7 +69,8 @@ SHUTDOWN_TIMEOUT_MS = 10_000
 
 
 class ConfusionMatrixPlot(pg.PlotWidget):
-    """Counts of (true digit, answer) as coloured cells, numbers written in (objectName ``confusionMatrix``)."""
+    """Counts of (true digit, answer) as coloured cells on a log scale, numbers written in (objectName
+    ``confusionMatrix``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
@@ -96,8 +94,6 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         rows, columns = self._matrix.shape
         # log1p: a count of 3 stands out against 0 as clearly as 1000 against 100.
         shade = np.log1p(self._matrix).astype(np.float32)
-        off_diagonal = self._matrix.copy()
-        np.fill_diagonal(off_diagonal, 0)
         self.image.setImage(shade, autoLevels=False, levels=(0.0, max(float(shade.max()), 1.0)))
         self.image.setRect(-0.5, -0.5, columns, rows)
         self._write_counts(shade)
@@ -130,22 +126,11 @@ class ConfusionMatrixPlot(pg.PlotWidget):
         return self._matrix.copy()
 
 
-def _grey_pixmap(image: np.ndarray, side: int) -> QPixmap:
-    pixels = np.asarray(image)
-    if pixels.dtype != np.uint8:
-        pixels = np.rint(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
-    pixels = np.ascontiguousarray(pixels)
-    height, width = pixels.shape
-    qimage = QImage(pixels.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
-    return QPixmap.fromImage(qimage.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio))
-
-
 class MistakeGallery(QWidget):
     """The most confident mistakes, most confident first (objectName ``worstMistakes``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("worstMistakes")
+        super().__init__(parent, objectName="worstMistakes")
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -169,7 +154,8 @@ class MistakeGallery(QWidget):
             if index < len(mistakes) and images is not None:
                 mistake = mistakes[index]
                 answer = "no digit" if mistake.predicted == NOT_A_DIGIT else str(mistake.predicted)
-                image.setPixmap(_grey_pixmap(images[index], MISTAKE_SIDE))
+                pixmap = QPixmap.fromImage(array_image(images[index]))
+                image.setPixmap(pixmap.scaled(MISTAKE_SIDE, MISTAKE_SIDE, Qt.AspectRatioMode.KeepAspectRatio))
                 caption.setText(f"true {mistake.label} → {answer}\n{mistake.confidence:.0%} sure")
                 image.setToolTip(f"Image #{mistake.index} of the set evaluated")
             else:
@@ -196,15 +182,13 @@ class EvaluateTab(QWidget):
         data_dir: Callable[[], Path] | None = None,
         data_loader: Callable[[Path], Mnist] | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("evaluationTab")
+        super().__init__(parent, objectName="evaluationTab")
         self.model_in_use = model_in_use
         self._data_dir = data_dir or resolve_data_dir
         self._data_loader = data_loader
         self._trained: Callable[[], object | None] = lambda: None
         self._samples: PersonalSamples | None = None
-        self._worker: EvaluationWorker | None = None
-        self._thread: QThread | None = None
+        self._job = Job()
         self.outcome: EvaluationOutcome | None = None
         self._build()
         self.model_in_use.changed.connect(lambda _predictor: self.update_controls())
@@ -217,16 +201,11 @@ class EvaluateTab(QWidget):
         matrix_layout.addWidget(self.matrix_plot, 1)
         gallery_panel, gallery_layout = titled_panel("The most confident mistakes")
         gallery_layout.addWidget(self.gallery, 1)
-        self.summary = muted(QLabel("Evaluate a model to see where it goes wrong", objectName="evaluationSummary"))
-        self.summary.setWordWrap(True)
+        hint = "Evaluate a model to see where it goes wrong"
+        self.summary = muted(QLabel(hint, objectName="evaluationSummary", wordWrap=True))
         self.error = error_label("evaluationError")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(8)
-        layout.addLayout(self._build_controls())
-        layout.addWidget(self.summary)
-        layout.addWidget(self.error)
-        layout.addWidget(splitter(Qt.Orientation.Horizontal, matrix_panel, gallery_panel, name="evaluationSplitter"), 1)
+        panels = splitter(Qt.Orientation.Horizontal, matrix_panel, gallery_panel, name="evaluationSplitter")
+        box(QVBoxLayout(self), self._build_controls(), self.summary, self.error, (panels, 1), margins=10, spacing=8)
 
     def _build_controls(self) -> QHBoxLayout:
         self.model_combo = QComboBox(objectName="evaluationModelCombo")
@@ -235,25 +214,13 @@ class EvaluateTab(QWidget):
         self.data_combo.addItems(["MNIST test set", "Your own samples"])
         self.evaluate_button = QPushButton("Evaluate", objectName="evaluateButton")
         self.stop_button = QPushButton("Stop", objectName="stopEvaluationButton")
-        self.progress = QProgressBar(objectName="evaluationProgress")
-        self.progress.setTextVisible(True)
+        self.progress = QProgressBar(objectName="evaluationProgress", textVisible=True)
         self.evaluate_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.model_combo.currentIndexChanged.connect(lambda _index: self.update_controls())
         self.data_combo.currentIndexChanged.connect(lambda _index: self.update_controls())
-        row = QHBoxLayout()
-        row.addWidget(section_title("Model:"))
-        row.addWidget(self.model_combo)
-        row.addSpacing(12)
-        row.addWidget(section_title("Data:"))
-        row.addWidget(self.data_combo)
-        row.addSpacing(12)
-        row.addWidget(self.evaluate_button)
-        row.addWidget(self.stop_button)
-        row.addWidget(self.progress, 1)
-        return row
-
-    # -- sources ------------------------------------------------------------------------------
+        row = box(QHBoxLayout(), section_title("Model:"), self.model_combo, 12, section_title("Data:"), self.data_combo)
+        return box(row, 12, self.evaluate_button, self.stop_button, (self.progress, 1))
 
     def follow_train_tab(self, train_tab: QWidget) -> None:
         """Offer the model ``train_tab`` just trained, and read MNIST from its data folder."""
@@ -306,10 +273,8 @@ class EvaluateTab(QWidget):
         source = self.model_in_use.source
         return (lambda: predictor), (source.name if source is not None else "the model in use")
 
-    # -- runs ---------------------------------------------------------------------------------
-
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        return self._job.running()
 
     def update_controls(self) -> None:
         running = self.is_running()
@@ -324,7 +289,7 @@ class EvaluateTab(QWidget):
             if chosen is not None or running
             else "No such model yet: train one in the Train tab, or load weights"
         )
-        self.stop_button.setEnabled(running and self._worker is not None and not self._worker.stop_requested())
+        self.stop_button.setEnabled(running and not self._job.stop_requested())
         self.model_combo.setEnabled(not running)
         self.data_combo.setEnabled(not running)
 
@@ -348,8 +313,6 @@ class EvaluateTab(QWidget):
             return False
         build, name = chosen
         given = self._chosen_data()
-        if self._thread is not None:
-            self._thread.deleteLater()
         worker = EvaluationWorker(build, name, Path(self._data_dir()), self._data_loader, given=given)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
@@ -357,15 +320,13 @@ class EvaluateTab(QWidget):
         show_text(self.error, "")
         self.progress.setRange(0, 0)  # busy until the first batch: loading the data
         self.progress.setFormat("Loading the test set…" if given is None else "Starting…")
-        self._worker = worker
-        self._thread = start_in_thread(worker, self)
-        self._thread.finished.connect(self.update_controls)
+        self._job.start(worker, self).finished.connect(self.update_controls)
         self.update_controls()
         return True
 
     def stop(self) -> None:
-        if self._worker is not None and self.is_running():
-            self._worker.request_stop()
+        if self.is_running():
+            self._job.request_stop()
             self.update_controls()
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -397,4 +358,4 @@ class EvaluateTab(QWidget):
 
     def shutdown(self) -> None:
         """Stop an evaluation and wait for its thread (bounded; never terminated)."""
-        stop_and_wait(self._worker, self._thread, SHUTDOWN_TIMEOUT_MS)
+        stop_and_wait(self._job.worker, self._job.thread, SHUTDOWN_TIMEOUT_MS)

@@ -84,11 +84,7 @@ class EvaluationWorker(StoppableWorker):
             data = self._labelled_images()
             predictor = self._predictor()
             evaluation = evaluate_images(
-                predictor,
-                data.images,
-                data.labels,
-                progress=self.progress.emit,
-                should_stop=self.stop_requested,
+                predictor, data.images, data.labels, progress=self.progress.emit, should_stop=self.stop_requested
             )
             if evaluation is None:
                 self.finished.emit(None)

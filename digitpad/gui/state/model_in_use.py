@@ -54,6 +54,12 @@ class ModelInUse(QObject):
         source = getattr(self._predictor, "source", None)
         return Path(source) if source is not None else None
 
+    def missing(self) -> str | None:
+        """What the window says without a model: that it is loading, or that none is; None with one."""
+        if self._loading:
+            return "Loading the model…"
+        return "No model loaded" if self._predictor is None else None
+
     def set_loading(self) -> None:
         self._predictor, self._problem, self._loading = None, None, True
         self.changed.emit(None)

@@ -1,2 +1,1 @@
-"""The Train tab: data, settings, the run in a worker thread, its curves and kernels, the model panel and
-fine-tuning on personal samples."""
+"""The Train tab: data, settings, runs in a worker thread and their curves, the model panel, fine-tuning."""

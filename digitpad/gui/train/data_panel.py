@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QProgres
 
 from digitpad.gui.common.style import (
     Palette,
+    box,
     elide_long_words,
     error_label,
     muted,
@@ -27,34 +28,22 @@ class DataPanel(QFrame):
         super().__init__(parent)
         self.session = session
         _, layout = titled_panel("Data", self)
-        self.status_label = QLabel(objectName="dataStatusLabel")
-        self.status_label.setTextFormat(Qt.TextFormat.RichText)
-        self.folder_label = muted(QLabel(objectName="dataFolderLabel"))
+        self.status_label = QLabel(objectName="dataStatusLabel", textFormat=Qt.TextFormat.RichText)
+        self.folder_label = muted(QLabel(objectName="dataFolderLabel", wordWrap=True))
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.folder_label.setWordWrap(True)
         self.choose_button = QPushButton("Choose folder…", objectName="chooseDataButton")
         self.choose_button.setToolTip("A folder with MNIST's four IDX files (raw or .gz)")
         self.download_button = QPushButton("Download MNIST", objectName="downloadButton")
         self.download_button.setToolTip("Fetch MNIST (about 11 MB) into the per-user folder")
-        self.download_progress = QProgressBar(objectName="downloadProgress")
+        self.download_progress = QProgressBar(objectName="downloadProgress", textVisible=True)
         self.download_progress.setRange(0, 1000)
-        self.download_progress.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel", objectName="cancelDownloadButton")
         self.error_label = error_label("dataErrorLabel")
         self.download_row = QWidget()
-        row = QHBoxLayout(self.download_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.download_progress, 1)
-        row.addWidget(self.cancel_button)
+        box(QHBoxLayout(self.download_row), (self.download_progress, 1), self.cancel_button, margins=0)
         self.download_row.setVisible(False)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.choose_button)
-        buttons.addWidget(self.download_button)
-        for widget in (self.status_label, self.folder_label):
-            layout.addWidget(widget)
-        layout.addLayout(buttons)
-        layout.addWidget(self.download_row)
-        layout.addWidget(self.error_label)
+        buttons = box(QHBoxLayout(), self.choose_button, self.download_button)
+        box(layout, self.status_label, self.folder_label, buttons, self.download_row, self.error_label)
         self._connect()
         self.show_status(session.data_status())
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from digitpad.gui.common.format import format_duration
-from digitpad.gui.common.style import Palette, error_label, muted, show_text, titled_panel
+from digitpad.gui.common.style import Palette, box, error_label, muted, show_text, titled_panel
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.state.personal_samples import PersonalSamples
 from digitpad.gui.train.finetune_worker import FinetuneWorker
@@ -72,13 +72,11 @@ class FinetunePanel(QFrame):
         parent: QWidget | None = None,
     ) -> None:
         """``samples``: the window's personal samples (see :meth:`use_samples`); the per-user folder's if None."""
-        super().__init__(parent)
-        self.setObjectName("finetunePanel")
+        super().__init__(parent, objectName="finetunePanel")
         self.session, self.model_in_use = session, model_in_use
         self.samples = samples if samples is not None else PersonalSamples(parent=self)
         #: The recipe; tests make it tiny.
         self.config = FinetuneConfig()
-        self.worker: FinetuneWorker | None = None
         self.thread: QThread | None = None
         self.outcome: tuple[FinetuneResult, Path] | None = None
         self._build()
@@ -104,31 +102,23 @@ class FinetunePanel(QFrame):
 
     def _build(self) -> None:
         _, layout = titled_panel("Your handwriting", self)
-        self.samples_label = muted(QLabel(objectName="finetuneSamplesLabel"))
-        self.samples_label.setWordWrap(True)
+        self.samples_label = muted(QLabel(objectName="finetuneSamplesLabel", wordWrap=True))
         self.start_button = QPushButton("Fine-tune with my samples", objectName="finetuneButton")
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop", objectName="stopFinetuneButton")
         self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button, 2)
-        buttons.addWidget(self.stop_button, 1)
+        buttons = box(QHBoxLayout(), (self.start_button, 2), (self.stop_button, 1))
         self.progress = QProgressBar(objectName="finetuneProgress")
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.progress.setFormat("Idle")
-        self.result_label = QLabel(objectName="finetuneResult")
-        self.result_label.setTextFormat(Qt.TextFormat.RichText)
-        self.result_label.setWordWrap(True)
+        self.result_label = QLabel(objectName="finetuneResult", textFormat=Qt.TextFormat.RichText, wordWrap=True)
         self.result_label.hide()
         self.use_button = QPushButton("Use this model", objectName="useFinetunedButton")
         self.use_button.clicked.connect(self.use_model)
         self.use_button.hide()
         self.error = error_label("finetuneErrorLabel")
-        layout.addWidget(self.samples_label)
-        layout.addLayout(buttons)
-        for widget in (self.progress, self.result_label, self.use_button, self.error):
-            layout.addWidget(widget)
+        box(layout, self.samples_label, buttons, self.progress, self.result_label, self.use_button, self.error)
 
     def is_running(self) -> bool:
         return self.session.is_finetuning()
@@ -187,7 +177,7 @@ class FinetunePanel(QFrame):
         thread = self.session.start_finetune(worker)
         if thread is None:
             return False
-        self.worker, self.outcome, self.thread = worker, None, thread
+        self.outcome, self.thread = None, thread
         thread.finished.connect(self._on_thread_finished)
         show_text(self.error, "")
         self.result_label.hide()

@@ -1,8 +1,6 @@
 """The fine-tuning worker: loads MNIST and the model in use, runs :func:`digitpad.training.finetune.finetune`, saves.
 
-Like the training worker (:mod:`digitpad.gui.train.workers`): a QObject moved to
-its own QThread, talking to the GUI only through signals, stopped through a
-flag, at a lower priority so that the pad stays live.
+A worker as the training one (:mod:`digitpad.gui.common.workers`), at a lower priority so that the pad stays live.
 """
 
 from __future__ import annotations

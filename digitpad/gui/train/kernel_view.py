@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from digitpad.gui.common.charts import add_image
-from digitpad.gui.common.style import Palette, muted
+from digitpad.gui.common.style import Palette, box, muted
 from digitpad.gui.common.tiles import KERNEL_COLOURS, grid_shape, tile_channels
 from digitpad.gui.train.session import TrainingSession
 from digitpad.training.config import BatchProgress
@@ -29,8 +29,7 @@ class KernelView(QWidget):
     """The first conv's kernels of the run under way (or the last one) of ``session``."""
 
     def __init__(self, session: TrainingSession | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("trainingFilters")
+        super().__init__(parent, objectName="trainingFilters")
         self.setToolTip(
             "The first layer's filters (5x5 kernels, one per channel) as training changes them: "
             "blue weights are negative, red positive. They start as noise and turn into stroke and edge detectors."
@@ -42,14 +41,10 @@ class KernelView(QWidget):
         self.plot = self.view.addPlot()
         self.image = add_image(self.plot)
         self.image.setColorMap(KERNEL_COLOURS)
-        self.caption = muted(QLabel("Start a run to watch them learn"))
-        self.caption.setObjectName("trainingFiltersCaption")
-        self.caption.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.caption)
+        self.caption = muted(
+            QLabel("Start a run to watch them learn", objectName="trainingFiltersCaption", wordWrap=True)
+        )
+        box(QVBoxLayout(self), (self.view, 1), self.caption, margins=0, spacing=4)
         self._first: np.ndarray | None = None
         self._filters: np.ndarray | None = None
         self._grid: tuple[int, int] | None = None

@@ -8,6 +8,7 @@ weights), *Open weights…* puts a checkpoint from a file in use.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from digitpad.base.paths import shipped_weights_dir, user_weights_dir
 from digitpad.gui.common.format import format_duration
 from digitpad.gui.common.style import (
     Palette,
+    box,
     elide_long_words,
     error_label,
     muted,
@@ -66,11 +68,8 @@ class ModelPanel(QFrame):
         _, layout = titled_panel("Model", self)
         self.accuracy_label = QLabel("–", objectName="accuracyLabel")
         self.accuracy_label.setFont(scaled_font(self.accuracy_label, 2.0, bold=True))
-        self.result_label = QLabel("No model trained yet.", objectName="resultLabel")
-        self.result_label.setWordWrap(True)
-        self.comparison_label = QLabel(objectName="comparisonLabel")
-        self.comparison_label.setTextFormat(Qt.TextFormat.RichText)
-        self.comparison_label.setWordWrap(True)
+        self.result_label = QLabel("No model trained yet.", objectName="resultLabel", wordWrap=True)
+        self.comparison_label = QLabel(objectName="comparisonLabel", textFormat=Qt.TextFormat.RichText, wordWrap=True)
         self.comparison_label.setVisible(False)
         self.use_button = QPushButton("Use this model", objectName="useModelButton")
         self.use_button.setToolTip("Swap the model just trained into the Draw tab")
@@ -78,25 +77,13 @@ class ModelPanel(QFrame):
         self.save_button = QPushButton("Save as…", objectName="saveModelButton")
         self.open_button = QPushButton("Open weights…", objectName="openWeightsButton")
         self.error_label = error_label("modelErrorLabel")
-        self.message_label = QLabel(objectName="modelMessageLabel")
-        self.message_label.setWordWrap(True)
-        self.message_label.setVisible(False)
-        self.in_use_label = muted(QLabel(objectName="currentWeightsLabel"))
-        self.in_use_label.setWordWrap(True)
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
+        self.message_label = QLabel(objectName="modelMessageLabel", wordWrap=True, visible=False)
+        self.in_use_label = muted(QLabel(objectName="currentWeightsLabel", wordWrap=True))
+        line = QFrame(frameShape=QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
-        files = QHBoxLayout()
-        files.addWidget(self.save_button)
-        files.addWidget(self.open_button)
-        layout.addWidget(muted(QLabel("Test accuracy")))
-        for widget in (self.accuracy_label, self.result_label, self.comparison_label, self.use_button):
-            layout.addWidget(widget)
-        layout.addLayout(files)
-        for widget in (self.message_label, self.error_label, line, self.in_use_label):
-            layout.addWidget(widget)
-
-    # -- a run ----------------------------------------------------------------------------
+        files = box(QHBoxLayout(), self.save_button, self.open_button)
+        box(layout, muted(QLabel("Test accuracy")), self.accuracy_label, self.result_label, self.comparison_label)
+        box(layout, self.use_button, files, self.message_label, self.error_label, line, self.in_use_label)
 
     def show_run_started(self) -> None:
         self.accuracy_label.setText("–")
@@ -130,8 +117,6 @@ class ModelPanel(QFrame):
         has_model = self.session.trained is not None and not training
         self.use_button.setEnabled(has_model)
         self.save_button.setEnabled(has_model)
-
-    # -- the model in use -----------------------------------------------------------------
 
     @Slot(object)
     def _on_model_in_use_changed(self, predictor: Predictor | None) -> None:
@@ -175,18 +160,14 @@ class ModelPanel(QFrame):
         self.message.emit(f"Using the trained model{f' ({predictor.source})' if predictor.source else ''}")
         self.useModel.emit(predictor)
 
-    # -- files ----------------------------------------------------------------------------
-
     @Slot()
     def _save_dialog(self) -> None:
         trained = self.session.trained
         if trained is None:
             return
         folder = user_weights_dir()
-        try:
+        with contextlib.suppress(OSError):  # the dialog then starts elsewhere; the save reports real errors
             folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass  # the dialog then starts elsewhere; the save reports real errors
         accuracy = ModelFigures.from_info(trained.info).mnist_accuracy or 0.0
         name = f"digitpad-{time.strftime('%Y%m%d-%H%M')}-{accuracy * 100:.2f}.safetensors"
         path, _ = QFileDialog.getSaveFileName(self, "Save weights", str(folder / name), WEIGHTS_FILTER)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFrame, QPlainTextEdit, QVBoxLayout, QWidget
 
 from digitpad.base.constants import NUM_CLASSES
 from digitpad.gui.common.charts import TenBarChart, add_curve, make_plot
-from digitpad.gui.common.style import Palette, splitter, titled_panel
+from digitpad.gui.common.style import Palette, box, splitter, titled_panel
 from digitpad.training.config import EpochResult
 from digitpad.training.curves import CurveHistory, per_class_axis
 
@@ -36,7 +36,7 @@ class TrainingPlots(QWidget):
     """Loss, accuracy, per-digit accuracy and the log, in splitters."""
 
     def __init__(self, filters: QWidget | None = None, parent: QWidget | None = None) -> None:
-        """``filters``: the first layer's filters (gui/train/kernel_view.py), between the per-digit bars and the log."""
+        """``filters``: the first layer's filters (:mod:`kernel_view`), between the per-digit bars and the log."""
         super().__init__(parent)
         self.filters = filters
         self.loss_plot = make_plot("loss (log scale)")
@@ -57,9 +57,7 @@ class TrainingPlots(QWidget):
         self.per_class_chart.getPlotItem().showGrid(x=True, y=True, alpha=0.2)
         self.per_class_chart.set_highlight_colour(Palette.SECOND)
         self.per_class_chart.add_value_labels(NUM_CLASSES)
-        self.log_view = QPlainTextEdit(objectName="trainingLog")
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(5000)
+        self.log_view = QPlainTextEdit(objectName="trainingLog", readOnly=True, maximumBlockCount=5000)
         self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log_view.setFrameShape(QFrame.Shape.NoFrame)
         self._applied_ranges: tuple[tuple[float, float], float] | None = None
@@ -82,9 +80,7 @@ class TrainingPlots(QWidget):
             bottom.setSizes([330, 220, 350])
         self.splitter = splitter(Qt.Orientation.Vertical, curves, bottom, name="trainSplitter", handle_width=handle)
         self.splitter.setSizes([480, 300])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        box(QVBoxLayout(self), self.splitter, margins=0)
 
     def reset(self, history: CurveHistory) -> None:
         """Empty curves, and axes for ``history``'s run."""

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from digitpad.gui.common.format import format_duration
-from digitpad.gui.common.style import error_label, muted, show_text
+from digitpad.gui.common.style import box, error_label, muted, scaled_font, show_text
 from digitpad.training.config import BatchProgress
 
 #: The progress bar counts in tenths of a percent.
@@ -18,28 +18,18 @@ class RunControls(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.start_button = QPushButton("Start training", objectName="startTrainingButton")
-        self.start_button.setDefault(True)
+        self.start_button = QPushButton("Start training", objectName="startTrainingButton", default=True)
         self.start_button.setMinimumHeight(34)
-        font = self.start_button.font()
-        font.setBold(True)
-        self.start_button.setFont(font)
-        self.stop_button = QPushButton("Stop", objectName="stopTrainingButton")
-        self.stop_button.setMinimumHeight(34)
+        self.start_button.setFont(scaled_font(self.start_button, 1.0, bold=True))
+        self.stop_button = QPushButton("Stop", objectName="stopTrainingButton", minimumHeight=34)
         self.stop_button.setToolTip("Stop after the current batch; the partial model stays usable")
         self.progress = QProgressBar(objectName="trainingProgress")
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.status_label = muted(QLabel(objectName="trainingStatusLabel"))
         self.error_label = error_label("trainingErrorLabel")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button, 2)
-        buttons.addWidget(self.stop_button, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 4)
-        layout.addLayout(buttons)
-        for widget in (self.progress, self.status_label, self.error_label):
-            layout.addWidget(widget)
+        buttons = box(QHBoxLayout(), (self.start_button, 2), (self.stop_button, 1))
+        box(QVBoxLayout(self), buttons, self.progress, self.status_label, self.error_label, margins=(0, 4, 0, 4))
         self.show_state("Idle", 0)
 
     def show_state(self, text: str, fraction: float | None = None) -> None:

@@ -4,11 +4,8 @@ As mnelab keeps a model that its window shows, :class:`TrainingSession`
 owns everything a training run needs and leaves: the data folder and the
 MNIST kept in memory, the worker threads, the last result. The Train tab's
 panels call its methods and listen to its signals; none of them holds
-training state.
-
-Threads: each run, download or duration estimate is a worker QObject moved
-to its own QThread (:mod:`digitpad.gui.train.workers`). Workers are stopped
-through a flag and waited for, never terminated.
+training state. Each run, download or duration estimate is a worker on a
+thread of its own (:mod:`digitpad.gui.common.workers`).
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, QThread, Signal
 from digitpad.base.paths import shipped_weights_dir, shipped_weights_path, user_weights_dir
 from digitpad.data.download import download_mnist
 from digitpad.data.mnist import MNIST_FILES, find_idx_file, has_mnist, resolve_data_dir
-from digitpad.gui.common.workers import StoppableWorker, start_in_thread, stop_and_wait
+from digitpad.gui.common.workers import Job, StoppableWorker, stop_and_wait
 from digitpad.gui.state import preferences as prefs
 from digitpad.gui.train.workers import (
     DataLoader,
@@ -74,10 +71,6 @@ class TrainedModel:
     path: Path | None = None
 
 
-def missing_mnist_files(folder: Path) -> list[str]:
-    return [stem for stem in MNIST_FILES.values() if find_idx_file(folder, stem) is None]
-
-
 def is_inside(path: Path, folder: Path) -> bool:
     """Whether ``path`` is ``folder`` or lies below it, after resolving links."""
     try:
@@ -85,31 +78,6 @@ def is_inside(path: Path, folder: Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-class _Job:
-    """A worker and its thread."""
-
-    def __init__(self) -> None:
-        self.worker: StoppableWorker | None = None
-        self.thread: QThread | None = None
-
-    def running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
-
-    def start(self, worker: StoppableWorker, parent: QObject) -> QThread:
-        if self.thread is not None and self.thread.isFinished():
-            self.thread.deleteLater()  # let go of the last one
-        self.worker = worker
-        self.thread = start_in_thread(worker, parent)
-        return self.thread
-
-    def request_stop(self) -> None:
-        if self.worker is not None and self.running():
-            self.worker.request_stop()
-
-    def stop_requested(self) -> bool:
-        return self.worker is not None and self.worker.stop_requested()
 
 
 class TrainingSession(QObject):
@@ -162,7 +130,7 @@ class TrainingSession(QObject):
         self._mnist_cache = MnistCache(data_loader)
         self._downloader = downloader or download_mnist
         self._data_dir = self._initial_data_dir()
-        self._run, self._download, self._estimate, self._finetune = _Job(), _Job(), _Job(), _Job()
+        self._run, self._download, self._estimate, self._finetune = Job(), Job(), Job(), Job()
         self._run_started = 0.0
         self.result: TrainResult | None = None
         self.trained: TrainedModel | None = None
@@ -170,8 +138,6 @@ class TrainingSession(QObject):
         if app is not None:
             # A safety net: the main window calls shutdown() when it closes.
             app.aboutToQuit.connect(self.shutdown)
-
-    # -- state ----------------------------------------------------------------------------
 
     def is_training(self) -> bool:
         return self._run.running()
@@ -206,8 +172,6 @@ class TrainingSession(QObject):
         """Wall time since the current or last run started."""
         return time.perf_counter() - self._run_started
 
-    # -- data -----------------------------------------------------------------------------
-
     @property
     def data_dir(self) -> Path:
         return self._data_dir
@@ -239,7 +203,7 @@ class TrainingSession(QObject):
         if not folder.is_dir():
             self.dataProblem.emit(f"{folder}: no such folder")
             return False
-        missing = missing_mnist_files(folder)
+        missing = [stem for stem in MNIST_FILES.values() if find_idx_file(folder, stem) is None]
         if missing:
             self.dataProblem.emit(f"{folder} has no MNIST: missing {', '.join(missing)} (raw or .gz).")
             self.message.emit(f"Not MNIST: {folder} (missing {len(missing)} of 4 files)")
@@ -268,8 +232,6 @@ class TrainingSession(QObject):
         deadline = time.perf_counter() + timeout
         warm_up_training().join(timeout)
         return self._mnist_cache.wait(max(0.0, deadline - time.perf_counter()))
-
-    # -- runs -----------------------------------------------------------------------------
 
     def start(self, config: TrainConfig, model_config: ModelConfig | None = None) -> bool:
         """Start a run in a worker thread; False (and nothing done) while busy or without data."""
@@ -321,8 +283,6 @@ class TrainingSession(QObject):
         self.busyChanged.emit(self.is_busy())
         self.runFinished.emit(self.result)
 
-    # -- the model just trained -----------------------------------------------------------
-
     def use_trained(self) -> Predictor | None:
         """A predictor for the model just trained, kept on disk so that it survives a restart."""
         if self.trained is None:
@@ -371,8 +331,6 @@ class TrainingSession(QObject):
     def stop_finetune(self) -> None:
         self._finetune.request_stop()
 
-    # -- downloads ------------------------------------------------------------------------
-
     def download(self) -> bool:
         """Download MNIST into the per-user folder in a worker thread; False while busy."""
         if self.is_busy():
@@ -409,8 +367,6 @@ class TrainingSession(QObject):
         self.downloadCancelled.emit()
         self.message.emit("Download cancelled")
 
-    # -- how long a run will take -------------------------------------------------------
-
     def estimate(self, key: object, config: TrainConfig, model_config: ModelConfig) -> bool:
         """Time a few training steps in the background, then emit ``estimateReady(key, seconds)``.
 
@@ -423,8 +379,6 @@ class TrainingSession(QObject):
         worker.estimated.connect(lambda seconds: self.estimateReady.emit(key, seconds))
         self._estimate.start(worker, self)
         return True
-
-    # -- the end --------------------------------------------------------------------------
 
     @Slot()
     def shutdown(self) -> None:

@@ -78,8 +78,7 @@ class SettingsForm(QFrame):
         self.recipe_combo.activated.connect(lambda index: self.set_recipe(self.recipe_combo.itemData(index)))
         self.epochs_spin = _spin_box("epochsSpin", EPOCHS_RANGE)
         self.batch_size_spin = _spin_box("batchSizeSpin", BATCH_SIZE_RANGE, step=32)
-        self.learning_rate_spin = QDoubleSpinBox(objectName="learningRateSpin")
-        self.learning_rate_spin.setDecimals(4)
+        self.learning_rate_spin = QDoubleSpinBox(objectName="learningRateSpin", decimals=4)
         self.learning_rate_spin.setRange(*LEARNING_RATE_RANGE)
         self.learning_rate_spin.setSingleStep(0.001)
         self.learning_rate_spin.setToolTip("Peak learning rate of the one-cycle schedule (AdamW)")
@@ -92,15 +91,14 @@ class SettingsForm(QFrame):
             self.device_combo.addItem(f"auto ({choose_device('auto').type})" if name == "auto" else name, name)
         self.quick_run_check = QCheckBox(objectName="quickRunCheck")
         self.quick_run_check.setToolTip("Train on a subset: a fast check of the settings, lower accuracy")
-        self.defaults_button = QPushButton("Restore defaults", objectName="defaultsButton")
-        self.defaults_button.setFlat(True)
+        self.defaults_button = QPushButton("Restore defaults", objectName="defaultsButton", flat=True)
         self.defaults_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.defaults_button.clicked.connect(self.restore_defaults)
-        self.eta_label = muted(QLabel(objectName="etaLabel"))
-        self.eta_label.setWordWrap(True)
+        self.eta_label = muted(QLabel(objectName="etaLabel", wordWrap=True))
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for label, widget in (
+        #: The form's rows: every input, locked together by :meth:`set_enabled`.
+        self._rows = (
             ("Recipe", self.recipe_combo),
             ("Epochs", self.epochs_spin),
             ("Batch size", self.batch_size_spin),
@@ -109,12 +107,11 @@ class SettingsForm(QFrame):
             ("", self.augment_check),
             ("", self.quick_run_check),
             ("", self.defaults_button),
-        ):
+        )
+        for label, widget in self._rows:
             form.addRow(label, widget)
         layout.addLayout(form)
         layout.addWidget(self.eta_label)
-
-    # -- what a run gets ------------------------------------------------------------------
 
     @property
     def recipe(self) -> Recipe:
@@ -176,8 +173,6 @@ class SettingsForm(QFrame):
         else:
             self.eta_label.setText(f"A run with these settings takes about {format_duration(seconds)} here.")
 
-    # -- kept between sessions -------------------------------------------------------------
-
     def load(self, settings: QSettings) -> None:
         """The form as saved; a value that is missing or out of range keeps the recipe's."""
         self.set_recipe(prefs.read_str(settings, prefs.TRAIN_RECIPE_KEY, APP_DEFAULT.name))
@@ -209,16 +204,7 @@ class SettingsForm(QFrame):
 
     def set_enabled(self, enabled: bool) -> None:
         """Lock the form while a run or a download is going."""
-        for widget in (
-            self.recipe_combo,
-            self.epochs_spin,
-            self.batch_size_spin,
-            self.learning_rate_spin,
-            self.augment_check,
-            self.device_combo,
-            self.quick_run_check,
-            self.defaults_button,
-        ):
+        for _, widget in self._rows:
             widget.setEnabled(enabled)
 
 

@@ -1,12 +1,9 @@
 """The Train tab: get MNIST, retrain the network in the background, watch it learn, use the result.
 
 The tab only composes and wires. Its state and work live in a
-:class:`~digitpad.gui.train.session.TrainingSession` (data, threads,
-the model just trained); the curves' numbers in a Qt-free
-:class:`~digitpad.training.curves.CurveHistory`; the widgets in panels, each in its
-own file: data (:mod:`train_data_panel`), settings (:mod:`train_settings_form`), run controls
-(:mod:`train_run_panel`), model in and out (:mod:`train_model_panel`), plots (:mod:`train_plots`,
-with :mod:`filter_view`) and fine-tuning on the user's samples (:mod:`finetune_panel`).
+:class:`~digitpad.gui.train.session.TrainingSession`, the curves' numbers in
+a Qt-free :class:`~digitpad.training.curves.CurveHistory`, the widgets in
+the panels of this package, each in its own file.
 
 All heavy work (loading MNIST, training, downloading, timing a recipe) runs
 in worker threads; the slots here only move numbers into widgets, so the
@@ -22,6 +19,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from digitpad.gui.common.format import format_duration
+from digitpad.gui.common.style import box
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.gui.train.data_panel import DataPanel
 from digitpad.gui.train.finetune_panel import FinetunePanel
@@ -69,8 +67,7 @@ class TrainTab(QWidget):
     ) -> None:
         """``model_in_use`` is shared with the Draw tab (a private one if None); ``data_loader`` and
         ``downloader`` replace loading and downloading MNIST (tests inject small data)."""
-        super().__init__(parent)
-        self.setObjectName("trainTab")
+        super().__init__(parent, objectName="trainTab")
         self.settings = settings
         self.model_in_use = model_in_use if model_in_use is not None else ModelInUse(self)
         self.session = TrainingSession(settings, self, data_loader=data_loader, downloader=downloader)
@@ -92,12 +89,8 @@ class TrainTab(QWidget):
 
     def _lay_out(self) -> None:
         side = QWidget(objectName="trainSidePanel")
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.setSpacing(10)
-        for panel in (self.data_panel, self.settings_form, self.run_controls, self.model_panel, self.finetune_panel):
-            side_layout.addWidget(panel)
-        side_layout.addStretch(1)
+        panels = (self.data_panel, self.settings_form, self.run_controls, self.model_panel, self.finetune_panel)
+        box(QVBoxLayout(side), *panels, None, margins=0, spacing=10)
         # A short window scrolls the side panel rather than squeezing its texts.
         scroll = QScrollArea(objectName="trainSideScroll")
         scroll.setWidget(side)
@@ -106,11 +99,7 @@ class TrainTab(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(SIDE_PANEL_WIDTH + scroll.verticalScrollBar().sizeHint().width())
         side.setFixedWidth(SIDE_PANEL_WIDTH)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 10)
-        layout.setSpacing(10)
-        layout.addWidget(scroll)
-        layout.addWidget(self.plots, 1)
+        box(QHBoxLayout(self), scroll, (self.plots, 1), margins=10, spacing=10)
 
     def _wire(self) -> None:
         session = self.session
@@ -139,8 +128,6 @@ class TrainTab(QWidget):
         # (they would stall the GUI when a run starts), and for timing the recipe.
         self.session.prepare()
         self._estimate_timer.start()
-
-    # -- runs -----------------------------------------------------------------------------
 
     @Slot()
     def start_training(self) -> None:
@@ -214,8 +201,6 @@ class TrainTab(QWidget):
         self.model_panel.show_run_failed()
         self.plots.log(f"Error: {message}")
         self.trainingFailed.emit(message)
-
-    # -- settings and how long a run takes ------------------------------------------------
 
     @Slot()
     def _on_settings_changed(self) -> None:

@@ -1,19 +1,11 @@
-"""Background workers for the Train tab: training and the MNIST download.
+"""Background workers for the Train tab: training, the MNIST download and timing a recipe; the MNIST kept in memory.
 
-Each worker is a QObject with a ``run`` slot that is moved to its own QThread
-(:func:`start_in_thread`). It talks to the GUI thread only through signals
-(queued across threads), and it is stopped through a ``threading.Event``
-that the GUI thread sets directly: the worker's thread is busy inside
-``run`` and never returns to its event loop, so a queued "stop" slot would
-only run after the work is over.
-
-Progress signals are throttled to at most :data:`MAX_PROGRESS_HZ` a second:
-every signal costs the GUI thread a slot call and the GIL, and a flood of
-them starves both the GUI and the training thread.
+How they run, stop and report: :mod:`digitpad.gui.common.workers`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -38,7 +30,6 @@ from digitpad.training.config import BatchProgress, EpochResult, TrainConfig
 from digitpad.training.loop import train
 
 log = logging.getLogger(__name__)
-
 
 #: Seconds a mirror may stay silent before the download tries the next one.
 DOWNLOAD_TIMEOUT_S = 10.0
@@ -113,13 +104,11 @@ class MnistCache:
 def _folder_signature(folder: Path) -> tuple:
     """What identifies a folder's content cheaply: its path and its files' sizes and times."""
     entries = []
-    try:
+    with contextlib.suppress(OSError):
         for path in sorted(Path(folder).iterdir()):
             if path.is_file():
                 stat = path.stat()
                 entries.append((path.name, stat.st_size, stat.st_mtime_ns))
-    except OSError:
-        pass
     return (str(Path(folder).resolve()), tuple(entries))
 
 

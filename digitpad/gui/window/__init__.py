@@ -1,2 +1,1 @@
-"""The window: starting the app, the main window that holds the tabs, the My samples dialog, the File menu's
-drawings and the check for missing system libraries."""
+"""The window: starting the app, the main window that holds the tabs, its dialog and its File menu."""

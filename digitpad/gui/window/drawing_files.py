@@ -51,7 +51,7 @@ def replay_schedule(drawing: Drawing) -> list[tuple[float, QEvent.Type, tuple[fl
             gap = times[0] - previous_end if timed else UNTIMED_PAUSE_SECONDS
             clock += min(max(gap, 0.0), LONGEST_PAUSE_SECONDS)
         start = clock
-        pressures = stroke.pressures if len(stroke.pressures) == count else [0.5] * count
+        pressures = stroke.point_pressures()
         for index, (point, pressure) in enumerate(zip(stroke.points, pressures, strict=True)):
             kind = QEvent.Type.TabletPress if index == 0 else QEvent.Type.TabletMove
             events.append((start + times[index] - times[0], kind, point, pressure, stroke.erase))
@@ -132,8 +132,7 @@ class DrawingFiles(QObject):
         self.menu.addSeparator()
 
     def _action(self, text: str, name: str, shortcut) -> QAction:
-        action = QAction(text, self.window)
-        action.setObjectName(name)
+        action = QAction(text, self.window, objectName=name)
         action.setShortcut(QKeySequence(shortcut))
         self.menu.addAction(action)
         return action

@@ -21,7 +21,7 @@ from PySide6.QtGui import QCloseEvent, QIcon, QPaintEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from digitpad.base.paths import resources_dir
-from digitpad.gui.common.style import elide_long_words, muted
+from digitpad.gui.common.style import box, elide_long_words, muted
 from digitpad.gui.draw.tab import DrawTab
 from digitpad.gui.draw.teach_bar import TeachBar
 from digitpad.gui.state import preferences as prefs
@@ -66,14 +66,10 @@ class _UnavailableTab(QWidget):
     firstPainted = Signal()
 
     def __init__(self, message: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("trainTab")
-        self.message = QLabel(message)
-        self.message.setObjectName("trainTabMessage")
-        self.message.setWordWrap(True)
+        super().__init__(parent, objectName="trainTab")
+        self.message = QLabel(message, objectName="trainTabMessage", wordWrap=True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.message)
+        box(QVBoxLayout(self), self.message)
         self._painted = False
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -109,10 +105,9 @@ class MainWindow(QMainWindow):
         load_in_background: bool = False,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(parent, objectName="mainWindow")
         # Predictions run numpy matrix products on this thread; see digitpad.model.threads.
         use_one_blas_thread()
-        self.setObjectName("mainWindow")
         self.setWindowTitle("digitpad")
         self.setWindowIcon(app_icon())
         self.settings = settings if settings is not None else prefs.open_settings()
@@ -134,16 +129,13 @@ class MainWindow(QMainWindow):
         self.draw_tab.set_pen_width_fraction(prefs.read_float(self.settings, prefs.PEN_WIDTH_KEY, PEN_WIDTH_FRACTION))
         self.draw_tab.penWidthChanged.connect(self._save_pen_width)
         self._add_personal_samples()
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("tabs")
-        self.tabs.setDocumentMode(True)
+        self.tabs = QTabWidget(objectName="tabs", documentMode=True)
         self.tabs.addTab(self.draw_tab, "Draw")
         self.train_tab: QWidget = _UnavailableTab("Loading the Train tab…")
         self.tabs.addTab(self.train_tab, "Train")
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
-        self.model_status = muted(QLabel(""))
-        self.model_status.setObjectName("modelStatus")
+        self.model_status = muted(QLabel("", objectName="modelStatus"))
         # A long path must not widen the window: the status bar shows what fits.
         self.model_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addPermanentWidget(self.model_status)
@@ -159,8 +151,6 @@ class MainWindow(QMainWindow):
         else:
             self._install_train_tab()
             self._on_loaded(load_startup_predictor(weights, self._last_weights()))
-
-    # -- startup -------------------------------------------------------------------
 
     def _last_weights(self) -> str | None:
         return prefs.read_str(self.settings, prefs.LAST_WEIGHTS_KEY, "") or None
@@ -261,8 +251,6 @@ class MainWindow(QMainWindow):
         self.samples_dialog.raise_()
         return self.samples_dialog
 
-    # -- the model -----------------------------------------------------------------
-
     def use_predictor(self, predictor: Predictor | None, problem: str | None = None, remember: bool = True) -> None:
         """Draw with ``predictor`` (None: no model); ``remember`` its file as the weights last used."""
         self.model_in_use.set(predictor, problem)
@@ -271,14 +259,8 @@ class MainWindow(QMainWindow):
 
     def _show_model_status(self, predictor: Predictor | None) -> None:
         source = self.model_in_use.source
-        if self.model_in_use.loading:
-            self.model_status.setText("Loading the model…")
-        elif predictor is None:
-            self.model_status.setText("No model loaded")
-        else:
-            self.model_status.setText(
-                elide_long_words(f"Weights: {source}") if source is not None else "Weights: trained in this session"
-            )
+        weights = elide_long_words(f"Weights: {source}") if source is not None else "Weights: trained in this session"
+        self.model_status.setText(self.model_in_use.missing() or weights)
         if predictor is not None and self._feature_layer is not None:
             # The layer shown last time, once the model's layers are known.
             self.draw_tab.feature_maps.set_current_layer(self._feature_layer)
@@ -303,8 +285,6 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, index: int) -> None:
         self.draw_tab.set_shortcuts_enabled(index == DRAW_TAB_INDEX)
-
-    # -- preferences ---------------------------------------------------------------
 
     def _save_pen_width(self, fraction: float) -> None:
         self.settings.setValue(prefs.PEN_WIDTH_KEY, float(fraction))
@@ -338,14 +318,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue(prefs.PEN_WIDTH_KEY, float(self.draw_tab.pen_width_fraction()))
         self.settings.sync()
 
-    # -- shutdown ------------------------------------------------------------------
-
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
         self.save_preferences()
-        if isinstance(self.train_tab, _UnavailableTab):
-            pass  # nothing runs in a stand-in
-        else:
+        if not isinstance(self.train_tab, _UnavailableTab):  # nothing runs in a stand-in
             self.train_tab.shutdown()
         if self.evaluation_view is not None:
             self.evaluation_view.shutdown()

@@ -74,10 +74,7 @@ def qt_platform_name(environ: Mapping[str, str] | None = None) -> str:
 
 
 def missing_system_libraries(
-    qt_platform: str | None = None,
-    *,
-    system: str | None = None,
-    environ: Mapping[str, str] | None = None,
+    qt_platform: str | None = None, *, system: str | None = None, environ: Mapping[str, str] | None = None
 ) -> list[str]:
     """Debian package names of the libraries Qt's xcb plugin needs and cannot load, in install order.
 

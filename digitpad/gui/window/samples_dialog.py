@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from digitpad.base.constants import NUM_CLASSES
-from digitpad.gui.common.style import error_label, muted, section_title, show_text
+from digitpad.gui.common.image_io import array_image
+from digitpad.gui.common.style import box, error_label, muted, section_title, show_text
 from digitpad.gui.state.personal_samples import PersonalSamples
 from digitpad.ink.samples import PersonalSample
 
@@ -40,20 +41,15 @@ THUMBNAIL_ZOOM = 2
 
 def thumbnail_icon(image: np.ndarray, zoom: int = THUMBNAIL_ZOOM) -> QIcon:
     """The model's input as dark ink on white paper, ``zoom`` times larger."""
-    paper = np.ascontiguousarray(255 - np.kron(image, np.ones((zoom, zoom), np.uint8)))
-    height, width = paper.shape
-    qimage = QImage(paper.data, width, height, width, QImage.Format.Format_Grayscale8).copy()
-    return QIcon(QPixmap.fromImage(qimage))
+    return QIcon(QPixmap.fromImage(array_image(255 - np.kron(image, np.ones((zoom, zoom), np.uint8)))))
 
 
 class SampleThumbnail(QToolButton):
     """One sample; checked when selected."""
 
     def __init__(self, sample: PersonalSample, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("sampleThumbnail")
+        super().__init__(parent, objectName="sampleThumbnail", checkable=True)
         self.sample = sample
-        self.setCheckable(True)
         self.setIcon(thumbnail_icon(sample.image))
         self.setIconSize(QSize(28 * THUMBNAIL_ZOOM, 28 * THUMBNAIL_ZOOM))
         self.setAutoRaise(True)
@@ -68,26 +64,20 @@ class SamplesDialog(QDialog):
     """The *My samples* window (see the module docstring)."""
 
     def __init__(self, samples: PersonalSamples, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("samplesDialog")
+        super().__init__(parent, objectName="samplesDialog")
         self.setWindowTitle("My samples")
         self.samples = samples
         self.thumbnails: list[SampleThumbnail] = []
-        self.summary = muted(QLabel(objectName="samplesSummary"))
-        self.summary.setWordWrap(True)  # a long folder path must not widen the window
+        # Word-wrapped: a long folder path must not widen the window.
+        self.summary = muted(QLabel(objectName="samplesSummary", wordWrap=True))
         self.rows = QWidget(objectName="sampleRows")
-        self.rows_layout = QVBoxLayout(self.rows)
-        self.rows_layout.setSpacing(2)
+        self.rows_layout = box(QVBoxLayout(self.rows), spacing=2)
         scroll = QScrollArea()
         scroll.setWidget(self.rows)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.problem = error_label("samplesProblem")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(self.problem)
-        layout.addLayout(self._build_buttons())
+        box(QVBoxLayout(self), self.summary, (scroll, 1), self.problem, self._build_buttons())
         samples.changed.connect(self.refresh)
         samples.problem.connect(lambda text: show_text(self.problem, text))
         self.resize(720, 780)
@@ -108,13 +98,8 @@ class SamplesDialog(QDialog):
         self.import_button.clicked.connect(self._choose_import_folder)
         close = QPushButton("Close", objectName="closeSamplesButton")
         close.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        for widget in (self.delete_button, self.relabel_button, self.relabel_combo):
-            buttons.addWidget(widget)
-        buttons.addStretch(1)
-        for widget in (self.export_button, self.import_button, close):
-            buttons.addWidget(widget)
-        return buttons
+        selection = (self.delete_button, self.relabel_button, self.relabel_combo)
+        return box(QHBoxLayout(), *selection, None, self.export_button, self.import_button, close)
 
     def refresh(self) -> None:
         """Rebuild the rows from the samples (selection is lost: the samples may have moved rows)."""
@@ -141,14 +126,11 @@ class SamplesDialog(QDialog):
 
     def _row(self, digit: int, members: list[PersonalSample]) -> QWidget:
         row = QWidget(objectName=f"sampleRow{digit}")
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
         title = section_title(str(digit))
         title.setFixedWidth(24)
-        layout.addWidget(title)
         count = muted(QLabel(f"{len(members)}"))
         count.setFixedWidth(28)
-        layout.addWidget(count)
+        layout = box(QHBoxLayout(row), title, count, margins=0)
         for sample in members:
             thumbnail = SampleThumbnail(sample)
             thumbnail.toggled.connect(self._update_buttons)
