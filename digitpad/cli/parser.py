@@ -10,7 +10,7 @@ from digitpad.cli.common import add_data_dir_option
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     """``digitpad train``. Its settings default to None, meaning "not given": they then come from
     --recipe, or without one from TrainConfig() and ModelConfig() (see train_settings)."""
-    from digitpad.training.config import TrainConfig
+    from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE, TrainConfig
     from digitpad.training.recipes import RECIPES
 
     defaults = TrainConfig()
@@ -53,6 +53,24 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         help="add synthetic non-digits (letters, scribbles) as this fraction of the training images, "
         "as an eleventh class, 'not a digit', which the model then has (0: off; default "
         f"{defaults.non_digits:g})",
+    )
+    train.add_argument(
+        "--pen-data",
+        action="append",
+        metavar="FILE",
+        help="real pen digits (JSON, gzipped or not; repeatable), drawn afresh each epoch as the pad draws them, "
+        "each --pen-digits times an epoch",
+    )
+    train.add_argument(
+        "--letters",
+        action="append",
+        metavar="FILE",
+        help="real pen letters (repeatable): those that look like no digit are learnt as 'not a digit', "
+        "--letter-share of them an epoch",
+    )
+    train.add_argument("--pen-digits", type=float, metavar="SHARE", help=f"default {PEN_FILE_SHARE:g} with --pen-data")
+    train.add_argument(
+        "--letter-share", type=float, metavar="SHARE", help=f"default {LETTER_FILE_SHARE:g} with --letters"
     )
     train.add_argument("--seed", type=int, help=f"default {defaults.seed}")
     train.add_argument("--device", help=f"auto, cpu, cuda or mps (default {defaults.device})")

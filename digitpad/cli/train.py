@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, lo
 if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
     from digitpad.model.network import ModelConfig
     from digitpad.training.config import TrainConfig
+    from digitpad.training.loop import PenSets
 
 
 def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
@@ -22,7 +24,7 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     from digitpad.base.constants import NOT_A_DIGIT
     from digitpad.data.augment import AugmentConfig
     from digitpad.model.network import ModelConfig
-    from digitpad.training.config import TrainConfig
+    from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE, TrainConfig
     from digitpad.training.recipes import RECIPES
 
     if args.recipe:
@@ -43,8 +45,15 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
         "device": args.device,
         "train_subset": args.subset,
         "non_digits": args.non_digits,
+        "pen_digits": args.pen_digits,
+        "letters": args.letter_share,
     }
     config = replace(config, **{name: value for name, value in given.items() if value is not None})
+    # A file given without its share gets the default share; a share given without its file is refused by train().
+    if args.pen_data and not config.pen_digits:
+        config = replace(config, pen_digits=PEN_FILE_SHARE)
+    if args.letters and not config.letters:
+        config = replace(config, letters=LETTER_FILE_SHARE)
     if args.channels:
         try:
             channels = tuple(int(c) for c in args.channels.split(","))
@@ -54,7 +63,7 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
             model_config = replace(model_config, channels=channels)
         except ValueError as error:  # out of the architecture's bounds (ModelConfig says which)
             raise CliError(f"--channels: {error}") from error
-    if config.non_digits > 0:
+    if config.declines:
         # Non-digits are learnt as an eleventh class: whatever the recipe's
         # architecture, it gets that output (--recipe shipped --non-digits 0.15).
         model_config = replace(model_config, num_classes=NOT_A_DIGIT + 1)
@@ -96,6 +105,27 @@ def _progress_printer():
     return report
 
 
+def load_pen_sets(digit_files: Sequence[str], letter_files: Sequence[str]) -> PenSets:
+    """The pen-data files of --pen-data and --letters, read and checked; CliError naming a file that is not one."""
+    from digitpad.data.pen_data import PenDataError, load_pen_data
+    from digitpad.training.loop import PenSets
+
+    try:
+        digits = tuple(load_pen_data(path) for path in digit_files)
+        letters = tuple(load_pen_data(path) for path in letter_files)
+    except PenDataError as error:
+        raise CliError(str(error)) from error
+    for file in digits:
+        if not file.digits:
+            raise CliError(f"{file.name}: --pen-data needs digits (labels 0-9), and this file has none")
+    for file in letters:
+        if not file.no_digit_letters:
+            raise CliError(f"{file.name}: --letters needs letters that look like no digit, and this file has none")
+    for file in digits + letters:
+        print(f"pen data {file.name}: {len(file.samples)} samples, sha256 {file.sha256[:12]}", flush=True)
+    return PenSets(digits=digits, letters=letters)
+
+
 def train_command(args: argparse.Namespace) -> int:
     from digitpad.base.paths import user_weights_dir
     from digitpad.training.loop import train
@@ -110,9 +140,16 @@ def train_command(args: argparse.Namespace) -> int:
         print(f"recipe {args.recipe}: {RECIPES[args.recipe].title}", flush=True)
     print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
     initial_model = load_initial_model(args.init)
+    pen = load_pen_sets(args.pen_data or (), args.letters or ())
     try:
         result = train(
-            data, config, model_config, progress=_progress_printer(), checkpoint_path=out, initial_model=initial_model
+            data,
+            config,
+            model_config,
+            progress=_progress_printer(),
+            checkpoint_path=out,
+            initial_model=initial_model,
+            pen=pen,
         )
     except ValueError as error:
         raise CliError(str(error)) from error

@@ -64,6 +64,17 @@ class TrainConfig:
     #: images (0.1 adds 6,000 to MNIST's 60,000); 0 turns it off. Needs a model
     #: with 11 classes: :func:`train` builds one when given no model config.
     non_digits: float = 0.0
+    #: Real pen digits (``train(pen_data=...)``), drawn afresh every epoch through the reader's path
+    #: (digitpad.data.pen_data), as a share of their number (1.0: each once an epoch); 0 leaves them out.
+    pen_digits: float = 0.0
+    #: Real letters that look like no digit (``train(letters=...)``), drawn the same way, added as class
+    #: NOT_A_DIGIT, as a share of their number; 0 leaves them out. Needs 11 classes, as non_digits does.
+    letters: float = 0.0
+
+    @property
+    def declines(self) -> bool:
+        """Whether the run teaches "not a digit" (with synthetic non-digits, real letters or both)."""
+        return self.non_digits > 0 or self.letters > 0
 
     def to_dict(self) -> dict:
         """The recipe as a checkpoint records it: without the machine's settings (MACHINE_SETTINGS)."""
@@ -76,8 +87,9 @@ class TrainConfig:
         # fields existed (the records of weights trained before them).
         if not self.non_digits:
             del values["non_digits"]
-        if not self.drawn_ones:
-            del values["drawn_ones"]
+        for name in ("drawn_ones", "pen_digits", "letters"):
+            if not values[name]:
+                del values[name]
         if self.pen_style_digits == FIRST_STYLES:
             del values["pen_style_digits"]
         return values
@@ -165,6 +177,12 @@ MAX_DRAWN_ONES = 2.0
 
 #: TrainConfig.non_digits above this would drown the digits: half as many non-digits as digits.
 MAX_NON_DIGITS = 0.5
+#: The shares of real pen digits and letters a run gets when given their files and no share: chosen by
+#: validation on whole training writers held out (bench/README.md, "The gate").
+PEN_FILE_SHARE = 1.0
+LETTER_FILE_SHARE = 0.5
+#: Largest share of the real pen samples per epoch (each drawn this many times, on average).
+MAX_PEN_SHARE = 4.0
 
 
 def check_config(config: TrainConfig) -> None:
@@ -181,6 +199,9 @@ def check_config(config: TrainConfig) -> None:
         raise ValueError(f"drawn_ones must be between 0 and {MAX_DRAWN_ONES:g}, not {config.drawn_ones!r}")
     if not 0 <= config.non_digits <= MAX_NON_DIGITS:
         raise ValueError(f"non_digits must be between 0 and {MAX_NON_DIGITS:g}, not {config.non_digits!r}")
+    for name in ("pen_digits", "letters"):
+        if not 0 <= getattr(config, name) <= MAX_PEN_SHARE:
+            raise ValueError(f"{name} must be between 0 and {MAX_PEN_SHARE:g}, not {getattr(config, name)!r}")
     for name in ("train_subset", "test_subset"):
         # A negative subset would slice from the end: "all but the last N", never what was meant.
         if (getattr(config, name) or 0) < 0:

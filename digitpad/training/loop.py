@@ -33,6 +33,7 @@ from digitpad.base.constants import NOT_A_DIGIT, NUM_CLASSES
 from digitpad.data.augment import augment_batch
 from digitpad.data.mnist import Mnist
 from digitpad.data.nondigits import make_non_digits
+from digitpad.data.pen_data import PenData, PenSample, render_samples
 from digitpad.data.pen_styles import add_drawn_ones, add_pen_styles
 from digitpad.model.checkpoint import CheckpointInfo, save_checkpoint
 from digitpad.model.network import DigitNet, ModelConfig, with_not_a_digit
@@ -110,6 +111,8 @@ class TrainingTensors:
     x_test: torch.Tensor
     y_test: torch.Tensor
     x_non_digits: torch.Tensor | None = None
+    #: The real pen samples whose drawings are the last rows of ``x_train``, drawn afresh every epoch.
+    pen_rows: tuple[PenSample, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,12 @@ def run_model_config(
     """
     if initial_model is not None:
         model_config = initial_model.config
-        if config.non_digits > 0 and not model_config.has_not_a_digit:
+        if config.declines and not model_config.has_not_a_digit:
             return replace(model_config, num_classes=NOT_A_DIGIT + 1)
-    elif model_config is None and config.non_digits > 0:
+    elif model_config is None and config.declines:
         return ModelConfig(num_classes=NOT_A_DIGIT + 1)
     classes = (model_config or ModelConfig()).num_classes
-    if config.non_digits > 0 and classes <= NOT_A_DIGIT:
+    if config.declines and classes <= NOT_A_DIGIT:
         raise ValueError(
             f"training with non-digits needs a model with {NOT_A_DIGIT + 1} classes (the digits and 'not a digit'); "
             f"this one has {classes}"
@@ -173,7 +176,9 @@ def set_up_run(config: TrainConfig) -> tuple[torch.device, torch.Generator]:
     return device, torch.Generator(device=device).manual_seed(config.seed)
 
 
-def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> TrainingTensors:
+def prepare_tensors(
+    data: Mnist, config: TrainConfig, device: torch.device, pen: PenSets | None = None
+) -> TrainingTensors:
     """The run's images and labels on ``device``: subsets cut, pen-style variants and non-digits added to the
     training set, held-out non-digits made for a run with them.
 
@@ -202,15 +207,62 @@ def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> T
         non_digits = make_non_digits(round(config.non_digits * len(digits)), config.seed, digits)
         train_images = np.concatenate([train_images, non_digits])
         train_labels = np.concatenate([train_labels, np.full(len(non_digits), NOT_A_DIGIT, train_labels.dtype)])
+    if config.declines:
         count = min(NON_DIGIT_CHECK_COUNT, len(test_images))
         held_out = images_to_tensor(make_non_digits(count, NON_DIGIT_CHECK_SEED, test_images), device)
+    rows, row_labels = pen_rows(pen or PenSets(), config)
+    if rows:
+        # Drawn last, so that drawing them afresh each epoch is one copy into the tail of x_train.
+        train_images = np.concatenate([train_images, render_samples(rows, config.seed)])
+        train_labels = np.concatenate([train_labels, row_labels.astype(train_labels.dtype)])
     return TrainingTensors(
         x_train=images_to_tensor(train_images, device),
         y_train=torch.from_numpy(train_labels.astype(np.int64)).to(device),
         x_test=images_to_tensor(test_images, device),
         y_test=torch.from_numpy(test_labels.astype(np.int64)).to(device),
         x_non_digits=held_out,
+        pen_rows=rows,
     )
+
+
+@dataclass(frozen=True)
+class PenSets:
+    """Real pen data for a run: files of digits and files of letters (:mod:`digitpad.data.pen_data`)."""
+
+    digits: tuple[PenData, ...] = ()
+    letters: tuple[PenData, ...] = ()
+
+    def record(self, config: TrainConfig) -> dict:
+        """What a checkpoint's data record says of the files the run used: name, samples, SHA-256 each."""
+        used = {"pen_data": self.digits if config.pen_digits else (), "letters": self.letters if config.letters else ()}
+        return {key: [pen.record() for pen in files] for key, files in used.items() if files}
+
+
+def pen_rows(pen: PenSets, config: TrainConfig) -> tuple[tuple[PenSample, ...], np.ndarray]:
+    """The real samples a run draws each epoch, and their labels: the digits, then the letters that look like
+    no digit as NOT_A_DIGIT, each set repeated or cut to its share (a seeded choice, the same every epoch)."""
+    rng = np.random.default_rng(config.seed)
+    rows: list[PenSample] = []
+    labels: list[int] = []
+    digits = [sample for file in pen.digits for sample in file.digits]
+    letters = [sample for file in pen.letters for sample in file.no_digit_letters]
+    for samples, share in ((digits, config.pen_digits), (letters, config.letters)):
+        count = round(share * len(samples))
+        if not count:
+            continue
+        chosen = np.resize(rng.permutation(len(samples)), count)
+        rows += [samples[i] for i in chosen]
+        labels += [samples[i].label if samples is digits else NOT_A_DIGIT for i in chosen]
+    return tuple(rows), np.asarray(labels, dtype=np.int64)
+
+
+def redraw_pen_rows(tensors: TrainingTensors, seed: int) -> None:
+    """Draw the run's real pen samples afresh into the tail of ``x_train``: a new size, slant, pen and
+    stroke moves for each, every epoch."""
+    if not tensors.pen_rows:
+        return
+    images = images_to_tensor(render_samples(tensors.pen_rows, seed), tensors.x_train.device)
+    tensors.x_train[len(tensors.x_train) - len(images) :] = images
 
 
 def build_model(
@@ -404,6 +456,7 @@ def train(
     progress_interval: float = 0.1,
     model_factory: Callable[[], nn.Module] | None = None,
     on_save_error: Callable[[OSError], None] | None = None,
+    pen: PenSets | None = None,
 ) -> TrainResult:
     """Train a model on ``data`` and return it with its history.
 
@@ -422,19 +475,27 @@ def train(
     10-class one raises ValueError (see :func:`run_model_config`).
     """
     config = config or TrainConfig()
+    pen = pen or PenSets()
     model_config = _check_run(data, config, model_config, initial_model, model_factory, checkpoint_path)
+    if config.pen_digits and not any(file.digits for file in pen.digits):
+        raise ValueError("pen_digits needs pen data with digits (train(pen=PenSets(digits=...)))")
+    if config.letters and not any(file.no_digit_letters for file in pen.letters):
+        raise ValueError("letters needs pen data with letters that look like no digit (PenSets(letters=...))")
     device, generator = set_up_run(config)
-    tensors = prepare_tensors(data, config, device)
+    tensors = prepare_tensors(data, config, device, pen)
     model, model_config = build_model(device, model_config, initial_model=initial_model, model_factory=model_factory)
     _, batches = batch_layout(config, len(tensors.x_train))
     optimizer, scheduler = build_optimiser(model, config, total_steps=config.epochs * batches)
     counts = {"train_images": len(tensors.x_train), "test_images": len(tensors.x_test)}
-    info = CheckpointInfo(model_config=model_config, recipe=config.to_dict(), data={**data.description(), **counts})
+    data_record = {**data.description(), **counts, **pen.record(config)}
+    info = CheckpointInfo(model_config=model_config, recipe=config.to_dict(), data=data_record)
     history: list[EpochResult] = []
     saved: Path | None = None
     started, seconds_before = time.perf_counter(), 0.0
     reporting = {"progress": progress, "should_stop": should_stop, "progress_interval": progress_interval}
     for epoch in range(1, config.epochs + 1):
+        if epoch > 1:
+            redraw_pen_rows(tensors, config.seed + epoch)
         stats = train_one_epoch(
             model, tensors, optimizer, scheduler, config, generator, epoch, seconds_before=seconds_before, **reporting
         )
