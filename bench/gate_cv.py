@@ -1,0 +1,229 @@
+"""The gate on real letters, cross-validated by writer: how its mixing weights and temperature were chosen.
+
+The shipped gate is the earlier gate (synthetic non-digits only) fine-tuned
+for a few epochs on MNIST, the synthetic non-digits, and the real pen data
+of ../shared/data/unipen-train: its letters that look like no digit as "not
+a digit" and its digits as digits, each drawn afresh every epoch through the
+reader's path (digitpad.data.pen_data). Which share of each, and the
+temperature, are chosen here on whole writers held out of those files,
+never on the dev set:
+
+- the writers of both files (sorted ids, permuted by ``--fold-seed``; writer
+  i of the permutation in fold i % K, as bench/drawn_digits.py --folds) make
+  K folds;
+- for each fold, a gate is fine-tuned without that fold's writers (saved as
+  ``--out-dir``/gate-fold{k}.safetensors), then the fold's letters and
+  digits are placed on the pad as ``bench/drawn_digits.py`` places them,
+  read offline with the shipped digit model and that gate, and counted:
+  letters read as "?", digits read as "?", digits read right; the shipped
+  gate is read on the same drawings for comparison;
+- the gate's temperature is fitted on the gates' logits for their own
+  held-out writers, pooled (digits labelled as themselves, letters as "not
+  a digit"), so it is calibrated on writers it never saw;
+- ``--final OUT`` then fine-tunes a gate on every writer with the same
+  settings and stores that temperature in it.
+
+    python bench/gate_cv.py [--folds K] [--only 0,1] [--letter-share F] [--pen-digits F] [--epochs N] [--final OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from drawn_digits import PAD_SIZE, place_sample, to_strokes  # noqa: E402
+
+from digitpad.base.constants import NOT_A_DIGIT  # noqa: E402
+from digitpad.base.paths import shipped_gate_path  # noqa: E402
+from digitpad.data.augment import AugmentConfig  # noqa: E402
+from digitpad.data.mnist import load_mnist  # noqa: E402
+from digitpad.data.pen_data import PenSample, load_pen_data  # noqa: E402
+from digitpad.ink.preprocess import PEN_WIDTH_FRACTION, normalise  # noqa: E402
+from digitpad.ink.samples import model_input  # noqa: E402
+from digitpad.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from digitpad.model.inference import Predictor  # noqa: E402
+from digitpad.model.reader import Reader  # noqa: E402
+from digitpad.model.temperature import CALIBRATION_METRIC, softmax  # noqa: E402
+from digitpad.training.calibration import (  # noqa: E402
+    Calibration,
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+)
+from digitpad.training.config import TrainConfig  # noqa: E402
+from digitpad.training.loop import PenSets, train  # noqa: E402
+
+TRAIN_DATA = REPO.parent / "shared" / "data" / "unipen-train"
+DIGITS_FILE = TRAIN_DATA / "unipen-1a-train.json.gz"
+LETTERS_FILE = TRAIN_DATA / "unipen-1bc-train.json.gz"
+MNIST_DIR = Path(os.environ.get("DIGITPAD_MNIST_DIR", REPO.parent / "shared" / "data" / "mnist"))
+
+
+def writer_folds(writers: set[str], k: int, seed: int) -> dict[str, int]:
+    """Writer id -> fold: sorted ids permuted by ``seed``, writer i of the permutation in fold i % k."""
+    ordered = sorted(writers)
+    order = np.random.default_rng(seed).permutation(len(ordered))
+    return {ordered[index]: position % k for position, index in enumerate(order)}
+
+
+def gate_config(args: argparse.Namespace) -> TrainConfig:
+    """The fine-tuning: the earlier gate's recipe (augmentation 0.6, pen styles, synthetic non-digits) at a
+    lower learning rate, plus the real letters and digits at their shares."""
+    return TrainConfig(
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        augment_config=AugmentConfig().scaled(0.6),
+        pen_styles=0.5,
+        non_digits=0.15,
+        letters=args.letter_share,
+        pen_digits=args.pen_digits,
+        seed=1,
+    )
+
+
+def fine_tune(pen: PenSets, args: argparse.Namespace, out: Path):
+    started = time.perf_counter()
+    result = train(
+        load_mnist(MNIST_DIR),
+        gate_config(args),
+        initial_model=load_checkpoint(shipped_gate_path()).model,
+        pen=pen,
+        checkpoint_path=out,
+    )
+    last = result.history[-1]
+    print(
+        f"  fine-tuned in {time.perf_counter() - started:.0f}s: MNIST {last.test_accuracy:.4f}, "
+        f"test digits declined {last.digits_declined:.4f}, synthetic non-digits {last.non_digit_recall:.4f}",
+        flush=True,
+    )
+    return result
+
+
+def as_bench_sample(sample: PenSample) -> dict:
+    return {
+        "label": sample.label,
+        "writer": sample.writer,
+        "group": "-",
+        "strokes": [p.tolist() for p in sample.strokes],
+    }
+
+
+def placed_strokes(samples: list[PenSample], seed: int) -> list:
+    """Each sample on the pad as bench/drawn_digits.py places it (45-80% of the height, the mouse's pen)."""
+    rng = np.random.default_rng(seed)
+    pen = PEN_WIDTH_FRACTION * PAD_SIZE
+    return [to_strokes(place_sample(as_bench_sample(s), rng, (0.45, 0.8)), pen, tablet=False) for s in samples]
+
+
+def read_texts(gate: Predictor, drawings: list) -> list[str]:
+    predictor = Predictor.from_checkpoint()
+    predictor.gate = gate
+    reader = Reader(predictor)
+    return [reader.read(strokes).text for strokes in drawings]
+
+
+def gate_logits(gate: Predictor, drawings: list) -> np.ndarray:
+    """The gate's logits for each drawing read as one character (as a single letter or digit is)."""
+    images = []
+    for strokes in drawings:
+        image = model_input(strokes)
+        images.append(np.zeros((28, 28), np.uint8) if image is None else image)
+    return gate.logits_batch(normalise(np.stack(images)))
+
+
+def report(name: str, letters: list[str], digits: list[str], labels: list[int]) -> dict:
+    figures = {
+        "letters_declined": float(np.mean([t == "?" for t in letters])),
+        "digits_unsure": float(np.mean([t == "?" for t in digits])),
+        "digits_right": float(np.mean([t == str(label) for t, label in zip(digits, labels, strict=True)])),
+    }
+    print(
+        f"  {name:14} letters declined {figures['letters_declined']:.2%} of {len(letters)}, "
+        f"digits '?' {figures['digits_unsure']:.2%}, right {figures['digits_right']:.2%} of {len(digits)}",
+        flush=True,
+    )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--only", help="run these folds only, e.g. 0,1")
+    parser.add_argument("--fold-seed", type=int, default=12345)
+    parser.add_argument("--letter-share", type=float, default=0.5)
+    parser.add_argument("--pen-digits", type=float, default=1.0)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--out-dir", type=Path, default=Path("/tmp/gate-cv"))
+    parser.add_argument("--final", type=Path, help="then fine-tune on every writer, calibrated, into this file")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    digits_data, letters_data = load_pen_data(DIGITS_FILE), load_pen_data(LETTERS_FILE)
+    folds = writer_folds({s.writer for s in digits_data.samples + letters_data.samples}, args.folds, args.fold_seed)
+    shipped = Predictor.from_checkpoint(shipped_gate_path())
+    print(f"load {os.getloadavg()[0]:.1f}; {json.dumps(gate_config(args).to_dict())}", flush=True)
+    chosen = range(args.folds) if not args.only else [int(k) for k in args.only.split(",")]
+    pooled_logits, pooled_labels, totals = [], [], {"shipped": [], "fine-tuned": []}
+    for fold in chosen:
+        print(f"fold {fold}:", flush=True)
+        held_letters = [s for s in letters_data.no_digit_letters if folds[s.writer] == fold]
+        held_digits = [s for s in digits_data.digits if folds[s.writer] == fold]
+        kept = PenSets(
+            digits=(replace(digits_data, samples=tuple(s for s in digits_data.samples if folds[s.writer] != fold)),),
+            letters=(replace(letters_data, samples=tuple(s for s in letters_data.samples if folds[s.writer] != fold)),),
+        )
+        gate_file = args.out_dir / f"gate-fold{fold}.safetensors"
+        fine_tune(kept, args, gate_file)
+        gate = Predictor.from_checkpoint(gate_file)
+        letter_drawings, digit_drawings = placed_strokes(held_letters, 0), placed_strokes(held_digits, 1)
+        labels = [int(s.label) for s in held_digits]
+        for name, reading_gate in (("shipped", shipped), ("fine-tuned", gate)):
+            figures = report(
+                name, read_texts(reading_gate, letter_drawings), read_texts(reading_gate, digit_drawings), labels
+            )
+            totals[name].append(figures)
+        pooled_logits += [gate_logits(gate, letter_drawings), gate_logits(gate, digit_drawings)]
+        pooled_labels += [np.full(len(held_letters), NOT_A_DIGIT), np.asarray(labels)]
+    for name, rows in totals.items():
+        mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+        print(f"mean over folds, {name}: " + ", ".join(f"{key} {value:.2%}" for key, value in mean.items()))
+    logits, labels = np.concatenate(pooled_logits), np.concatenate(pooled_labels)
+    temperature = fit_temperature(logits, labels)
+    calibration = Calibration(
+        temperature=temperature,
+        fitted_on=f"the gates' own held-out writers of {LETTERS_FILE.name} and {DIGITS_FILE.name} "
+        f"({len(labels)} drawings, {len(list(chosen))} folds by writer)",
+        nll_before=negative_log_likelihood(logits, labels),
+        nll_after=negative_log_likelihood(logits, labels, temperature),
+        ece_before=expected_calibration_error(softmax(logits), labels),
+        ece_after=expected_calibration_error(softmax(logits, temperature), labels),
+    )
+    print(
+        f"temperature on held-out writers: {temperature:.4f} (NLL {calibration.nll_before:.4f} -> "
+        f"{calibration.nll_after:.4f}, ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f})",
+        flush=True,
+    )
+    if args.final:
+        print("final gate, every writer:", flush=True)
+        result = fine_tune(PenSets(digits=(digits_data,), letters=(letters_data,)), args, args.final)
+        metrics = {**result.info.metrics, CALIBRATION_METRIC: calibration.to_dict()}
+        save_checkpoint(args.final, result.model, replace(result.info, metrics=metrics))
+        print(f"saved {args.final}")
+
+
+if __name__ == "__main__":
+    main()
