@@ -23,10 +23,24 @@ share of "?" and of digits read as more than one character.
 ``--group K`` writes K digits side by side as a number, on a pad K times as
 wide as it is high (a square slot per digit), and compares reading the
 number with reading each of its digits alone at the same place.
-``--letters`` reads UNIPEN letters that look like no digit instead, and
-prints how often they are read as no digit.
+``--letters [FILE]`` reads UNIPEN letters that look like no digit instead
+(the dev letters, or FILE: the training letters), and prints how often they
+are read as no digit. ``--data FILE`` reads another digits file (the
+training digits).
 
-    python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH] [--group K | --letters]
+Every digit report also prints, per writer group, the accuracy, "?" and
+split shares and the confusions (a digit read as one other digit): 1>7,
+7>1 and 0>8 always, and the three most common others.
+
+``--folds K`` (with ``--fold-seed S``) cross-validates by writer on a
+training file: its writers (never single samples) are cut into K folds by
+:func:`writer_folds`, and each fold's writers are read and reported apart,
+then a summary line per fold. ``--fold N`` reads fold N only; ``--gates
+PATTERN`` reads fold k with the gate at PATTERN with ``{fold}`` replaced
+by k (the gate trained without fold k's writers).
+
+    python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH] [--data FILE]
+        [--group K | --letters [FILE]] [--folds K [--fold-seed S] [--fold N] [--gates PATTERN]]
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from digitpad.data.pen_data import NO_DIGIT_LETTERS  # noqa: E402
 from digitpad.ink.preprocess import PEN_WIDTH_FRACTION  # noqa: E402
 from digitpad.ink.strokes import MOUSE_PRESSURE, Stroke, pressure_factor, render  # noqa: E402
 from digitpad.model.reader import UNKNOWN, UNSURE_BELOW, Reader  # noqa: E402
@@ -53,14 +68,16 @@ from digitpad.model.reader import UNKNOWN, UNSURE_BELOW, Reader  # noqa: E402
 DATA = REPO.parent / "shared" / "data" / "unipen-dev"
 DEFAULT_DATA = DATA / "unipen-1a-dev.json.gz"
 LETTERS_DATA = DATA / "unipen-1bc-dev.json.gz"
-#: Letters that look like no digit (the data's README): an honest reader declines them.
-NO_DIGIT_LETTERS = frozenset("ACEFHKMNPRTUVWXYacefhkmnprtuvwxy")
 #: The pad's height; a single digit's pad is square, a number's has a square slot per digit.
 PAD_SIZE = 400
 #: Writers with fewer digits than this are only counted in their group.
 MIN_WRITER_DIGITS = 20
 #: Target for reading a number against reading its digits alone.
 NUMBER_RATIO_TARGET = 0.97
+#: Confusions (true>read) always printed per group, even at 0: the ones the project tracks.
+CONFUSIONS_OF_INTEREST = ("1>7", "7>1", "0>8")
+#: How many of the other confusions each group lists, most common first.
+OTHER_CONFUSIONS = 3
 
 
 def writer_group(writer: str) -> str:
@@ -73,6 +90,18 @@ def writer_group(writer: str) -> str:
         return "pri"
     # Two-letter ids are aga's writers; full names are uqb's.
     return "aga" if len(writer) <= 3 else "uqb"
+
+
+def writer_folds(writers, k: int, seed: int) -> dict[str, int]:
+    """Each writer's fold (0 to k-1): the sorted distinct ids, permuted by ``default_rng(seed)``, writer i of
+    the permutation in fold i % k.
+
+    Other scripts cut folds by this exact rule (a gate trained without fold
+    k's writers must be measured on fold k's writers), so keep it as it is.
+    """
+    ids = sorted(set(writers))
+    order = np.random.default_rng(seed).permutation(len(ids))
+    return {ids[j]: i % k for i, j in enumerate(order)}
 
 
 @dataclass
@@ -119,7 +148,7 @@ def load_unipen(path: Path) -> list[dict]:
 
 
 def load_letters(path: Path = LETTERS_DATA) -> list[dict]:
-    """The dev letters that look like no digit (never train on them)."""
+    """The letters of ``path`` that look like no digit (the dev letters by default: never train on them)."""
     return [sample for sample in load_unipen(path) if sample["label"] in NO_DIGIT_LETTERS]
 
 
@@ -293,6 +322,7 @@ def report(name: str, results: list[Result], seconds: float, every_writer: bool 
     listed = "  ".join(f"{writer} {accuracy:.4f} ({count})" for accuracy, writer, count in sizeable[:4])
     print(f"{'':8s} worst writers with >= {MIN_WRITER_DIGITS} digits: {listed}", flush=True)
     report_unsure_and_splits(results)
+    report_groups(results)
     if every_writer:
         for writer, outcomes in sorted(by_writer.items()):
             errors = len(outcomes) - sum(outcomes)
@@ -310,6 +340,34 @@ def report_unsure_and_splits(results: list[Result]) -> None:
     labels = ", ".join(f"{label} x{count}" for label, count in sorted(split.items()))
     line = f"{'':8s} read as 2+ characters {share(sum(split.values()), len(results))}"
     print(line + (f": {labels}" if labels else "") + (f"; nothing read {empty}" if empty else ""), flush=True)
+
+
+def confusions(results: list[Result]) -> Counter:
+    """``true>read`` counts of digits read as exactly one other digit ("?" and splits are counted apart)."""
+    return Counter(
+        f"{digit.text}>{text}" for digit, text in results if len(text) == 1 and text.isdigit() and text != digit.text
+    )
+
+
+def report_groups(results: list[Result]) -> None:
+    """Per writer group: accuracy, "?" and split shares, the confusions of interest and the commonest others."""
+    by_group: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_group[result[0].group].append(result)
+    for group, outcomes in sorted(by_group.items()):
+        count = len(outcomes)
+        right = sum(text == digit.text for digit, text in outcomes)
+        unsure = sum(UNKNOWN in text for _, text in outcomes)
+        split = sum(len(text) > 1 for _, text in outcomes)
+        confused = confusions(outcomes)
+        # The tracked ones are printed even at 0, so that runs line up; the others only when they happen.
+        tracked = "  ".join(f"{pair} {confused.pop(pair, 0)}" for pair in CONFUSIONS_OF_INTEREST)
+        others = ", ".join(f"{pair} x{n}" for pair, n in confused.most_common(OTHER_CONFUSIONS)) or "none"
+        print(
+            f"{'':8s} group {group:4s} accuracy {right / count:.4f} ({count})  unsure {unsure / count:.4f} ({unsure})"
+            f"  split {split / count:.4f} ({split})  |  {tracked}  |  others {others}",
+            flush=True,
+        )
 
 
 def report_numbers(name: str, numbers: list[Result], alone: list[Result], seconds: float) -> float:
@@ -422,8 +480,25 @@ def parse_args() -> argparse.Namespace:
         nargs="?",
         const=LETTERS_DATA,
         type=Path,
-        metavar="JSON_GZ",
-        help="read the dev letters that look like no digit instead of digits",
+        metavar="FILE",
+        help="read the letters that look like no digit instead of digits: the dev letters, or FILE's "
+        "(e.g. ../shared/data/unipen-train/unipen-1bc-train.json.gz)",
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="cross-validate by writer: cut the file's writers into K folds and report each fold's writers apart",
+    )
+    parser.add_argument(
+        "--fold-seed", type=int, default=0, metavar="S", help="the seed of the writers' permutation (default 0)"
+    )
+    parser.add_argument("--fold", type=int, metavar="N", help="with --folds: read fold N's writers only")
+    parser.add_argument(
+        "--gates",
+        metavar="PATTERN",
+        help="with --folds: read fold k with the gate at PATTERN, {fold} replaced by k "
+        "(e.g. /tmp/gate-fold{fold}.safetensors: the gate trained without fold k's writers)",
     )
     parser.add_argument("--errors", type=Path, metavar="PNG", help="draw the digits misread offline into this PNG")
     parser.add_argument(
@@ -445,6 +520,23 @@ def parse_args() -> argparse.Namespace:
         parser.error("--letters places letters alone: leave out --group")
     if args.decline_above is not None and not set(args.modes.split(",")) <= {"offline", "offline-tablet"}:
         parser.error("--decline-above applies to the offline modes only: add --modes offline")
+    if args.folds is None:
+        if args.fold is not None or args.gates:
+            parser.error("--fold and --gates need --folds K")
+    else:
+        if args.folds < 2:
+            parser.error("--folds must be at least 2")
+        if args.fold is not None and not 0 <= args.fold < args.folds:
+            parser.error(f"--fold must be 0 to {args.folds - 1}")
+        if args.group > 1:
+            parser.error("--folds reads digits alone: leave out --group (a number mixes writers)")
+        if args.record:
+            parser.error("--record records the whole dev set's figure: leave out --folds")
+    if args.gates:
+        if "{fold}" not in args.gates:
+            parser.error("--gates needs {fold} in its path, e.g. /tmp/gate-fold{fold}.safetensors")
+        if args.gate:
+            parser.error("--gates sets each fold's gate: leave out --gate")
     return args
 
 
@@ -463,17 +555,20 @@ def main() -> None:
         drawings = [digit for number in numbers for digit in number.digits]
     else:
         numbers, drawings = [], place_samples(samples, seed=args.seed, heights=heights)
-    predictor = load_gated_predictor(args.weights)
-    if args.decline_above is not None:
-        if predictor.gate is None and not predictor.model.config.has_not_a_digit:
-            raise SystemExit("--decline-above needs a gate (leave out --gate off)")
-        predictor = StricterGate(predictor, args.decline_above)
+    predictor = stricter_if_asked(load_gated_predictor(args.weights), args)
     what = "letters that look like no digit" if args.letters else "digits"
     layout = f", in {len(numbers)} numbers of {args.group} on a {pad[0]}x{pad[1]} pad" if numbers else ""
     gate = predictor.gate.source if predictor.gate is not None else "none"
+    if args.gates:
+        gate = f"per fold {args.gates}"
     stricter = f", declined above {args.decline_above:g} 'not a digit'" if args.decline_above is not None else ""
     print(f"{len(drawings)} {what}{layout}, weights {predictor.source}, gate {gate}{stricter}")
+    print(f"data {args.letters or args.data}")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    if args.folds:
+        run_folds(args, drawings, predictor, pad)
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        return
     for mode in args.modes.split(","):
         started = time.perf_counter()
         misread: list = []
@@ -491,6 +586,99 @@ def main() -> None:
         if args.record and mode == "mouse" and default_run:
             record_drawn_accuracy(predictor.source, accuracy)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+
+
+def stricter_if_asked(predictor, args):
+    """``predictor`` wrapped in :class:`StricterGate` with --decline-above, else as it is."""
+    if args.decline_above is None:
+        return predictor
+    if predictor.gate is None and not predictor.model.config.has_not_a_digit:
+        raise SystemExit("--decline-above needs a gate (leave out --gate off)")
+    return StricterGate(predictor, args.decline_above)
+
+
+def fold_predictor(args, fold: int, predictor):
+    """The predictor for ``fold``: with --gates, the weights with that fold's gate; else ``predictor``."""
+    if not args.gates:
+        return predictor
+    from digitpad.model.gate import GATE_ENV, attach_gate
+    from digitpad.model.inference import Predictor
+
+    path = args.gates.format(fold=fold)
+    gate = Predictor.from_checkpoint(path)
+    if not gate.model.config.has_not_a_digit:
+        raise SystemExit(f"{path} has no 'not a digit' output, so it cannot be a gate")
+    # A fresh digit predictor: attach_gate keeps a gate already attached, so one predictor cannot change gates.
+    fresh = Predictor.from_checkpoint(args.weights)
+    if fresh.model.config.has_not_a_digit:
+        raise SystemExit("--gates needs ten-class weights: these have their own 'not a digit' output")
+    os.environ[GATE_ENV] = path  # the window (mouse, tablet) loads its gate from here
+    return stricter_if_asked(attach_gate(fresh, gate), args)
+
+
+def run_folds(args, drawings: list[PlacedDigit], predictor, pad: tuple[int, int]) -> None:
+    """Read and report each fold's writers apart (cross-validation by writer), then a line per fold."""
+    assignment = writer_folds([drawing.writer for drawing in drawings], args.folds, args.fold_seed)
+    folds = [args.fold] if args.fold is not None else list(range(args.folds))
+    modes = args.modes.split(",")
+    done: dict[str, list[tuple[int, list[Result]]]] = defaultdict(list)
+    misread: list = []
+    for fold in folds:
+        held_out = [drawing for drawing in drawings if assignment[drawing.writer] == fold]
+        reader = fold_predictor(args, fold, predictor)
+        gate = reader.gate.source if reader.gate is not None else "none"
+        writers = len({drawing.writer for drawing in held_out})
+        print(
+            f"fold {fold} of {args.folds} (seed {args.fold_seed}): {writers} writers, {len(held_out)} samples, "
+            f"gate {gate}",
+            flush=True,
+        )
+        for mode in modes:
+            started = time.perf_counter()
+            results = read_mode(mode, held_out, reader, args, pad, misread)
+            seconds = time.perf_counter() - started
+            if args.letters:
+                report_letters(mode, results, seconds)
+            else:
+                report(mode, results, seconds, every_writer=args.writers)
+            done[mode].append((fold, results))
+    for mode in modes:
+        report_folds(mode, done[mode], bool(args.letters), args)
+    if args.errors and "offline" in modes and not args.letters:
+        save_errors(misread, args.errors)
+
+
+def report_folds(mode: str, folds: list[tuple[int, list[Result]]], letters: bool, args) -> None:
+    """One line per fold (its figures side by side), then all the folds read together and the spread."""
+    print(f"{mode:8s} by fold ({args.folds} folds of writers, seed {args.fold_seed}):", flush=True)
+    figures = []
+    pooled = [("all", [result for _, fold_results in folds for result in fold_results])] if len(folds) > 1 else []
+    for fold, results in [*folds, *pooled]:
+        count = len(results)
+        writers = len({drawing.writer for drawing, _ in results})
+        unsure = sum(UNKNOWN in text for _, text in results) / count
+        if letters:
+            figure = sum(all(symbol == UNKNOWN for symbol in text) for _, text in results) / count
+            line = f"declined {figure:.4f}  with a ? {unsure:.4f}"
+        else:
+            figure = sum(text == drawing.text for drawing, text in results) / count
+            split = sum(len(text) > 1 for _, text in results) / count
+            line = f"accuracy {figure:.4f}  unsure {unsure:.4f}  split {split:.4f}"
+        by_group: dict[str, list[bool]] = defaultdict(list)
+        for drawing, text in results:
+            right = all(s == UNKNOWN for s in text) if letters else text == drawing.text
+            by_group[drawing.group].append(right)
+        groups = "  ".join(f"{group} {np.mean(v):.4f} ({len(v)})" for group, v in sorted(by_group.items()))
+        if fold != "all":
+            figures.append(figure)
+        name = f"fold {fold}" if fold != "all" else "all"
+        print(f"{'':8s} {name:7s} {writers:4d} writers {count:5d} samples  {line}  |  {groups}", flush=True)
+    if len(figures) > 1:
+        print(
+            f"{'':8s} folds: mean {np.mean(figures):.4f}  sd {np.std(figures):.4f}  "
+            f"min {min(figures):.4f}  max {max(figures):.4f}",
+            flush=True,
+        )
 
 
 def record_drawn_accuracy(path: Path, accuracy: float) -> None:
