@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from drawn_digits import PAD_SIZE, place_sample, to_strokes  # noqa: E402
+from drawn_digits import PAD_SIZE, place_sample, to_strokes, writer_folds  # noqa: E402
 
 from digitpad.base.constants import NOT_A_DIGIT  # noqa: E402
 from digitpad.base.paths import shipped_gate_path  # noqa: E402
@@ -69,13 +69,6 @@ TRAIN_DATA = REPO.parent / "shared" / "data" / "unipen-train"
 DIGITS_FILE = TRAIN_DATA / "unipen-1a-train.json.gz"
 LETTERS_FILE = TRAIN_DATA / "unipen-1bc-train.json.gz"
 MNIST_DIR = Path(os.environ.get("DIGITPAD_MNIST_DIR", REPO.parent / "shared" / "data" / "mnist"))
-
-
-def writer_folds(writers: set[str], k: int, seed: int) -> dict[str, int]:
-    """Writer id -> fold: sorted ids permuted by ``seed``, writer i of the permutation in fold i % k."""
-    ordered = sorted(writers)
-    order = np.random.default_rng(seed).permutation(len(ordered))
-    return {ordered[index]: position % k for position, index in enumerate(order)}
 
 
 def gate_config(args: argparse.Namespace) -> TrainConfig:
