@@ -29,6 +29,8 @@ FEATURE_LAYER_KEY = "draw/feature_layer"
 # The Train tab. Key names are those earlier versions wrote, so settings carry over.
 #: The folder with MNIST chosen last (str).
 TRAIN_DATA_DIR_KEY = "train/dataDir"
+#: The file of real pen digits a run adds to MNIST (str path); absent for MNIST alone.
+TRAIN_PEN_DATA_KEY = "train/penData"
 #: The recipe the settings form started from (a name in digitpad.training.recipes.RECIPES).
 TRAIN_RECIPE_KEY = "train/recipe"
 TRAIN_EPOCHS_KEY = "train/epochs"

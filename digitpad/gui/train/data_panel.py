@@ -1,4 +1,4 @@
-"""The Train tab's Data panel: where MNIST is, whether it is usable, Download and Choose folder."""
+"""The Train tab's Data panel: where MNIST is, whether it is usable, Download and Choose folder; the pen data."""
 
 from __future__ import annotations
 
@@ -17,12 +17,17 @@ from digitpad.gui.common.style import (
     status_dot,
     titled_panel,
 )
+from digitpad.gui.train.pen_choice import PenDataStatus
 from digitpad.gui.train.session import DataStatus, TrainingSession
 from digitpad.gui.train.workers import DownloadProgress
 
+#: What the pen-data file dialog lists first: the JSON exports, gzipped or not.
+PEN_DATA_FILTER = "Pen data (*.json *.json.gz *.gz);;All files (*)"
+
 
 class DataPanel(QFrame):
-    """Shows the session's data folder and its state; downloads MNIST or takes another folder."""
+    """Shows the session's data folder and its state; downloads MNIST or takes another folder; takes or
+    clears the optional file of real pen digits that runs add to MNIST."""
 
     def __init__(self, session: TrainingSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,15 +48,36 @@ class DataPanel(QFrame):
         box(QHBoxLayout(self.download_row), (self.download_progress, 1), self.cancel_button, margins=0)
         self.download_row.setVisible(False)
         buttons = box(QHBoxLayout(), self.choose_button, self.download_button)
-        box(layout, self.status_label, self.folder_label, buttons, self.download_row, self.error_label)
+        pen_buttons = self._pen_data_widgets()
+        box(layout, self.status_label, self.folder_label, self.pen_label, buttons, pen_buttons)
+        box(layout, self.download_row, self.error_label, self.pen_error_label)
         self._connect()
         self.show_status(session.data_status())
+        self.show_pen_data(session.pen_data.status())
+
+    def _pen_data_widgets(self) -> QHBoxLayout:
+        """The line under the folder's (the pen-data file in use, or MNIST alone), its error line, and the row
+        of Pen data… and Clear, under MNIST's buttons."""
+        self.pen_label = muted(QLabel(objectName="penDataLabel", wordWrap=True))
+        self.pen_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.choose_pen_button = QPushButton("Pen data…", objectName="choosePenDataButton")
+        self.choose_pen_button.setToolTip(
+            "Optional: a file of real pen digits (UNIPEN's JSON export) that runs train on beside MNIST"
+        )
+        self.clear_pen_button = QPushButton("Clear pen data", objectName="clearPenDataButton")
+        self.clear_pen_button.setToolTip("Train on MNIST alone")
+        self.pen_error_label = error_label("penDataErrorLabel")
+        return box(QHBoxLayout(), self.choose_pen_button, self.clear_pen_button)
 
     def _connect(self) -> None:
         session = self.session
         self.choose_button.clicked.connect(self.choose_folder)
         self.download_button.clicked.connect(self.start_download)
         self.cancel_button.clicked.connect(self.cancel_download)
+        self.choose_pen_button.clicked.connect(self.choose_pen_data)
+        self.clear_pen_button.clicked.connect(session.pen_data.clear)
+        session.pen_data.changed.connect(self.show_pen_data)
+        session.pen_data.problem.connect(lambda text: show_text(self.pen_error_label, text))
         session.dataStatusChanged.connect(self.show_status)
         session.dataProblem.connect(lambda text: show_text(self.error_label, text))
         session.downloadProgress.connect(self._on_download_progress)
@@ -72,6 +98,28 @@ class DataPanel(QFrame):
         chosen = QFileDialog.getExistingDirectory(self, "Folder with the MNIST files", str(start))
         if chosen:
             self.session.set_data_dir(Path(chosen), preload=self.isVisible())
+
+    @Slot(object)
+    def show_pen_data(self, status: PenDataStatus) -> None:
+        self.pen_label.setText(elide_long_words(status.text, 44))
+        self.pen_label.setToolTip(status.path)
+        self._enable_pen_buttons()
+
+    @Slot()
+    def choose_pen_data(self) -> None:
+        """Ask for a pen-data file; it is read in the background and replaces the one in use only if usable."""
+        current = self.session.pen_data.status().path
+        start = str(Path(current).parent) if current else str(Path.home())
+        chosen, _ = QFileDialog.getOpenFileName(self, "A file of real pen digits", start, PEN_DATA_FILTER)
+        if chosen:
+            self.session.pen_data.choose(Path(chosen))
+
+    def _enable_pen_buttons(self) -> None:
+        # No change of file during a run (it has its data already) or while one is being read.
+        status = self.session.pen_data.status()
+        free = not self.session.is_busy() and not status.reading
+        self.choose_pen_button.setEnabled(free)
+        self.clear_pen_button.setEnabled(free and status.chosen)
 
     @Slot()
     def start_download(self) -> None:
@@ -104,3 +152,4 @@ class DataPanel(QFrame):
             self.download_row.setVisible(False)
         for button in (self.choose_button, self.download_button):
             button.setEnabled(not busy)
+        self._enable_pen_buttons()

@@ -22,6 +22,7 @@ from digitpad.data.download import download_mnist
 from digitpad.data.mnist import MNIST_FILES, find_idx_file, has_mnist, resolve_data_dir
 from digitpad.gui.common.workers import Job, StoppableWorker, stop_and_wait
 from digitpad.gui.state import preferences as prefs
+from digitpad.gui.train.pen_choice import PenDataChoice
 from digitpad.gui.train.workers import (
     DataLoader,
     Downloader,
@@ -87,7 +88,8 @@ class TrainingSession(QObject):
         busyChanged(bool): a run or a download started or ended.
         dataStatusChanged(DataStatus): the data folder or its state changed.
         dataProblem(str): the data folder cannot be used (empty text: no problem any more).
-        runStarted(TrainConfig): a run's worker thread started.
+        runStarted(TrainConfig): a run's worker thread started, with the settings it runs
+            (pen_digits given its default share when a pen-data file is chosen and the recipe gives none).
         batchProgress(BatchProgress): throttled progress of the run.
         epochFinished(EpochResult): an epoch was evaluated and autosaved.
         runFinished(object): the run's thread ended: its TrainResult, or None if it
@@ -130,6 +132,8 @@ class TrainingSession(QObject):
         self._mnist_cache = MnistCache(data_loader)
         self._downloader = downloader or download_mnist
         self._data_dir = self._initial_data_dir()
+        #: The optional file of real pen digits a run adds to MNIST.
+        self.pen_data = PenDataChoice(settings, self)
         self._run, self._download, self._estimate, self._finetune = Job(), Job(), Job(), Job()
         self._run_started = 0.0
         self.result: TrainResult | None = None
@@ -224,6 +228,7 @@ class TrainingSession(QObject):
         pressed: both hold the GIL in long chunks and would stall the GUI then.
         """
         warm_up_training()
+        self.pen_data.prepare()
         if self.data_ready() and not self.is_training():
             self._mnist_cache.preload(self._data_dir)
 
@@ -234,15 +239,20 @@ class TrainingSession(QObject):
         return self._mnist_cache.wait(max(0.0, deadline - time.perf_counter()))
 
     def start(self, config: TrainConfig, model_config: ModelConfig | None = None) -> bool:
-        """Start a run in a worker thread; False (and nothing done) while busy or without data."""
-        if self.is_busy() or not self.data_ready():
+        """Start a run in a worker thread; False (and nothing done) while busy, without data or reading pen data.
+
+        With a pen-data file chosen, the run trains on it too (see PenDataChoice.for_run).
+        """
+        if self.is_busy() or not self.data_ready() or self.pen_data.is_reading():
             return False
+        config, pen, data_line = self.pen_data.for_run(config)
         worker = TrainingWorker(
             self._data_dir,
             config,
             model_config=model_config,
             autosave_path=user_weights_dir() / AUTOSAVE_NAME,
             data_loader=self._mnist_cache.load,
+            pen=pen,
         )
         worker.message.connect(self.message)
         worker.progress.connect(self.batchProgress)
@@ -256,6 +266,7 @@ class TrainingSession(QObject):
         self._run_started = time.perf_counter()
         self._run.start(worker, self).finished.connect(self._on_run_thread_finished)
         self.runStarted.emit(config)
+        self.message.emit(data_line)
         self.busyChanged.emit(True)
         return True
 
@@ -388,7 +399,7 @@ class TrainingSession(QObject):
         and autosaves its partial epoch (atomically), so no file is left
         half-written.
         """
-        jobs = (self._run, self._download, self._estimate, self._finetune)
+        jobs = (self._run, self._download, self._estimate, self._finetune, self.pen_data.job)
         for job in jobs:
             job.request_stop()
         # Loading cannot be interrupted; it takes about a second.

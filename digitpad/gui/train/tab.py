@@ -105,7 +105,8 @@ class TrainTab(QWidget):
         session = self.session
         for source in (session, self.model_panel):
             source.message.connect(self.plots.log)
-        for change in (session.busyChanged, session.dataStatusChanged):  # a chosen folder can enable Start
+        # A chosen folder can enable Start; a pen-data file being read disables it until it is read.
+        for change in (session.busyChanged, session.dataStatusChanged, session.pen_data.changed):
             change.connect(self.update_buttons)
         session.busyChanged.connect(lambda busy: busy or self._estimate_timer.start())
         session.runStarted.connect(self._on_run_started)
@@ -236,13 +237,17 @@ class TrainTab(QWidget):
     def update_buttons(self) -> None:
         session = self.session
         busy, training = session.is_busy(), session.is_training()
-        ready = session.data_ready()
+        ready, reading = session.data_ready(), session.pen_data.is_reading()
+        if not (ready or busy):
+            start_tip = "Download MNIST or choose a folder with it first"
+        elif reading and not busy:
+            start_tip = "Reading the pen data first…"
+        else:
+            start_tip = "Train a new model with these settings in the background"
         self.run_controls.set_buttons(
-            can_start=not busy and ready,
+            can_start=not busy and ready and not reading,
             can_stop=training and not session.stop_requested(),
-            start_tip="Train a new model with these settings in the background"
-            if ready or busy
-            else "Download MNIST or choose a folder with it first",
+            start_tip=start_tip,
         )
         self.settings_form.set_enabled(not busy)
         self.model_panel.set_buttons(training=training)

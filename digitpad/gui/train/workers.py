@@ -27,7 +27,7 @@ from digitpad.gui.common.workers import (
 )
 from digitpad.model.network import ModelConfig
 from digitpad.training.config import BatchProgress, EpochResult, TrainConfig
-from digitpad.training.loop import train
+from digitpad.training.loop import PenSets, train
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +136,17 @@ class TrainingWorker(StoppableWorker):
         model_config: ModelConfig | None = None,
         autosave_path: Path | None = None,
         data_loader: DataLoader | None = None,
+        pen: PenSets | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """``pen``: real pen data the run adds to MNIST (None: MNIST alone)."""
         super().__init__(parent)
         self.data_dir = data_dir
         self.config = config
         self.model_config = model_config
         self.autosave_path = autosave_path
         self._load = data_loader or load_mnist
+        self.pen = pen
         self._throttle = ProgressThrottle()
 
     @Slot()
@@ -171,6 +174,7 @@ class TrainingWorker(StoppableWorker):
                 should_stop=self.stop_requested,
                 checkpoint_path=self.autosave_path,
                 on_save_error=self._on_autosave_failed,
+                pen=self.pen,
             )
             self.finished.emit(result)
 
