@@ -48,9 +48,10 @@ def settings_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_tab(qtbot, settings_path):
+def make_tab(qtbot, settings_path, mnist_dir):
     """Build a shown TrainTab on the INI file ``settings_path`` (a QSettings of its own each time, so that
-    a second tab reads what the first one stored); every tab is shut down before it is destroyed."""
+    a second tab reads what the first one stored); every tab is shut down before it is destroyed. Start needs
+    an MNIST folder, so these tests skip without $DIGITPAD_MNIST_DIR, as the Train tab's own do."""
     tabs: list[TrainTab] = []
 
     def make(**kwargs) -> TrainTab:

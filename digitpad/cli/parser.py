@@ -10,7 +10,7 @@ from digitpad.cli.common import add_data_dir_option
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     """``digitpad train``. Its settings default to None, meaning "not given": they then come from
     --recipe, or without one from TrainConfig() and ModelConfig() (see train_settings)."""
-    from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE, TrainConfig
+    from digitpad.training.config import TrainConfig
     from digitpad.training.recipes import RECIPES
 
     defaults = TrainConfig()
@@ -54,6 +54,24 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         "as an eleventh class, 'not a digit', which the model then has (0: off; default "
         f"{defaults.non_digits:g})",
     )
+    _add_pen_data_options(train)
+    train.add_argument("--seed", type=int, help=f"default {defaults.seed}")
+    train.add_argument("--device", help=f"auto, cpu, cuda or mps (default {defaults.device})")
+    train.add_argument("--channels", help="conv channels per block, e.g. 32,64,128")
+    train.add_argument("--subset", type=int, help="train on the first N images only")
+    train.add_argument("--init", metavar="PATH", help="start from these weights (fine-tuning) instead of a fresh model")
+    train.add_argument(
+        "--out",
+        metavar="PATH",
+        help="where to save the weights (default: <digitpad home>/weights/trained-<time>.safetensors)",
+    )
+    train.add_argument("--download", action="store_true", help="download MNIST first if it is not there")
+
+
+def _add_pen_data_options(train: argparse.ArgumentParser) -> None:
+    """``digitpad train``'s real pen data: files of digits and of letters, and the share of each per epoch."""
+    from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE
+
     train.add_argument(
         "--pen-data",
         action="append",
@@ -72,17 +90,6 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--letter-share", type=float, metavar="SHARE", help=f"default {LETTER_FILE_SHARE:g} with --letters"
     )
-    train.add_argument("--seed", type=int, help=f"default {defaults.seed}")
-    train.add_argument("--device", help=f"auto, cpu, cuda or mps (default {defaults.device})")
-    train.add_argument("--channels", help="conv channels per block, e.g. 32,64,128")
-    train.add_argument("--subset", type=int, help="train on the first N images only")
-    train.add_argument("--init", metavar="PATH", help="start from these weights (fine-tuning) instead of a fresh model")
-    train.add_argument(
-        "--out",
-        metavar="PATH",
-        help="where to save the weights (default: <digitpad home>/weights/trained-<time>.safetensors)",
-    )
-    train.add_argument("--download", action="store_true", help="download MNIST first if it is not there")
 
 
 def _add_calibrate_parser(commands: argparse._SubParsersAction) -> None:

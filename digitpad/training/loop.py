@@ -256,12 +256,12 @@ def pen_rows(pen: PenSets, config: TrainConfig) -> tuple[tuple[PenSample, ...], 
     return tuple(rows), np.asarray(labels, dtype=np.int64)
 
 
-def redraw_pen_rows(tensors: TrainingTensors, seed: int) -> None:
-    """Draw the run's real pen samples afresh into the tail of ``x_train``: a new size, slant, pen and
-    stroke moves for each, every epoch."""
-    if not tensors.pen_rows:
+def redraw_pen_rows(tensors: TrainingTensors, config: TrainConfig, epoch: int) -> None:
+    """Draw the run's real pen samples afresh into the tail of ``x_train`` for ``epoch`` (1-based; the first
+    epoch's were drawn with the tensors): a new size, slant, pen and stroke moves for each."""
+    if not tensors.pen_rows or epoch == 1:
         return
-    images = images_to_tensor(render_samples(tensors.pen_rows, seed), tensors.x_train.device)
+    images = images_to_tensor(render_samples(tensors.pen_rows, config.seed + epoch), tensors.x_train.device)
     tensors.x_train[len(tensors.x_train) - len(images) :] = images
 
 
@@ -465,37 +465,28 @@ def train(
     ends the run, unless ``on_save_error`` takes the OSError and the run goes
     on (the app's autosave is a safety net: a full disk must not cost the model).
     ``initial_model``: fine-tune this model instead of starting afresh.
-    ``model_factory``: build the model to train instead of a DigitNet, so
-    that the benches can put another architecture through this very loop; it
-    is called after the seed is set and the data is on the device, and must
-    map normalised (B, 1, 28, 28) images to (B, 10) logits, (B, 11) with
-    non-digits; it cannot be checkpointed (checkpoints describe DigitNets).
-    A run with ``config.non_digits`` needs an 11-class model: without
-    ``model_config`` it gets the default one with 11 classes; a given
-    10-class one raises ValueError (see :func:`run_model_config`).
+    ``model_factory``: build the model to train instead of a DigitNet (the benches' other architectures),
+    called once the seed is set and the data is on the device; it maps normalised (B, 1, 28, 28) images to
+    (B, 10) logits, (B, 11) with non-digits, and cannot be checkpointed (checkpoints describe DigitNets).
+    A run that declines (``config.declines``) needs an 11-class model: without ``model_config`` it gets the
+    default one with 11 classes; a given 10-class one raises ValueError (see :func:`run_model_config`).
+    ``pen``: real pen data, used as far as ``config.pen_digits`` and ``config.letters`` say.
     """
     config = config or TrainConfig()
     pen = pen or PenSets()
-    model_config = _check_run(data, config, model_config, initial_model, model_factory, checkpoint_path)
-    if config.pen_digits and not any(file.digits for file in pen.digits):
-        raise ValueError("pen_digits needs pen data with digits (train(pen=PenSets(digits=...)))")
-    if config.letters and not any(file.no_digit_letters for file in pen.letters):
-        raise ValueError("letters needs pen data with letters that look like no digit (PenSets(letters=...))")
+    model_config = _check_run(data, config, model_config, initial_model, model_factory, checkpoint_path, pen)
     device, generator = set_up_run(config)
     tensors = prepare_tensors(data, config, device, pen)
     model, model_config = build_model(device, model_config, initial_model=initial_model, model_factory=model_factory)
     _, batches = batch_layout(config, len(tensors.x_train))
     optimizer, scheduler = build_optimiser(model, config, total_steps=config.epochs * batches)
-    counts = {"train_images": len(tensors.x_train), "test_images": len(tensors.x_test)}
-    data_record = {**data.description(), **counts, **pen.record(config)}
-    info = CheckpointInfo(model_config=model_config, recipe=config.to_dict(), data=data_record)
+    info = _run_info(data, config, model_config, tensors, pen)
     history: list[EpochResult] = []
     saved: Path | None = None
     started, seconds_before = time.perf_counter(), 0.0
     reporting = {"progress": progress, "should_stop": should_stop, "progress_interval": progress_interval}
     for epoch in range(1, config.epochs + 1):
-        if epoch > 1:
-            redraw_pen_rows(tensors, config.seed + epoch)
+        redraw_pen_rows(tensors, config, epoch)
         stats = train_one_epoch(
             model, tensors, optimizer, scheduler, config, generator, epoch, seconds_before=seconds_before, **reporting
         )
@@ -513,6 +504,15 @@ def train(
     # The caller gets a plain CPU model in eval mode, whatever it was trained on.
     model.cpu().to(memory_format=torch.contiguous_format).eval()
     return TrainResult(model=model, history=history, stopped=stats.stopped, checkpoint=saved, info=info)
+
+
+def _run_info(
+    data: Mnist, config: TrainConfig, model_config: ModelConfig, tensors: TrainingTensors, pen: PenSets
+) -> CheckpointInfo:
+    """What the run's checkpoints say of it before its first epoch: the recipe, and the data by name and hash."""
+    counts = {"train_images": len(tensors.x_train), "test_images": len(tensors.x_test)}
+    data_record = {**data.description(), **counts, **pen.record(config)}
+    return CheckpointInfo(model_config=model_config, recipe=config.to_dict(), data=data_record)
 
 
 def _autosave(
@@ -541,10 +541,15 @@ def _check_run(
     initial_model: DigitNet | None,
     model_factory: Callable[[], nn.Module] | None,
     checkpoint_path: str | os.PathLike | None,
+    pen: PenSets,
 ) -> ModelConfig | None:
     """Raise ValueError for a run that cannot go ahead, before any data is moved; the model config to build."""
     check_config(config)
     check_data(data, config)
+    if config.pen_digits and not any(file.digits for file in pen.digits):
+        raise ValueError("pen_digits needs pen data with digits (train(pen=PenSets(digits=...)))")
+    if config.letters and not any(file.no_digit_letters for file in pen.letters):
+        raise ValueError("letters needs pen data with letters that look like no digit (PenSets(letters=...))")
     if model_factory is not None and (initial_model is not None or checkpoint_path is not None):
         raise ValueError("model_factory cannot be combined with initial_model or checkpoint_path")
     return model_config if model_factory is not None else run_model_config(config, model_config, initial_model)
