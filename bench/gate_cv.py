@@ -55,13 +55,8 @@ from digitpad.ink.samples import model_input  # noqa: E402
 from digitpad.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from digitpad.model.inference import Predictor  # noqa: E402
 from digitpad.model.reader import Reader  # noqa: E402
-from digitpad.model.temperature import CALIBRATION_METRIC, softmax  # noqa: E402
-from digitpad.training.calibration import (  # noqa: E402
-    Calibration,
-    expected_calibration_error,
-    fit_temperature,
-    negative_log_likelihood,
-)
+from digitpad.model.temperature import CALIBRATION_METRIC, MAX_TEMPERATURE, MIN_TEMPERATURE, softmax  # noqa: E402  # noqa: E402
+from digitpad.training.calibration import Calibration, expected_calibration_error  # noqa: E402
 from digitpad.training.config import TrainConfig  # noqa: E402
 from digitpad.training.loop import PenSets, train  # noqa: E402
 
@@ -143,11 +138,75 @@ def report(name: str, letters: list[str], digits: list[str], labels: list[int]) 
         "digits_right": float(np.mean([t == str(label) for t, label in zip(digits, labels, strict=True)])),
     }
     print(
-        f"  {name:14} letters declined {figures['letters_declined']:.2%} of {len(letters)}, "
+        f"  {name:22} letters declined {figures['letters_declined']:.2%} of {len(letters)}, "
         f"digits '?' {figures['digits_unsure']:.2%}, right {figures['digits_right']:.2%} of {len(digits)}",
         flush=True,
     )
     return figures
+
+
+def not_a_digit_probability(logits: np.ndarray, temperature: float) -> np.ndarray:
+    return np.clip(softmax(logits, temperature)[:, NOT_A_DIGIT], 1e-7, 1 - 1e-7)
+
+
+def binary_nll(logits: np.ndarray, declined: np.ndarray, temperature: float) -> float:
+    """Mean negative log-likelihood of "not a digit" (the one output of the gate the app uses) at ``temperature``."""
+    p = not_a_digit_probability(logits, temperature)
+    return float(-np.mean(np.where(declined, np.log(p), np.log1p(-p))))
+
+
+def binary_calibration(logits: np.ndarray, declined: np.ndarray, folds: int) -> Calibration:
+    """The temperature that makes the gate's "not a digit" honest on held-out writers (golden-section search
+    on log T, as digitpad.training.calibration does for the digits), and what it did there."""
+    low, high = np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)
+    ratio = (np.sqrt(5) - 1) / 2
+    for _ in range(60):
+        a, b = high - ratio * (high - low), low + ratio * (high - low)
+        if binary_nll(logits, declined, np.exp(a)) < binary_nll(logits, declined, np.exp(b)):
+            high = b
+        else:
+            low = a
+    temperature = round(float(np.exp((low + high) / 2)), 4)
+
+    def ece(value: float) -> float:
+        p = not_a_digit_probability(logits, value)
+        return expected_calibration_error(np.stack([1 - p, p], axis=1), declined.astype(np.int64))
+
+    return Calibration(
+        temperature=temperature,
+        fitted_on=f"'not a digit' of the gates' own held-out writers of {LETTERS_FILE.name} and {DIGITS_FILE.name} "
+        f"({len(declined)} drawings, {folds} folds by writer)",
+        nll_before=binary_nll(logits, declined, 1.0),
+        nll_after=binary_nll(logits, declined, temperature),
+        ece_before=ece(1.0),
+        ece_after=ece(temperature),
+    )
+
+
+def run_fold(fold: int, folds: dict, data: tuple, args: argparse.Namespace) -> tuple:
+    """Fine-tune (or, with --reuse, load) fold ``fold``'s gate and read its held-out writers; what the
+    calibration and the second reading need."""
+    digits_data, letters_data = data
+    held_letters = [s for s in letters_data.no_digit_letters if folds[s.writer] == fold]
+    held_digits = [s for s in digits_data.digits if folds[s.writer] == fold]
+    gate_file = args.out_dir / f"gate-fold{fold}.safetensors"
+    if not (args.reuse and gate_file.exists()):
+        kept = PenSets(
+            digits=(replace(digits_data, samples=tuple(s for s in digits_data.samples if folds[s.writer] != fold)),),
+            letters=(replace(letters_data, samples=tuple(s for s in letters_data.samples if folds[s.writer] != fold)),),
+        )
+        fine_tune(kept, args, gate_file)
+    gate = Predictor.from_checkpoint(gate_file)
+    drawings = (placed_strokes(held_letters, 0), placed_strokes(held_digits, 1))
+    labels = [int(s.label) for s in held_digits]
+    logits = np.concatenate([gate_logits(gate, drawings[0]), gate_logits(gate, drawings[1])])
+    declined = np.concatenate([np.ones(len(held_letters), bool), np.zeros(len(held_digits), bool)])
+    return gate, drawings, labels, logits, declined
+
+
+def mean_report(name: str, rows: list[dict]) -> None:
+    mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+    print(f"mean over folds, {name}: " + ", ".join(f"{key} {value:.2%}" for key, value in mean.items()), flush=True)
 
 
 def main() -> None:
@@ -160,59 +219,43 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--out-dir", type=Path, default=Path("/tmp/gate-cv"))
+    parser.add_argument("--reuse", action="store_true", help="read a fold's gate from --out-dir if it is there")
     parser.add_argument("--final", type=Path, help="then fine-tune on every writer, calibrated, into this file")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    digits_data, letters_data = load_pen_data(DIGITS_FILE), load_pen_data(LETTERS_FILE)
-    folds = writer_folds({s.writer for s in digits_data.samples + letters_data.samples}, args.folds, args.fold_seed)
+    data = load_pen_data(DIGITS_FILE), load_pen_data(LETTERS_FILE)
+    folds = writer_folds({s.writer for s in data[0].samples + data[1].samples}, args.folds, args.fold_seed)
     shipped = Predictor.from_checkpoint(shipped_gate_path())
     print(f"load {os.getloadavg()[0]:.1f}; {json.dumps(gate_config(args).to_dict())}", flush=True)
     chosen = range(args.folds) if not args.only else [int(k) for k in args.only.split(",")]
-    pooled_logits, pooled_labels, totals = [], [], {"shipped": [], "fine-tuned": []}
+    runs, rows = [], {"shipped": [], "fine-tuned": [], "fine-tuned, calibrated": []}
     for fold in chosen:
         print(f"fold {fold}:", flush=True)
-        held_letters = [s for s in letters_data.no_digit_letters if folds[s.writer] == fold]
-        held_digits = [s for s in digits_data.digits if folds[s.writer] == fold]
-        kept = PenSets(
-            digits=(replace(digits_data, samples=tuple(s for s in digits_data.samples if folds[s.writer] != fold)),),
-            letters=(replace(letters_data, samples=tuple(s for s in letters_data.samples if folds[s.writer] != fold)),),
-        )
-        gate_file = args.out_dir / f"gate-fold{fold}.safetensors"
-        fine_tune(kept, args, gate_file)
-        gate = Predictor.from_checkpoint(gate_file)
-        letter_drawings, digit_drawings = placed_strokes(held_letters, 0), placed_strokes(held_digits, 1)
-        labels = [int(s.label) for s in held_digits]
+        gate, drawings, labels, logits, declined = run_fold(fold, folds, data, args)
+        runs.append((fold, gate, drawings, labels, logits, declined))
         for name, reading_gate in (("shipped", shipped), ("fine-tuned", gate)):
-            figures = report(
-                name, read_texts(reading_gate, letter_drawings), read_texts(reading_gate, digit_drawings), labels
+            rows[name].append(
+                report(name, read_texts(reading_gate, drawings[0]), read_texts(reading_gate, drawings[1]), labels)
             )
-            totals[name].append(figures)
-        pooled_logits += [gate_logits(gate, letter_drawings), gate_logits(gate, digit_drawings)]
-        pooled_labels += [np.full(len(held_letters), NOT_A_DIGIT), np.asarray(labels)]
-    for name, rows in totals.items():
-        mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
-        print(f"mean over folds, {name}: " + ", ".join(f"{key} {value:.2%}" for key, value in mean.items()))
-    logits, labels = np.concatenate(pooled_logits), np.concatenate(pooled_labels)
-    temperature = fit_temperature(logits, labels)
-    calibration = Calibration(
-        temperature=temperature,
-        fitted_on=f"the gates' own held-out writers of {LETTERS_FILE.name} and {DIGITS_FILE.name} "
-        f"({len(labels)} drawings, {len(list(chosen))} folds by writer)",
-        nll_before=negative_log_likelihood(logits, labels),
-        nll_after=negative_log_likelihood(logits, labels, temperature),
-        ece_before=expected_calibration_error(softmax(logits), labels),
-        ece_after=expected_calibration_error(softmax(logits, temperature), labels),
-    )
+    logits, declined = np.concatenate([run[4] for run in runs]), np.concatenate([run[5] for run in runs])
+    calibration = binary_calibration(logits, declined, len(runs))
     print(
-        f"temperature on held-out writers: {temperature:.4f} (NLL {calibration.nll_before:.4f} -> "
-        f"{calibration.nll_after:.4f}, ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f})",
+        f"temperature of 'not a digit' on held-out writers: {calibration.temperature:.4f} "
+        f"(NLL {calibration.nll_before:.4f} -> {calibration.nll_after:.4f}, "
+        f"ECE {calibration.ece_before:.4f} -> {calibration.ece_after:.4f})",
         flush=True,
     )
+    for fold, gate, drawings, labels, _, _ in runs:
+        gate.temperature = calibration.temperature
+        texts = read_texts(gate, drawings[0]), read_texts(gate, drawings[1])
+        rows["fine-tuned, calibrated"].append(report(f"fold {fold} calibrated", *texts, labels))
+    for name, figures in rows.items():
+        mean_report(name, figures)
     if args.final:
         print("final gate, every writer:", flush=True)
-        result = fine_tune(PenSets(digits=(digits_data,), letters=(letters_data,)), args, args.final)
+        result = fine_tune(PenSets(digits=(data[0],), letters=(data[1],)), args, args.final)
         metrics = {**result.info.metrics, CALIBRATION_METRIC: calibration.to_dict()}
         save_checkpoint(args.final, result.model, replace(result.info, metrics=metrics))
         print(f"saved {args.final}")
