@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, load_initial_model, load_predictor
+from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, load_predictor, read_checkpoint
 
 if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
     from digitpad.model.network import ModelConfig
@@ -109,7 +109,7 @@ def train_command(args: argparse.Namespace) -> int:
     if args.recipe:
         print(f"recipe {args.recipe}: {RECIPES[args.recipe].title}", flush=True)
     print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
-    initial_model = load_initial_model(args.init)
+    initial_model = read_checkpoint(args.init).model if args.init else None  # --init: fine-tune it
     try:
         result = train(
             data, config, model_config, progress=_progress_printer(), checkpoint_path=out, initial_model=initial_model
