@@ -135,10 +135,6 @@ def _extreme_3x3(images: torch.Tensor, pick, border: float) -> torch.Tensor:
     return pick(pick(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
 
 
-def _uniform(batch: int, low: float, high: float, generator: torch.Generator, device) -> torch.Tensor:
-    return torch.rand(batch, generator=generator, device=device) * (high - low) + low
-
-
 def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Return a randomly deformed copy of ``images`` (B, 1, H, W) in [0, 1]."""
     batch, _, height, width = images.shape
@@ -146,7 +142,7 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
     config = config.effective()
 
     def uniform(low: float, high: float) -> torch.Tensor:
-        return _uniform(batch, low, high, generator, device)
+        return torch.rand(batch, generator=generator, device=device) * (high - low) + low
 
     # Affine part, in normalised coordinates [-1, 1]. grid_sample maps output
     # to input positions, so this is the inverse transform; all ranges are
