@@ -51,7 +51,7 @@ from digitpad.model.temperature import CALIBRATION_METRIC
 from digitpad.model.tensors import images_to_tensor, normalise_batch, training_memory_format
 from digitpad.model.threads import use_one_thread_here
 from digitpad.training.config import TrainConfig, updated_recipe
-from digitpad.training.loop import build_optimiser, evaluate, training_step
+from digitpad.training.loop import build_model, build_optimiser, evaluate, training_step
 
 #: What a checkpoint's recipe says about a fine-tuned model (``recipe["kind"]``).
 FINE_TUNED = "fine-tuned"
@@ -175,9 +175,7 @@ def held_out_splits(labels: np.ndarray, config: FinetuneConfig) -> tuple[list[np
 
 
 def _copy_for_training(model: DigitNet, device: torch.device, freeze_batch_norm: bool) -> DigitNet:
-    tuned = DigitNet(model.config)
-    tuned.load_state_dict(model.state_dict())
-    tuned.to(device, memory_format=training_memory_format(device))
+    tuned, _ = build_model(device, initial_model=model)
     tuned.train()
     if freeze_batch_norm:
         for module in tuned.modules():
