@@ -128,7 +128,7 @@ def check_data(data: Mnist, config: TrainConfig) -> None:
     test images once the subsets are cut (an empty set would divide by zero in the batches or the accuracy)."""
     splits = (("training", data.train_images, config.train_subset), ("test", data.test_images, config.test_subset))
     for split, images, subset in splits:
-        if len(images[:subset] if subset else images) == 0:
+        if len(images[: subset or None]) == 0:
             raise ValueError(f"no {split} images in {data.source}: the run needs at least one")
 
 
@@ -180,9 +180,8 @@ def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> T
     Everything moves to the device once, up front, so that a batch is just an
     index into tensors already there (no DataLoader, no per-batch copies).
     """
-    train_images, train_labels = data.train_images, data.train_labels
-    if config.train_subset:
-        train_images, train_labels = train_images[: config.train_subset], train_labels[: config.train_subset]
+    train, test = config.train_subset or None, config.test_subset or None  # None or 0: every image
+    train_images, train_labels = data.train_images[:train], data.train_labels[:train]
     digits = train_images
     ones = int(np.sum(train_labels == 1))
     if config.pen_styles > 0:
@@ -192,9 +191,7 @@ def prepare_tensors(data: Mnist, config: TrainConfig, device: torch.device) -> T
     if config.drawn_ones > 0:
         count = round(config.drawn_ones * ones)
         train_images, train_labels = add_drawn_ones(train_images, train_labels, count, config.seed)
-    test_images, test_labels = data.test_images, data.test_labels
-    if config.test_subset:
-        test_images, test_labels = test_images[: config.test_subset], test_labels[: config.test_subset]
+    test_images, test_labels = data.test_images[:test], data.test_labels[:test]
     held_out = None
     if config.non_digits > 0:
         # A share of the digits (before the pen styles), made from them: the
