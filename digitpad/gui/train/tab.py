@@ -131,13 +131,9 @@ class TrainTab(QWidget):
 
     @Slot()
     def start_training(self) -> None:
-        """Start a run with the form's settings; does nothing while busy or without data."""
-        config = self.settings_form.config()
-        model_config = self.settings_form.model_config()
-        if self.session.is_busy() or not self.session.data_ready():
-            return
-        self.settings_form.save(self.settings)
-        self.session.start(config, model_config)
+        """Start a run with the form's settings, and keep them; does nothing while busy or without data."""
+        if self.session.start(self.settings_form.config(), self.settings_form.model_config()):
+            self.settings_form.save(self.settings)
 
     @Slot()
     def stop_training(self) -> None:
