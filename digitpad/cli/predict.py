@@ -11,22 +11,15 @@ from digitpad.base.files import FileReadError, check_regular_file
 from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor, reported
 
 
-def check_image_path(path: Path) -> None:
-    """CliError unless ``path`` is a regular file (symlinks followed): say what it is instead.
-
-    Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer):
-    the path is then handed to Pillow or Qt, which open it themselves.
-    """
-    with reported(FileReadError):
-        check_regular_file(path, "an image file")
-
-
 def read_image(path: Path):
     """Read a PNG or JPEG as a grey float array in [0, 1] (Pillow, or Qt if Pillow is missing).
 
+    CliError unless ``path`` is a regular file (symlinks followed), saying what it is instead: only stat is used,
+    so a FIFO is named, never opened (opening one would wait for a writer); Pillow or Qt open it themselves.
     Images over MAX_IMAGE_PIXELS are refused from their header, before decoding.
     """
-    check_image_path(path)
+    with reported(FileReadError):
+        check_regular_file(path, "an image file")
     if importlib.util.find_spec("PIL") is None:
         from digitpad.gui.common.image_io import read_grey_image
 
