@@ -123,15 +123,6 @@ class EpochStats:
     seconds: float
 
 
-def check_data(data: Mnist, config: TrainConfig) -> None:
-    """Raise ValueError for data a run of ``config`` cannot train or evaluate on: no training images or no
-    test images once the subsets are cut (an empty set would divide by zero in the batches or the accuracy)."""
-    splits = (("training", data.train_images, config.train_subset), ("test", data.test_images, config.test_subset))
-    for split, images, subset in splits:
-        if len(images[: subset or None]) == 0:
-            raise ValueError(f"no {split} images in {data.source}: the run needs at least one")
-
-
 def run_model_config(
     config: TrainConfig, model_config: ModelConfig | None = None, initial_model: DigitNet | None = None
 ) -> ModelConfig | None:
@@ -480,7 +471,12 @@ def _check_run(
 ) -> ModelConfig | None:
     """Raise ValueError for a run that cannot go ahead, before any data is moved; the model config to build."""
     check_config(config)
-    check_data(data, config)
+    # No training or no test images once the subsets are cut: an empty set would divide by zero in the batches or
+    # the accuracy.
+    splits = (("training", data.train_images, config.train_subset), ("test", data.test_images, config.test_subset))
+    for split, images, subset in splits:
+        if len(images[: subset or None]) == 0:
+            raise ValueError(f"no {split} images in {data.source}: the run needs at least one")
     if model_factory is not None and (initial_model is not None or checkpoint_path is not None):
         raise ValueError("model_factory cannot be combined with initial_model or checkpoint_path")
     return model_config if model_factory is not None else run_model_config(config, model_config, initial_model)
