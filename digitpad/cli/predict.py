@@ -66,26 +66,20 @@ def _read_with_pillow(path: Path):
     return array
 
 
-def _read_drawing_file(predictor, path: Path) -> str:
-    """What the app reads in a drawing saved as JSON (a digit or a number; "" when nothing is drawn)."""
-    from digitpad.ink.drawings import DrawingError, load_drawing
-    from digitpad.model.reader import Reader
-
-    with reported(DrawingError):  # load_drawing refuses anything but a regular file itself, naming it
-        drawing = load_drawing(path)
-    return Reader(predictor).read(drawing.strokes).text
-
-
 def predict_command(args: argparse.Namespace) -> int:
+    from digitpad.ink.drawings import DrawingError, load_drawing
     from digitpad.ink.preprocess import image_to_ink
+    from digitpad.model.reader import Reader
 
     predictor = load_predictor(args.weights, gate=True)
     failures = 0
     for name in args.images:
         path = Path(name)
         try:
-            if path.suffix.lower() == ".json":
-                text = _read_drawing_file(predictor, path)
+            if path.suffix.lower() == ".json":  # a drawing saved by the app: read as the app reads it
+                with reported(DrawingError):  # load_drawing refuses anything but a regular file itself, naming it
+                    drawing = load_drawing(path)
+                text = Reader(predictor).read(drawing.strokes).text
                 print(f"{path}: {text}" if text else f"{path}: nothing drawn")
                 continue
             try:
