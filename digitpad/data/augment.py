@@ -86,15 +86,9 @@ class AugmentConfig:
         if strength == 1.0:
             return self
         low, high = self.scale_range
-        return AugmentConfig(
-            rotation_degrees=self.rotation_degrees * strength,
-            shear=self.shear * strength,
-            scale_range=(1 - (1 - low) * strength, 1 + (high - 1) * strength),
-            aspect_jitter=self.aspect_jitter * strength,
-            translate_px=self.translate_px * strength,
-            elastic_px=self.elastic_px * strength,
-            thickness=self.thickness * strength,
-        )
+        others = [item.name for item in fields(self) if item.name not in ("scale_range", "strength")]
+        scaled = {name: getattr(self, name) * strength for name in others}
+        return AugmentConfig(scale_range=(1 - (1 - low) * strength, 1 + (high - 1) * strength), **scaled)
 
 
 def _number(value: object) -> float:
