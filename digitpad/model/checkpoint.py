@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -76,18 +76,8 @@ class CheckpointInfo:
     data: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": FORMAT_NAME,
-                "format_version": FORMAT_VERSION,
-                "model_config": self.model_config.to_dict(),
-                "preprocess_version": self.preprocess_version,
-                "metrics": self.metrics,
-                "recipe": self.recipe,
-                "data": self.data,
-            },
-            sort_keys=True,
-        )
+        values = {**asdict(self), "model_config": self.model_config.to_dict()}
+        return json.dumps({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **values}, sort_keys=True)
 
 
 @dataclass
