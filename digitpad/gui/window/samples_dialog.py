@@ -80,8 +80,7 @@ class SamplesDialog(QDialog):
         samples.problem.connect(lambda text: show_text(self.problem, text))
         self.resize(720, 780)
         self.refresh()
-        if samples.warnings():
-            show_text(self.problem, f"{len(samples.warnings())} broken file(s) skipped: {samples.warnings()[0]}")
+        show_text(self.problem, samples.skipped())
 
     def _build_buttons(self) -> QHBoxLayout:
         self.delete_button = QPushButton("Delete", objectName="deleteSamplesButton")
