@@ -25,10 +25,8 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     from digitpad.training.config import TrainConfig
     from digitpad.training.recipes import RECIPES
 
-    if args.recipe:
-        config, model_config = RECIPES[args.recipe].train_config, RECIPES[args.recipe].model_config
-    else:
-        config, model_config = TrainConfig(), ModelConfig()
+    recipe = RECIPES.get(args.recipe)  # None without --recipe
+    config, model_config = (recipe.train_config, recipe.model_config) if recipe else (TrainConfig(), ModelConfig())
     given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
