@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from digitpad.cli.common import EXIT_OK, CliError, load_data, read_checkpoint, write_checkpoint
-
-if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
-    pass
 
 
 def _calibration_target(weights: Path, out: str | None) -> Path:

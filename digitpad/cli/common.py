@@ -89,11 +89,6 @@ def write_checkpoint(out: Path, model, info) -> Path:
         raise CliError(f"{out}: cannot save the model: {error.strerror or error}") from error
 
 
-def load_initial_model(path: str | None):
-    """The model to fine-tune (--init), or None to train a fresh one."""
-    return read_checkpoint(path).model if path else None
-
-
 def check_writable(out: Path) -> None:
     """CliError unless the weights can be saved to ``out``: checked before a run, not after its first epoch.
 

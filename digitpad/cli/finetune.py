@@ -6,12 +6,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, read_checkpoint, write_checkpoint
-
-if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
-    pass
 
 
 def _finetune_progress_printer():

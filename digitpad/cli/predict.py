@@ -11,22 +11,15 @@ from digitpad.base.files import FileReadError, check_regular_file
 from digitpad.cli.common import EXIT_ERROR, EXIT_OK, CliError, load_predictor, reported
 
 
-def check_image_path(path: Path) -> None:
-    """CliError unless ``path`` is a regular file (symlinks followed): say what it is instead.
-
-    Only stat is used, so a FIFO is named, never opened (opening one would wait for a writer):
-    the path is then handed to Pillow or Qt, which open it themselves.
-    """
-    with reported(FileReadError):
-        check_regular_file(path, "an image file")
-
-
 def read_image(path: Path):
     """Read a PNG or JPEG as a grey float array in [0, 1] (Pillow, or Qt if Pillow is missing).
 
+    CliError unless ``path`` is a regular file (symlinks followed), saying what it is instead: only stat is used,
+    so a FIFO is named, never opened (opening one would wait for a writer); Pillow or Qt open it themselves.
     Images over MAX_IMAGE_PIXELS are refused from their header, before decoding.
     """
-    check_image_path(path)
+    with reported(FileReadError):
+        check_regular_file(path, "an image file")
     if importlib.util.find_spec("PIL") is None:
         from digitpad.gui.common.image_io import read_grey_image
 
@@ -73,26 +66,20 @@ def _read_with_pillow(path: Path):
     return array
 
 
-def _read_drawing_file(predictor, path: Path) -> str:
-    """What the app reads in a drawing saved as JSON (a digit or a number; "" when nothing is drawn)."""
-    from digitpad.ink.drawings import DrawingError, load_drawing
-    from digitpad.model.reader import Reader
-
-    with reported(DrawingError):  # load_drawing refuses anything but a regular file itself, naming it
-        drawing = load_drawing(path)
-    return Reader(predictor).read(drawing.strokes).text
-
-
 def predict_command(args: argparse.Namespace) -> int:
+    from digitpad.ink.drawings import DrawingError, load_drawing
     from digitpad.ink.preprocess import image_to_ink
+    from digitpad.model.reader import Reader
 
     predictor = load_predictor(args.weights, gate=True)
     failures = 0
     for name in args.images:
         path = Path(name)
         try:
-            if path.suffix.lower() == ".json":
-                text = _read_drawing_file(predictor, path)
+            if path.suffix.lower() == ".json":  # a drawing saved by the app: read as the app reads it
+                with reported(DrawingError):  # load_drawing refuses anything but a regular file itself, naming it
+                    drawing = load_drawing(path)
+                text = Reader(predictor).read(drawing.strokes).text
                 print(f"{path}: {text}" if text else f"{path}: nothing drawn")
                 continue
             try:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, load_initial_model, load_predictor
+from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, load_predictor, read_checkpoint
 
 if TYPE_CHECKING:  # imported where used: torch takes a second to import, the app should not wait for it
     from digitpad.model.network import ModelConfig
@@ -27,10 +27,8 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE, TrainConfig
     from digitpad.training.recipes import RECIPES
 
-    if args.recipe:
-        config, model_config = RECIPES[args.recipe].train_config, RECIPES[args.recipe].model_config
-    else:
-        config, model_config = TrainConfig(), ModelConfig()
+    recipe = RECIPES.get(args.recipe)  # None without --recipe
+    config, model_config = (recipe.train_config, recipe.model_config) if recipe else (TrainConfig(), ModelConfig())
     given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -139,7 +137,7 @@ def train_command(args: argparse.Namespace) -> int:
     if args.recipe:
         print(f"recipe {args.recipe}: {RECIPES[args.recipe].title}", flush=True)
     print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
-    initial_model = load_initial_model(args.init)
+    initial_model = read_checkpoint(args.init).model if args.init else None  # --init: fine-tune it
     pen = load_pen_sets(args.pen_data or (), args.letters or ())
     try:
         result = train(

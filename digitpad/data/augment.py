@@ -86,15 +86,9 @@ class AugmentConfig:
         if strength == 1.0:
             return self
         low, high = self.scale_range
-        return AugmentConfig(
-            rotation_degrees=self.rotation_degrees * strength,
-            shear=self.shear * strength,
-            scale_range=(1 - (1 - low) * strength, 1 + (high - 1) * strength),
-            aspect_jitter=self.aspect_jitter * strength,
-            translate_px=self.translate_px * strength,
-            elastic_px=self.elastic_px * strength,
-            thickness=self.thickness * strength,
-        )
+        others = [item.name for item in fields(self) if item.name not in ("scale_range", "strength")]
+        scaled = {name: getattr(self, name) * strength for name in others}
+        return AugmentConfig(scale_range=(1 - (1 - low) * strength, 1 + (high - 1) * strength), **scaled)
 
 
 def _number(value: object) -> float:
@@ -135,10 +129,6 @@ def _extreme_3x3(images: torch.Tensor, pick, border: float) -> torch.Tensor:
     return pick(pick(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
 
 
-def _uniform(batch: int, low: float, high: float, generator: torch.Generator, device) -> torch.Tensor:
-    return torch.rand(batch, generator=generator, device=device) * (high - low) + low
-
-
 def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Return a randomly deformed copy of ``images`` (B, 1, H, W) in [0, 1]."""
     batch, _, height, width = images.shape
@@ -146,7 +136,7 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
     config = config.effective()
 
     def uniform(low: float, high: float) -> torch.Tensor:
-        return _uniform(batch, low, high, generator, device)
+        return torch.rand(batch, generator=generator, device=device) * (high - low) + low
 
     # Affine part, in normalised coordinates [-1, 1]. grid_sample maps output
     # to input positions, so this is the inverse transform; all ranges are

@@ -130,9 +130,9 @@ def _fetch(
         total = offset + length if length is not None else None
         done = offset
         with open(partial, "ab" if resumed else "wb") as out:
-            if progress is not None:
-                progress(name, done, total)
-            while True:
+            while True:  # progress before the first chunk and after each
+                if progress is not None:
+                    progress(name, done, total)
                 if should_stop is not None and should_stop():
                     raise DownloadCancelled(f"download of {name} cancelled")
                 chunk = response.read(_CHUNK)
@@ -140,8 +140,6 @@ def _fetch(
                     break
                 out.write(chunk)
                 done += len(chunk)
-                if progress is not None:
-                    progress(name, done, total)
             out.flush()
             os.fsync(out.fileno())
     if total is not None and done < total:

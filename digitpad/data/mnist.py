@@ -208,12 +208,8 @@ def default_data_dir() -> Path:
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The folder to load MNIST from: the argument, else $DIGITPAD_MNIST_DIR, else the download folder."""
-    if data_dir:
-        return Path(data_dir).expanduser()
-    env = os.environ.get(MNIST_DIR_ENV)
-    if env:
-        return Path(env).expanduser()
-    return default_data_dir()
+    chosen = data_dir or os.environ.get(MNIST_DIR_ENV)
+    return Path(chosen).expanduser() if chosen else default_data_dir()
 
 
 def has_mnist(folder: Path) -> bool:

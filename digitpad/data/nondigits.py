@@ -275,10 +275,9 @@ def _mnist_pen(ink: np.ndarray) -> np.ndarray | None:
     which would make their strokes bolder or thinner than any digit's: the
     model could then tell them by that alone.
     """
-    rows, cols = np.flatnonzero((ink > 0.05).any(1)), np.flatnonzero((ink > 0.05).any(0))
-    if rows.size == 0:
+    longer = _extent(ink, threshold=0.05)
+    if not longer:
         return None
-    longer = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
     change = MNIST_STROKE_WIDTH * longer / MNIST_BOX - stroke_width(ink)
     reduce = np.maximum if change > 0 else np.minimum
     return mnist_image(_disc_filter(ink, abs(change) / 2, reduce))
@@ -312,9 +311,9 @@ def _drop_specks(ink: np.ndarray) -> tuple[np.ndarray, int]:
     return ink * ~np.kron(_dilate(crumbs), np.ones((UPSCALE, UPSCALE), bool)), parts
 
 
-def _extent(ink: np.ndarray) -> int:
-    """Longer side of the box around the ink above half strength (0 without any)."""
-    rows, cols = np.flatnonzero((ink > 0.5).any(1)), np.flatnonzero((ink > 0.5).any(0))
+def _extent(ink: np.ndarray, threshold: float = 0.5) -> int:
+    """Longer side of the box around the ink above ``threshold`` (half strength by default; 0 without any)."""
+    rows, cols = np.flatnonzero((ink > threshold).any(1)), np.flatnonzero((ink > threshold).any(0))
     return 0 if rows.size == 0 else int(max(rows[-1] - rows[0], cols[-1] - cols[0])) + 1
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitpad.ink.characters import Character, render_character
-from digitpad.ink.preprocess import mnist_image
+from digitpad.ink.samples import model_input
 from digitpad.ink.strokes import MOUSE_PRESSURE, Stroke
 
 PenPath = np.ndarray  # (N, 2) points, x right and y down, in the shape's own units
@@ -79,14 +78,8 @@ def stroke_width(ink: np.ndarray) -> float:
 
 
 def draw_by_hand(shape: Shape, rng: np.random.Generator, wobble: float = 0.03) -> np.ndarray | None:
-    """Pen paths as a hand draws them (slanted, turned, wobbly, joins a little apart), as MNIST: uint8 (28, 28)."""
-    return render_shape(by_hand(shape, rng, wobble), rng)
+    """Pen paths as a hand draws them (slanted, turned, wobbly, joins a little apart), as MNIST: uint8 (28, 28).
 
-
-def render_shape(shape: Shape, rng: np.random.Generator) -> np.ndarray | None:
-    """Rasterise pen paths as the pad's reader does a character, then preprocess them as MNIST: uint8 (28, 28)."""
-    strokes = to_strokes(shape, rng)
-    points = np.concatenate(shape)
-    bounds = (*points.min(0), *points.max(0))
-    character = Character(strokes=tuple(range(len(strokes))), erasers=(), bounds=tuple(float(b) for b in bounds))
-    return mnist_image(render_character(strokes, character))
+    Rendered as the pad's reader renders a character drawn on the pad (:func:`digitpad.ink.samples.model_input`).
+    """
+    return model_input(to_strokes(by_hand(shape, rng, wobble), rng))

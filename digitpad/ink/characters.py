@@ -107,12 +107,8 @@ def split_characters(strokes: list[Stroke]) -> list[Character]:
     groups = _attach_small_parts(groups, strokes, bounds, height)
     characters = []
     for members, _ in sorted(groups, key=lambda group: (group[1][0] + group[1][1]) / 2):
-        box = (
-            min(bounds[m][0] for m in members),
-            min(bounds[m][1] for m in members),
-            max(bounds[m][2] for m in members),
-            max(bounds[m][3] for m in members),
-        )
+        lefts, tops, rights, bottoms = zip(*(bounds[m] for m in members), strict=True)
+        box = (min(lefts), min(tops), max(rights), max(bottoms))
         erasers = tuple(
             index
             for index, stroke in enumerate(strokes)

@@ -118,10 +118,7 @@ def _stroke_from_json(entry: object, index: int, pen_width: float) -> Stroke:
     what = f"stroke {index + 1}"
     if not isinstance(entry, dict) or not isinstance(entry.get("points"), list) or not entry["points"]:
         raise DrawingError(f"{what} has no points")
-    points = []
-    for point in entry["points"]:
-        x, y = _number_list(point, f"{what}'s points", 2)
-        points.append((x, y))
+    points = [tuple(_number_list(point, f"{what}'s points", 2)) for point in entry["points"]]
     count = len(points)
     pressures = _number_list(entry.get("pressure", [MOUSE_PRESSURE] * count), f"{what}'s pressure", count)
     if any(not 0.0 <= p <= 1.0 for p in pressures):

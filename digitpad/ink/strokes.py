@@ -67,13 +67,9 @@ class Stroke:
     def bounds(self) -> tuple[float, float, float, float]:
         """(left, top, right, bottom) including the pen's radius."""
         xy = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
-        radius = np.asarray(self.widths, dtype=np.float64) / 2
-        return (
-            float((xy[:, 0] - radius).min()),
-            float((xy[:, 1] - radius).min()),
-            float((xy[:, 0] + radius).max()),
-            float((xy[:, 1] + radius).max()),
-        )
+        radius = np.asarray(self.widths, dtype=np.float64)[:, None] / 2
+        (left, top), (right, bottom) = (xy - radius).min(0), (xy + radius).max(0)
+        return float(left), float(top), float(right), float(bottom)
 
 
 #: Segments are cut into pieces at most this long (px), so that each piece's

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -76,18 +76,8 @@ class CheckpointInfo:
     data: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": FORMAT_NAME,
-                "format_version": FORMAT_VERSION,
-                "model_config": self.model_config.to_dict(),
-                "preprocess_version": self.preprocess_version,
-                "metrics": self.metrics,
-                "recipe": self.recipe,
-                "data": self.data,
-            },
-            sort_keys=True,
-        )
+        values = {**asdict(self), "model_config": self.model_config.to_dict()}
+        return json.dumps({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **values}, sort_keys=True)
 
 
 @dataclass
@@ -107,16 +97,6 @@ def save_checkpoint(path: str | os.PathLike, model: DigitNet, info: CheckpointIn
 
 
 # --- reading the file --------------------------------------------------------
-
-
-def _read_checkpoint_bytes(path: Path) -> bytes:
-    """The whole file, at most MAX_FILE_BYTES of it; a pickle is refused on its first bytes, unread."""
-    try:
-        return read_regular_file(
-            path, MAX_FILE_BYTES, "a digitpad checkpoint", lambda start: _refuse_pickle(start, path)
-        )
-    except FileReadError as error:
-        raise CheckpointError(str(error)) from error
 
 
 def _looks_like_pickle(start: bytes) -> bool:
@@ -336,7 +316,10 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
     weights; and a model whose probe outputs are not finite.
     """
     path = Path(path)
-    raw = _read_checkpoint_bytes(path)
+    try:  # the whole file, at most MAX_FILE_BYTES of it; a pickle is refused on its first bytes, unread
+        raw = read_regular_file(path, MAX_FILE_BYTES, "a digitpad checkpoint", lambda head: _refuse_pickle(head, path))
+    except FileReadError as error:
+        raise CheckpointError(str(error)) from error
     header = _parse_header(raw, path)
     info = _info_from_document(_parse_metadata(header, path), path)
     _check_header_tensors(header, info.model_config, path)

@@ -45,13 +45,6 @@ def _check_exporter_present() -> None:
         )
 
 
-def inference_copy(model: DigitNet) -> nn.Module:
-    """A CPU copy in eval mode with BatchNorm folded (once: an already folded model is copied as it is)."""
-    if any(isinstance(module, nn.BatchNorm2d) for module in model.modules()):
-        return fold_batch_norm(copy.deepcopy(model).cpu())
-    return copy.deepcopy(model).cpu().eval()
-
-
 @contextlib.contextmanager
 def _quiet_exporter():
     """Silence the exporter's warnings and log lines, which do not concern this model
@@ -71,7 +64,10 @@ def export_onnx(model: DigitNet, out: str | os.PathLike) -> Path:
     """Write ``model`` as a self-contained ONNX file at ``out`` (atomically) and return the path."""
     _check_exporter_present()
     out = Path(out)
-    exportable = inference_copy(model)
+    # A CPU copy in eval mode with BatchNorm folded (once: an already folded model is copied as it is).
+    exportable = copy.deepcopy(model).cpu().eval()
+    if any(isinstance(module, nn.BatchNorm2d) for module in exportable.modules()):
+        exportable = fold_batch_norm(exportable)
     example = torch.zeros(2, 1, MNIST_SIZE, MNIST_SIZE)
     try:
         with _quiet_exporter():

@@ -51,7 +51,7 @@ from digitpad.model.temperature import CALIBRATION_METRIC
 from digitpad.model.tensors import images_to_tensor, normalise_batch, training_memory_format
 from digitpad.model.threads import use_one_thread_here
 from digitpad.training.config import TrainConfig, updated_recipe
-from digitpad.training.loop import build_optimiser, evaluate, training_step
+from digitpad.training.loop import build_model, build_optimiser, evaluate, training_step
 
 #: What a checkpoint's recipe says about a fine-tuned model (``recipe["kind"]``).
 FINE_TUNED = "fine-tuned"
@@ -174,18 +174,6 @@ def held_out_splits(labels: np.ndarray, config: FinetuneConfig) -> tuple[list[np
     return splits[:1], f"{len(splits[0])} samples held out"
 
 
-def _copy_for_training(model: DigitNet, device: torch.device, freeze_batch_norm: bool) -> DigitNet:
-    tuned = DigitNet(model.config)
-    tuned.load_state_dict(model.state_dict())
-    tuned.to(device, memory_format=training_memory_format(device))
-    tuned.train()
-    if freeze_batch_norm:
-        for module in tuned.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                module.eval()
-    return tuned
-
-
 @dataclass
 class _Job:
     """What every run of one fine-tuning shares: data, settings, progress."""
@@ -222,7 +210,12 @@ def _fine_tune_once(model: DigitNet, x: torch.Tensor, y: torch.Tensor, job: _Job
     x: (N, V, 1, 28, 28), V drawings of each of the N samples; a batch takes one of them at random.
     """
     config = job.config
-    tuned = _copy_for_training(model, x.device, config.freeze_batch_norm)
+    tuned, _ = build_model(x.device, initial_model=model)
+    tuned.train()
+    if config.freeze_batch_norm:  # eval mode keeps their running statistics as they are
+        for module in tuned.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
     optimizer, scheduler = build_optimiser(tuned, job.train_config, total_steps=config.steps)
     for _ in range(config.steps):
         if job.stopping():

@@ -126,15 +126,6 @@ class EpochStats:
     seconds: float
 
 
-def check_data(data: Mnist, config: TrainConfig) -> None:
-    """Raise ValueError for data a run of ``config`` cannot train or evaluate on: no training images or no
-    test images once the subsets are cut (an empty set would divide by zero in the batches or the accuracy)."""
-    splits = (("training", data.train_images, config.train_subset), ("test", data.test_images, config.test_subset))
-    for split, images, subset in splits:
-        if len(images[:subset] if subset else images) == 0:
-            raise ValueError(f"no {split} images in {data.source}: the run needs at least one")
-
-
 def run_model_config(
     config: TrainConfig, model_config: ModelConfig | None = None, initial_model: DigitNet | None = None
 ) -> ModelConfig | None:
@@ -185,9 +176,8 @@ def prepare_tensors(
     Everything moves to the device once, up front, so that a batch is just an
     index into tensors already there (no DataLoader, no per-batch copies).
     """
-    train_images, train_labels = data.train_images, data.train_labels
-    if config.train_subset:
-        train_images, train_labels = train_images[: config.train_subset], train_labels[: config.train_subset]
+    train, test = config.train_subset or None, config.test_subset or None  # None or 0: every image
+    train_images, train_labels = data.train_images[:train], data.train_labels[:train]
     digits = train_images
     ones = int(np.sum(train_labels == 1))
     if config.pen_styles > 0:
@@ -197,9 +187,7 @@ def prepare_tensors(
     if config.drawn_ones > 0:
         count = round(config.drawn_ones * ones)
         train_images, train_labels = add_drawn_ones(train_images, train_labels, count, config.seed)
-    test_images, test_labels = data.test_images, data.test_labels
-    if config.test_subset:
-        test_images, test_labels = test_images[: config.test_subset], test_labels[: config.test_subset]
+    test_images, test_labels = data.test_images[:test], data.test_labels[:test]
     held_out = None
     if config.non_digits > 0:
         # A share of the digits (before the pen styles), made from them: the
@@ -545,7 +533,12 @@ def _check_run(
 ) -> ModelConfig | None:
     """Raise ValueError for a run that cannot go ahead, before any data is moved; the model config to build."""
     check_config(config)
-    check_data(data, config)
+    # No training or no test images once the subsets are cut: an empty set would divide by zero in the batches or
+    # the accuracy.
+    splits = (("training", data.train_images, config.train_subset), ("test", data.test_images, config.test_subset))
+    for split, images, subset in splits:
+        if len(images[: subset or None]) == 0:
+            raise ValueError(f"no {split} images in {data.source}: the run needs at least one")
     if config.pen_digits and not any(file.digits for file in pen.digits):
         raise ValueError("pen_digits needs pen data with digits (train(pen=PenSets(digits=...)))")
     if config.letters and not any(file.no_digit_letters for file in pen.letters):

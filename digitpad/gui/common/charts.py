@@ -41,10 +41,11 @@ def hold_still(plot: pg.PlotWidget | pg.PlotItem) -> None:
     plot.hideButtons()
 
 
-def add_image(plot: pg.PlotItem) -> pg.ImageItem:
-    """Make ``plot`` a still frame for one image (no axes, square pixels, rows downwards); the image item."""
-    for axis in ("left", "bottom"):
-        plot.hideAxis(axis)
+def add_image(plot: pg.PlotItem, axes: bool = False) -> pg.ImageItem:
+    """Make ``plot`` a still frame for one image (square pixels, rows downwards; axes only if ``axes``); its item."""
+    if not axes:
+        for axis in ("left", "bottom"):
+            plot.hideAxis(axis)
     hold_still(plot)
     plot.invertY(True)
     plot.setAspectLocked(True)

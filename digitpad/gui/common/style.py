@@ -159,16 +159,6 @@ def splitter(
     return result
 
 
-def white_panel(frame: QFrame) -> QFrame:
-    """A framed white panel that groups results."""
-    frame.setFrameShape(QFrame.Shape.StyledPanel)
-    frame.setAutoFillBackground(True)
-    palette = frame.palette()
-    palette.setColor(QPalette.ColorRole.Window, qcolor(Palette.PANEL))
-    frame.setPalette(palette)
-    return frame
-
-
 #: What :func:`box` takes: a widget or a layout, either with its stretch, an int (spacing) or None (a stretch).
 BoxItem = QWidget | QLayout | tuple[QWidget | QLayout, int] | int | None
 
@@ -199,8 +189,13 @@ def box(
 
 
 def titled_panel(title: str, frame: QFrame | None = None) -> tuple[QFrame, QVBoxLayout]:
-    """A white panel with a heading (``frame`` made into one, or a new frame), and the layout to fill it with."""
-    frame = white_panel(frame if frame is not None else QFrame())
+    """A framed white panel with a heading (``frame`` made into one, or a new frame), and the layout to fill it with."""
+    frame = frame if frame is not None else QFrame()
+    frame.setFrameShape(QFrame.Shape.StyledPanel)
+    frame.setAutoFillBackground(True)
+    palette = frame.palette()
+    palette.setColor(QPalette.ColorRole.Window, qcolor(Palette.PANEL))
+    frame.setPalette(palette)
     return frame, box(QVBoxLayout(frame), section_title(title), margins=(12, 10, 12, 10), spacing=6)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
@@ -116,13 +116,12 @@ class FeatureMapPanel(QWidget):
         """The model's blocks: names and (channels, height, width) of their outputs."""
         current = self.layer_selector.currentIndex()
         self._names, self._shapes = list(names), [tuple(int(v) for v in shape) for shape in shapes]
-        self.layer_selector.blockSignals(True)
-        self.layer_selector.clear()
-        for name, (channels, height, width) in zip(self._names, self._shapes, strict=True):
-            self.layer_selector.addItem(f"{name}: {channels} × {height}×{width}")
-        if self._names:
-            self.layer_selector.setCurrentIndex(min(max(current, 0), len(self._names) - 1))
-        self.layer_selector.blockSignals(False)
+        with QSignalBlocker(self.layer_selector):
+            self.layer_selector.clear()
+            for name, (channels, height, width) in zip(self._names, self._shapes, strict=True):
+                self.layer_selector.addItem(f"{name}: {channels} × {height}×{width}")
+            if self._names:
+                self.layer_selector.setCurrentIndex(min(max(current, 0), len(self._names) - 1))
         self._activations = None
         self._grid = None
         self._shown_layer = -1
@@ -136,9 +135,8 @@ class FeatureMapPanel(QWidget):
         self._kernels = conv_kernels(predictor) if predictor is not None else []
         if predictor is not None:
             units = predictor.model.config.num_classes
-            self.layer_selector.blockSignals(True)
-            self.layer_selector.addItem(f"dense: {units} units (one per class)")
-            self.layer_selector.blockSignals(False)
+            with QSignalBlocker(self.layer_selector):
+                self.layer_selector.addItem(f"dense: {units} units (one per class)")
             self.dense_chart.set_units(units)
         if self.detail is not None:
             self.detail.hide()

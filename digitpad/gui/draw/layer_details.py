@@ -18,12 +18,6 @@ from digitpad.gui.common.style import Palette, box, muted, section_title
 from digitpad.gui.common.tiles import KERNEL_COLOURS
 
 
-def image_plot(layout: pg.GraphicsLayoutWidget, title: str, row: int, column: int) -> tuple[pg.PlotItem, pg.ImageItem]:
-    """A plot in ``layout`` holding one image, square pixels, rows downwards, no axes."""
-    plot = layout.addPlot(row=row, col=column, title=title)
-    return plot, add_image(plot)
-
-
 class DenseUnitsChart(pg.PlotWidget):
     """One bar per unit of the dense layer (its output for the current drawing), the largest highlighted."""
 
@@ -73,8 +67,9 @@ class MapDetail(QDialog):
         self.note = muted(QLabel("", wordWrap=True))
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(Palette.DARK_PANEL)
-        self.map_plot, self.map_image = image_plot(self.view, "the map", 0, 0)
-        self.kernel_plot, self.kernel_image = image_plot(self.view, "its kernels", 0, 1)
+        self.map_plot = self.view.addPlot(row=0, col=0, title="the map")
+        self.kernel_plot = self.view.addPlot(row=0, col=1, title="its kernels")
+        self.map_image, self.kernel_image = add_image(self.map_plot), add_image(self.kernel_plot)
         self.map_image.setColorMap(pg.colormap.get("inferno"))
         self.kernel_image.setColorMap(KERNEL_COLOURS)
         box(QVBoxLayout(self), self.title, (self.view, 1), self.note)

@@ -353,9 +353,8 @@ def _last_ink_stroke(strokes: list[Stroke]) -> Stroke | None:
 
 def describe_model(predictor: Predictor) -> str:
     """One line about the weights in use: file name, channels and test accuracy if known."""
-    parts = []
     source = getattr(predictor, "source", None)
-    parts.append(f"Model: {source.name}" if source is not None else "Model: trained in this session")
+    parts = [f"Model: {source.name}" if source is not None else "Model: trained in this session"]
     info = getattr(predictor, "info", None)
     if info is not None:
         channels = "-".join(str(c) for c in info.model_config.channels)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from digitpad.base.constants import NOT_A_DIGIT
 from digitpad.data.mnist import Mnist, resolve_data_dir
-from digitpad.gui.common.charts import hold_still, style_axes
+from digitpad.gui.common.charts import add_image, style_axes
 from digitpad.gui.common.image_io import array_image
 from digitpad.gui.common.style import (
     box,
@@ -75,15 +75,10 @@ class ConfusionMatrixPlot(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         self.setObjectName("confusionMatrix")
-        hold_still(self)
         self.setMinimumSize(360, 360)
         style_axes(self, {"left": "true digit", "bottom": "the model's answer"})
-        plot = self.getPlotItem()
-        plot.invertY(True)
-        plot.setAspectLocked(True)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = add_image(self.getPlotItem(), axes=True)
         self.image.setColorMap(pg.colormap.get("CET-L18") if "CET-L18" in pg.colormap.listMaps() else None)
-        self.addItem(self.image)
         self._texts: list[pg.TextItem] = []
         self._matrix = np.zeros((0, 0), np.int64)
         self.set_matrix(np.zeros((10, 10), np.int64))

@@ -38,9 +38,10 @@ class PersonalSamples(QObject):
     def counts(self) -> list[int]:
         return self.store.counts()
 
-    def warnings(self) -> list[str]:
-        """Broken files skipped at the last load or import."""
-        return list(self.store.warnings)
+    def skipped(self) -> str:
+        """One line on the broken files skipped at the last load or import ("" if none)."""
+        warnings = self.store.warnings
+        return f"{len(warnings)} broken file(s) skipped: {warnings[0]}" if warnings else ""
 
     def _do(self, action, *args) -> object | None:
         try:
@@ -67,5 +68,5 @@ class PersonalSamples(QObject):
     def import_from(self, folder: str | os.PathLike) -> int | None:
         added = self._do(self.store.import_from, folder)
         if self.store.warnings:
-            self.problem.emit(f"{len(self.store.warnings)} broken file(s) skipped: {self.store.warnings[0]}")
+            self.problem.emit(self.skipped())
         return added

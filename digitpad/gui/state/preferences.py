@@ -50,13 +50,15 @@ def open_settings() -> QSettings:
     return QSettings(str(user_home() / SETTINGS_FILE_NAME), QSettings.Format.IniFormat)
 
 
-def read_float(settings: QSettings, key: str, default: float) -> float:
-    """A float setting; ``default`` when absent or not a number (INI files store text)."""
+def read_float(settings: QSettings, key: str, default: float, within: tuple[float, float] | None = None) -> float:
+    """A float setting; ``default`` when absent, not a number (INI files store text) or, given ``within``, outside
+    that range (NaN included)."""
     value = settings.value(key, default)
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return default
+    return number if within is None or within[0] <= number <= within[1] else default
 
 
 def read_int(settings: QSettings, key: str, default: int, low: int | None = None, high: int | None = None) -> int:
@@ -69,12 +71,6 @@ def read_int(settings: QSettings, key: str, default: int, low: int | None = None
     if (low is not None and number < low) or (high is not None and number > high):
         return default
     return number
-
-
-def read_bounded_float(settings: QSettings, key: str, default: float, low: float, high: float) -> float:
-    """A float setting within [low, high]; ``default`` otherwise (NaN included)."""
-    number = read_float(settings, key, default)
-    return number if low <= number <= high else default
 
 
 def read_bool(settings: QSettings, key: str, default: bool) -> bool:

@@ -85,14 +85,6 @@ class FinetunePanel(QFrame):
         model_in_use.changed.connect(self.update_state)
         self.update_state()
 
-    @classmethod
-    def for_tab(cls, tab: QWidget) -> FinetunePanel:
-        """The panel of a Train tab: its session and model in use; its log and ``useModel`` get the panel's."""
-        panel = cls(tab.session, tab.model_in_use)
-        panel.message.connect(tab.plots.log)
-        panel.useModel.connect(tab.useModel)
-        return panel
-
     def use_samples(self, samples: PersonalSamples) -> None:
         """Fine-tune on ``samples`` (the window's, shared with the teach buttons) from now on."""
         self.samples.changed.disconnect(self.update_state)

@@ -138,6 +138,8 @@ class TrainingSession(QObject):
         self._run_started = 0.0
         self.result: TrainResult | None = None
         self.trained: TrainedModel | None = None
+        self.downloadFailed.connect(lambda message: self.message.emit(f"Download failed: {message}"))
+        self.downloadCancelled.connect(lambda: self.message.emit("Download cancelled"))
         app = QCoreApplication.instance()
         if app is not None:
             # A safety net: the main window calls shutdown() when it closes.
@@ -349,8 +351,8 @@ class TrainingSession(QObject):
         worker = DownloadWorker(None, downloader=self._downloader)
         worker.progress.connect(self.downloadProgress)
         worker.finished.connect(self._on_downloaded)
-        worker.failed.connect(self._on_download_failed)
-        worker.cancelled.connect(self._on_download_cancelled)
+        worker.failed.connect(self.downloadFailed)
+        worker.cancelled.connect(self.downloadCancelled)
         worker.message.connect(self.message)
         self.message.emit("Downloading MNIST…")
         self._download.start(worker, self).finished.connect(lambda: self.busyChanged.emit(self.is_busy()))
@@ -367,16 +369,6 @@ class TrainingSession(QObject):
     def _on_downloaded(self, folder: Path) -> None:
         self.message.emit(f"Downloaded MNIST to {folder}")
         self.set_data_dir(folder)
-
-    @Slot(str)
-    def _on_download_failed(self, message: str) -> None:
-        self.downloadFailed.emit(message)
-        self.message.emit(f"Download failed: {message}")
-
-    @Slot()
-    def _on_download_cancelled(self) -> None:
-        self.downloadCancelled.emit()
-        self.message.emit("Download cancelled")
 
     def estimate(self, key: object, config: TrainConfig, model_config: ModelConfig) -> bool:
         """Time a few training steps in the background, then emit ``estimateReady(key, seconds)``.

@@ -181,8 +181,8 @@ class SettingsForm(QFrame):
             base,
             epochs=prefs.read_int(settings, prefs.TRAIN_EPOCHS_KEY, base.epochs, *EPOCHS_RANGE),
             batch_size=prefs.read_int(settings, prefs.TRAIN_BATCH_SIZE_KEY, base.batch_size, *BATCH_SIZE_RANGE),
-            learning_rate=prefs.read_bounded_float(
-                settings, prefs.TRAIN_LEARNING_RATE_KEY, base.learning_rate, *LEARNING_RATE_RANGE
+            learning_rate=prefs.read_float(
+                settings, prefs.TRAIN_LEARNING_RATE_KEY, base.learning_rate, LEARNING_RATE_RANGE
             ),
             augment=prefs.read_bool(settings, prefs.TRAIN_AUGMENT_KEY, base.augment),
             device=prefs.read_str(settings, prefs.TRAIN_DEVICE_KEY, base.device),

@@ -77,7 +77,7 @@ class TrainTab(QWidget):
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
         self.plots = TrainingPlots(KernelView(self.session))
-        self.finetune_panel = FinetunePanel.for_tab(self)
+        self.finetune_panel = FinetunePanel(self.session, self.model_in_use)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
         self._lay_out()
@@ -103,7 +103,7 @@ class TrainTab(QWidget):
 
     def _wire(self) -> None:
         session = self.session
-        for source in (session, self.model_panel):
+        for source in (session, self.model_panel, self.finetune_panel):
             source.message.connect(self.plots.log)
         # A chosen folder can enable Start; a pen-data file being read disables it until it is read.
         for change in (session.busyChanged, session.dataStatusChanged, session.pen_data.changed):
@@ -118,7 +118,8 @@ class TrainTab(QWidget):
         session.estimateReady.connect(self._on_estimate)
         self.run_controls.start_button.clicked.connect(self.start_training)
         self.run_controls.stop_button.clicked.connect(self.stop_training)
-        self.model_panel.useModel.connect(self.useModel)
+        for panel in (self.model_panel, self.finetune_panel):
+            panel.useModel.connect(self.useModel)
         self.model_panel.weightsOpened.connect(self.weightsOpened)
         self.settings_form.changed.connect(self._on_settings_changed)
         self._estimate_timer.timeout.connect(self._estimate_duration)
@@ -132,13 +133,9 @@ class TrainTab(QWidget):
 
     @Slot()
     def start_training(self) -> None:
-        """Start a run with the form's settings; does nothing while busy or without data."""
-        config = self.settings_form.config()
-        model_config = self.settings_form.model_config()
-        if self.session.is_busy() or not self.session.data_ready():
-            return
-        self.settings_form.save(self.settings)
-        self.session.start(config, model_config)
+        """Start a run with the form's settings, and keep them; does nothing while busy or without data."""
+        if self.session.start(self.settings_form.config(), self.settings_form.model_config()):
+            self.settings_form.save(self.settings)
 
     @Slot()
     def stop_training(self) -> None:

@@ -262,11 +262,10 @@ class EstimateWorker(StoppableWorker):
 
         lower_thread_priority(TRAINING_NICENESS)
         try:
-            available = min(self.config.train_subset or self.MNIST_TRAIN_IMAGES, self.MNIST_TRAIN_IMAGES)
             seconds = estimate_run_seconds(
                 self.config,
                 self.model_config,
-                expected_train_images(self.config, available),
+                expected_train_images(self.config, self.MNIST_TRAIN_IMAGES),  # it cuts the subset itself
                 min(self.config.test_subset or self.MNIST_TEST_IMAGES, self.MNIST_TEST_IMAGES),
             )
             if not self.stop_requested():

@@ -127,13 +127,13 @@ class MainWindow(QMainWindow):
         # After the Draw tab's slot: the feature-map layers must be known before the last one is picked again.
         self.model_in_use.changed.connect(self._show_model_status)
         self.draw_tab.set_pen_width_fraction(prefs.read_float(self.settings, prefs.PEN_WIDTH_KEY, PEN_WIDTH_FRACTION))
-        self.draw_tab.penWidthChanged.connect(self._save_pen_width)
+        self.draw_tab.penWidthChanged.connect(lambda fraction: self.settings.setValue(prefs.PEN_WIDTH_KEY, fraction))
         self._add_personal_samples()
         self.tabs = QTabWidget(objectName="tabs", documentMode=True)
         self.tabs.addTab(self.draw_tab, "Draw")
         self.train_tab: QWidget = _UnavailableTab("Loading the Train tab…")
         self.tabs.addTab(self.train_tab, "Train")
-        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.tabs.currentChanged.connect(lambda index: self.draw_tab.set_shortcuts_enabled(index == DRAW_TAB_INDEX))
         self.setCentralWidget(self.tabs)
         self.model_status = muted(QLabel("", objectName="modelStatus"))
         # A long path must not widen the window: the status bar shows what fits.
@@ -282,12 +282,6 @@ class MainWindow(QMainWindow):
         self._remember_weights(self.model_in_use.source)
         self.tabs.setCurrentIndex(DRAW_TAB_INDEX)
         self.statusBar().showMessage("Now drawing with the new model", 5000)
-
-    def _on_tab_changed(self, index: int) -> None:
-        self.draw_tab.set_shortcuts_enabled(index == DRAW_TAB_INDEX)
-
-    def _save_pen_width(self, fraction: float) -> None:
-        self.settings.setValue(prefs.PEN_WIDTH_KEY, float(fraction))
 
     def _restore_layout(self) -> None:
         """Geometry, splitters, tab and layer as saved; anything unreadable keeps its default, quietly."""

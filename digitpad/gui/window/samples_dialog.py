@@ -53,11 +53,9 @@ class SampleThumbnail(QToolButton):
         self.setIcon(thumbnail_icon(sample.image))
         self.setIconSize(QSize(28 * THUMBNAIL_ZOOM, 28 * THUMBNAIL_ZOOM))
         self.setAutoRaise(True)
-        self.setToolTip(f"A {sample.label}, taught {_when(sample.created)}. Click to select.")
-
-
-def _when(created: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else "at an unknown time"
+        created = time.localtime(sample.created)
+        taught = time.strftime("%Y-%m-%d %H:%M", created) if sample.created else "at an unknown time"
+        self.setToolTip(f"A {sample.label}, taught {taught}. Click to select.")
 
 
 class SamplesDialog(QDialog):
@@ -82,8 +80,7 @@ class SamplesDialog(QDialog):
         samples.problem.connect(lambda text: show_text(self.problem, text))
         self.resize(720, 780)
         self.refresh()
-        if samples.warnings():
-            show_text(self.problem, f"{len(samples.warnings())} broken file(s) skipped: {samples.warnings()[0]}")
+        show_text(self.problem, samples.skipped())
 
     def _build_buttons(self) -> QHBoxLayout:
         self.delete_button = QPushButton("Delete", objectName="deleteSamplesButton")
