@@ -56,7 +56,7 @@ from digitpad.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: 
 from digitpad.model.inference import Predictor  # noqa: E402
 from digitpad.model.reader import Reader  # noqa: E402
 from digitpad.model.temperature import CALIBRATION_METRIC, MAX_TEMPERATURE, MIN_TEMPERATURE, softmax  # noqa: E402  # noqa: E402
-from digitpad.training.calibration import Calibration, expected_calibration_error  # noqa: E402
+from digitpad.training.calibration import Calibration, calibrate, expected_calibration_error  # noqa: E402
 from digitpad.training.config import TrainConfig  # noqa: E402
 from digitpad.training.loop import PenSets, train  # noqa: E402
 
@@ -81,22 +81,23 @@ def gate_config(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def fine_tune(pen: PenSets, args: argparse.Namespace, out: Path):
+def fine_tune(pen: PenSets, args: argparse.Namespace, out: Path) -> None:
+    """Fine-tune the shipped gate with ``pen`` into ``out``, its temperature fitted on MNIST test digits 0-4999
+    as ``digitpad calibrate`` fits the shipped gate's (see :func:`binary_calibration` for why not on the writers)."""
     started = time.perf_counter()
-    result = train(
-        load_mnist(MNIST_DIR),
-        gate_config(args),
-        initial_model=load_checkpoint(shipped_gate_path()).model,
-        pen=pen,
-        checkpoint_path=out,
-    )
+    mnist = load_mnist(MNIST_DIR)
+    initial = load_checkpoint(shipped_gate_path()).model
+    result = train(mnist, gate_config(args), initial_model=initial, pen=pen, checkpoint_path=out)
+    calibration = calibrate(result.model, mnist.test_images, mnist.test_labels)
+    metrics = {**result.info.metrics, CALIBRATION_METRIC: calibration.to_dict()}
+    save_checkpoint(out, result.model, replace(result.info, metrics=metrics))
     last = result.history[-1]
     print(
         f"  fine-tuned in {time.perf_counter() - started:.0f}s: MNIST {last.test_accuracy:.4f}, "
-        f"test digits declined {last.digits_declined:.4f}, synthetic non-digits {last.non_digit_recall:.4f}",
+        f"test digits declined {last.digits_declined:.4f}, synthetic non-digits {last.non_digit_recall:.4f}, "
+        f"T {calibration.temperature:.4f}",
         flush=True,
     )
-    return result
 
 
 def as_bench_sample(sample: PenSample) -> dict:
@@ -150,14 +151,22 @@ def not_a_digit_probability(logits: np.ndarray, temperature: float) -> np.ndarra
 
 
 def binary_nll(logits: np.ndarray, declined: np.ndarray, temperature: float) -> float:
-    """Mean negative log-likelihood of "not a digit" (the one output of the gate the app uses) at ``temperature``."""
+    """Negative log-likelihood of "not a digit" (the one output of the gate the app uses) at ``temperature``,
+    letters and digits weighted equally: the held-out writers wrote eight letters for every digit, and a
+    temperature fitted to that mix would serve letters at the digits' cost."""
     p = not_a_digit_probability(logits, temperature)
-    return float(-np.mean(np.where(declined, np.log(p), np.log1p(-p))))
+    return float(-(np.mean(np.log(p[declined])) + np.mean(np.log1p(-p[~declined]))) / 2)
 
 
 def binary_calibration(logits: np.ndarray, declined: np.ndarray, folds: int) -> Calibration:
-    """The temperature that makes the gate's "not a digit" honest on held-out writers (golden-section search
-    on log T, as digitpad.training.calibration does for the digits), and what it did there."""
+    """The temperature that would make the gate's "not a digit" honest on held-out writers (golden-section
+    search on log T, as digitpad.training.calibration does for the digits), and what it did there.
+
+    Printed and read as a check, not stored: on the training writers it runs to its bound (20), since
+    the letters still read as digits are read so with near certainty, and at that temperature the gate
+    declines a sixth of the letters instead of most (2026-12-07, fold 0). A single temperature cannot
+    mend confident mistakes; the stored one is fitted on MNIST's test digits, as the shipped gate's was.
+    """
     low, high = np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)
     ratio = (np.sqrt(5) - 1) / 2
     for _ in range(60):
@@ -230,7 +239,7 @@ def main() -> None:
     shipped = Predictor.from_checkpoint(shipped_gate_path())
     print(f"load {os.getloadavg()[0]:.1f}; {json.dumps(gate_config(args).to_dict())}", flush=True)
     chosen = range(args.folds) if not args.only else [int(k) for k in args.only.split(",")]
-    runs, rows = [], {"shipped": [], "fine-tuned": [], "fine-tuned, calibrated": []}
+    runs, rows = [], {"shipped": [], "fine-tuned": [], "at the writers' temperature": []}
     for fold in chosen:
         print(f"fold {fold}:", flush=True)
         gate, drawings, labels, logits, declined = run_fold(fold, folds, data, args)
@@ -250,14 +259,12 @@ def main() -> None:
     for fold, gate, drawings, labels, _, _ in runs:
         gate.temperature = calibration.temperature
         texts = read_texts(gate, drawings[0]), read_texts(gate, drawings[1])
-        rows["fine-tuned, calibrated"].append(report(f"fold {fold} calibrated", *texts, labels))
+        rows["at the writers' temperature"].append(report(f"fold {fold}, writers' T", *texts, labels))
     for name, figures in rows.items():
         mean_report(name, figures)
     if args.final:
         print("final gate, every writer:", flush=True)
-        result = fine_tune(PenSets(digits=(data[0],), letters=(data[1],)), args, args.final)
-        metrics = {**result.info.metrics, CALIBRATION_METRIC: calibration.to_dict()}
-        save_checkpoint(args.final, result.model, replace(result.info, metrics=metrics))
+        fine_tune(PenSets(digits=(data[0],), letters=(data[1],)), args, args.final)
         print(f"saved {args.final}")
 
 
