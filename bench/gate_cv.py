@@ -29,6 +29,7 @@ never on the dev set:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -90,7 +91,13 @@ def fine_tune(pen: PenSets, args: argparse.Namespace, out: Path) -> None:
     result = train(mnist, gate_config(args), initial_model=initial, pen=pen, checkpoint_path=out)
     calibration = calibrate(result.model, mnist.test_images, mnist.test_labels)
     metrics = {**result.info.metrics, CALIBRATION_METRIC: calibration.to_dict()}
-    save_checkpoint(out, result.model, replace(result.info, metrics=metrics))
+    # What it was fine-tuned from, by content: the gate shipped before it.
+    started_from = {
+        "name": shipped_gate_path().name,
+        "sha256": hashlib.sha256(shipped_gate_path().read_bytes()).hexdigest(),
+    }
+    data = {**result.info.data, "initial_weights": started_from}
+    save_checkpoint(out, result.model, replace(result.info, metrics=metrics, data=data))
     last = result.history[-1]
     print(
         f"  fine-tuned in {time.perf_counter() - started:.0f}s: MNIST {last.test_accuracy:.4f}, "
