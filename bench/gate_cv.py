@@ -136,7 +136,7 @@ def gate_logits(gate: Predictor, drawings: list) -> np.ndarray:
     for strokes in drawings:
         image = model_input(strokes)
         images.append(np.zeros((28, 28), np.uint8) if image is None else image)
-    return gate.logits_batch(normalise(np.stack(images)))
+    return gate.logits_batch(normalise(np.stack(images).astype(np.float32) / 255))
 
 
 def report(name: str, letters: list[str], digits: list[str], labels: list[int]) -> dict:
