@@ -169,10 +169,8 @@ def binary_calibration(logits: np.ndarray, declined: np.ndarray, folds: int) -> 
     """The temperature that would make the gate's "not a digit" honest on held-out writers (golden-section
     search on log T, as digitpad.training.calibration does for the digits), and what it did there.
 
-    Printed and read as a check, not stored: on the training writers it runs to its bound (20), since
-    the letters still read as digits are read so with near certainty, and at that temperature the gate
-    declines a sixth of the letters instead of most (2026-12-07, fold 0). A single temperature cannot
-    mend confident mistakes; the stored one is fitted on MNIST's test digits, as the shipped gate's was.
+    Printed, and the folds read again at it, as a check beside the stored temperature, which is fitted on
+    MNIST's test digits as the shipped gate's was (bench/README.md, 2026-12-07, says what each gives).
     """
     low, high = np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)
     ratio = (np.sqrt(5) - 1) / 2
