@@ -40,7 +40,7 @@ PATTERN`` reads fold k with the gate at PATTERN with ``{fold}`` replaced
 by k (the gate trained without fold k's writers).
 
     python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH] [--data FILE]
-        [--group K | --letters [FILE]] [--folds K [--fold-seed S] [--fold N] [--gates PATTERN]]
+        [--group K | --letters [FILE]] [--folds K [--fold-seed S] [--fold N] [--gates PATTERN] [--fold-writers FILE]]
 """
 
 from __future__ import annotations
@@ -495,6 +495,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--fold", type=int, metavar="N", help="with --folds: read fold N's writers only")
     parser.add_argument(
+        "--fold-writers",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="with --folds: cut the writers of FILE too (repeatable), as bench/gate_cv.py cuts both files' writers",
+    )
+    parser.add_argument(
         "--gates",
         metavar="PATTERN",
         help="with --folds: read fold k with the gate at PATTERN, {fold} replaced by k "
@@ -618,7 +625,12 @@ def fold_predictor(args, fold: int, predictor):
 
 def run_folds(args, drawings: list[PlacedDigit], predictor, pad: tuple[int, int]) -> None:
     """Read and report each fold's writers apart (cross-validation by writer), then a line per fold."""
-    assignment = writer_folds([drawing.writer for drawing in drawings], args.folds, args.fold_seed)
+    writers = [drawing.writer for drawing in drawings]
+    for path in args.fold_writers or ():
+        # The writers of other files join the cut, so that the folds are those a gate was trained
+        # without (bench/gate_cv.py cuts the digits' and the letters' writers together).
+        writers += [sample["writer"] for sample in load_unipen(path)]
+    assignment = writer_folds(writers, args.folds, args.fold_seed)
     folds = [args.fold] if args.fold is not None else list(range(args.folds))
     modes = args.modes.split(",")
     done: dict[str, list[tuple[int, list[Result]]]] = defaultdict(list)
