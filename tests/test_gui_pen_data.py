@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from helpers import find
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog
 
 from digitpad.data.mnist import Mnist
 from digitpad.gui.state import preferences as prefs
@@ -66,12 +67,6 @@ def make_tab(qtbot, settings_path, mnist_dir):
     for tab in tabs:
         tab.shutdown()
         assert not tab.is_busy() and not tab.session.pen_data.job.running()
-
-
-def find(tab: QWidget, name: str) -> QWidget:
-    widget = tab.findChild(QWidget, name)
-    assert widget is not None, f"no widget {name!r}"
-    return widget
 
 
 def click(qtbot, button) -> None:
