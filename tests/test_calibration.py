@@ -205,3 +205,12 @@ def test_shipped_calibration_is_the_shipped_weights_own(mnist: Mnist) -> None:
     assert fresh.temperature == pytest.approx(stored.temperature, abs=2e-4)
     assert fresh.fitted_on == stored.fitted_on
     assert fresh.ece_after == pytest.approx(stored.ece_after, abs=1e-4)
+
+
+def test_a_model_whose_outputs_are_not_finite_cannot_be_calibrated(tiny_mnist: Mnist) -> None:
+    # Issue 24, item 8: calibrate once fitted such a model, printed "NLL: nan -> nan" and wrote the file.
+    model = small_model()
+    with torch.no_grad():
+        model.head[-1].bias[3] = float("nan")
+    with pytest.raises(ValueError, match="not finite"):
+        calibrate(model, tiny_mnist.test_images[:200], tiny_mnist.test_labels[:200])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import pickle
 import re
 import socket
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -442,3 +444,36 @@ def test_drawn_ones_compose_with_a_recipe() -> None:
     config, model_config = settings("--recipe", "default", "--drawn-ones", "0.6")
     assert config == replace(APP_DEFAULT.train_config, drawn_ones=0.6) and model_config == APP_DEFAULT.model_config
     assert settings()[0].drawn_ones == TrainConfig().drawn_ones
+
+
+@pytest.mark.parametrize("command", ["calibrate", "finetune", "train"])
+def test_an_out_that_is_not_a_regular_file_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture, command: str
+) -> None:
+    # Issue 24, item 9: calibrate and finetune renamed a file over a FIFO given as --out (and, as root, over
+    # /dev/full) and said "saved". A symlink to a FIFO is the FIFO, as the save would follow it.
+    weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
+    fifo = tmp_path / "out.safetensors"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(fifo)
+    for out in (fifo, link):
+        argv = [command, "--weights", str(weights)] if command != "train" else [command]
+        code, _, err = run_cli([*argv, "--data-dir", str(tmp_path / "no-mnist"), "--out", str(out)], capsys)
+        assert_one_line_error(code, err, str(out), "not a regular file")
+        assert stat.S_ISFIFO(fifo.stat().st_mode) and link.is_symlink()
+
+
+def test_calibrate_refuses_too_few_test_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture, tiny_mnist: Mnist
+) -> None:
+    # Issue 24, item 15: two test images fitted T = 0.05, the search's bound, and the file was written.
+    weights = tiny_checkpoint(tmp_path / "tiny.safetensors")
+    two = replace(tiny_mnist, test_images=tiny_mnist.test_images[:2], test_labels=tiny_mnist.test_labels[:2])
+    data_dir = write_mnist_folder(tmp_path / "mnist", two)
+    out_path = tmp_path / "calibrated.safetensors"
+    code, _, err = run_cli(
+        ["calibrate", "--weights", str(weights), "--data-dir", str(data_dir), "--out", str(out_path)], capsys
+    )
+    assert_one_line_error(code, err, "2 test images", "at least 200")
+    assert not out_path.exists()

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from digitpad.cli.common import EXIT_OK, CliError, load_data, read_checkpoint, write_checkpoint
+from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, read_checkpoint, write_checkpoint
+
+#: Fewer test images than this fit no temperature worth storing (half fit it, half check it): two images
+#: once fitted 0.05, the search's bound, and the file was written as if calibrated.
+MIN_CALIBRATION_IMAGES = 200
 
 
 def _calibration_target(weights: Path, out: str | None) -> Path:
@@ -13,8 +17,7 @@ def _calibration_target(weights: Path, out: str | None) -> Path:
     from digitpad.base.paths import shipped_weights_dir
 
     if out is not None:
-        if Path(out).is_dir():
-            raise CliError(f"--out {out}: is a folder; name the file to write")
+        check_writable(Path(out))  # a folder, a FIFO or a device is refused before any work
         return Path(out)
     if weights.resolve().parent == shipped_weights_dir().resolve():
         raise CliError(f"{weights}: these are the shipped weights; to rewrite them, name the file with --out")
@@ -31,6 +34,11 @@ def calibrate_command(args: argparse.Namespace) -> int:
     out = _calibration_target(weights, args.out)
     loaded = read_checkpoint(weights)
     data = load_data(args.data_dir)
+    if len(data.test_images) < MIN_CALIBRATION_IMAGES:
+        raise CliError(
+            f"{data.source}: {len(data.test_images)} test images; a temperature needs at least "
+            f"{MIN_CALIBRATION_IMAGES} (half to fit it, half to check it)"
+        )
     try:
         calibration = calibrate(loaded.model, data.test_images, data.test_labels)
     except ValueError as error:

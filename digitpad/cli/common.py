@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,8 +98,15 @@ def check_writable(out: Path) -> None:
     """
     import tempfile
 
-    if out.is_dir():
+    try:
+        mode = out.stat().st_mode  # symlinks followed: the save would replace what they point to
+    except OSError:
+        mode = None  # a new file (or one that cannot be looked at: the write check below says why)
+    if mode is not None and stat.S_ISDIR(mode):
         raise CliError(f"--out {out}: is a folder; name the file to write")
+    if mode is not None and not stat.S_ISREG(mode):
+        # A save renames a new file over --out: never over a FIFO, a device or a socket.
+        raise CliError(f"--out {out}: is not a regular file (a FIFO, device or socket); name a file to write")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

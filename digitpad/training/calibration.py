@@ -167,6 +167,8 @@ def calibrate(
     if not 0 < fit_count < total or len(labels) != total:
         raise ValueError(f"need images to fit on and others to check on; got {total} images, fitting on {fit_count}")
     logits = model_logits(model, images)
+    if not np.isfinite(logits).all():
+        raise ValueError("the model's outputs are not finite numbers (NaN or infinity): it cannot be calibrated")
     labels = np.asarray(labels).astype(np.int64)
     temperature = round(fit_temperature(logits[:fit_count], labels[:fit_count]), TEMPERATURE_DECIMALS)
     check_logits, check_labels = logits[fit_count:].astype(np.float64), labels[fit_count:]
