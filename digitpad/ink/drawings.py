@@ -40,6 +40,8 @@ SUFFIX = ".json"
 MAX_FILE_BYTES = 16 * 2**20
 #: Points in one drawing at most: far more than any hand draws, far fewer than a runaway file holds.
 MAX_POINTS = 200_000
+#: The longest a drawing may take, in seconds from its first point (a day: no one draws a digit for longer).
+MAX_SECONDS = 86_400
 
 
 class DrawingError(Exception):
@@ -102,9 +104,13 @@ def drawing_to_json(drawing: Drawing) -> dict:
 
 
 def _number(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer of hundreds of digits: no float holds it
+        raise DrawingError(f"{what} must be a finite number, not an integer of {len(str(value))} digits") from None
+    if not math.isfinite(number):
         raise DrawingError(f"{what} must be a finite number, not {value!r}"[:200])
-    return float(value)
+    return number
 
 
 def _number_list(values: object, what: str, count: int | None = None) -> list[float]:
@@ -124,6 +130,9 @@ def _stroke_from_json(entry: object, index: int, pen_width: float) -> Stroke:
     if any(not 0.0 <= p <= 1.0 for p in pressures):
         raise DrawingError(f"{what}'s pressure must lie between 0 and 1")
     times = _number_list(entry["t"], f"{what}'s times", count) if "t" in entry else []
+    if any(not 0.0 <= t <= MAX_SECONDS for t in times):
+        # Times count from the drawing's first point: one far off would make its replay last for ever.
+        raise DrawingError(f"{what}'s times must lie between 0 and {MAX_SECONDS:,} s")
     erase = entry.get("erase", False)
     if not isinstance(erase, bool):
         raise DrawingError(f"{what}'s 'erase' must be true or false")
@@ -149,7 +158,8 @@ def drawing_from_json(document: object) -> Drawing:
     strokes_json = document.get("strokes")
     if not isinstance(strokes_json, list):
         raise DrawingError("the drawing has no list of strokes")
-    if sum(len(s.get("points", ())) for s in strokes_json if isinstance(s, dict)) > MAX_POINTS:
+    listed = (s["points"] for s in strokes_json if isinstance(s, dict) and isinstance(s.get("points"), list))
+    if sum(len(points) for points in listed) > MAX_POINTS:
         raise DrawingError(f"the drawing has more than {MAX_POINTS:,} points")
     strokes = [_stroke_from_json(entry, index, pen_width) for index, entry in enumerate(strokes_json)]
     return Drawing(strokes, pad_size, pen_width)
@@ -167,7 +177,7 @@ def read_json_file(path: Path, what: str = "a drawing") -> object:
         raise DrawingError(str(error)) from error
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # ValueError: not UTF-8, not JSON, or an int of 4,300+ digits
         raise DrawingError(f"{path}: not JSON ({str(error)[:120]})") from error
 
 
