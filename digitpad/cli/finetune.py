@@ -25,11 +25,13 @@ def _finetune_progress_printer():
 
 
 def _load_samples(folder: str | None) -> list:
-    from digitpad.ink.samples import SampleStore
+    from digitpad.ink.samples import SampleStore, folder_problem
 
     store = SampleStore(folder)
     if folder is not None and not store.folder.is_dir():
-        raise CliError(f"--samples {folder}: no such folder")
+        raise CliError(f"--samples {folder_problem(store.folder) or f'{folder}: no such folder'}")
+    if folder_problem(store.folder):
+        raise CliError(f"the samples folder: {folder_problem(store.folder)}")
     samples = store.load()
     for warning in store.warnings:
         print(f"digitpad: warning: {warning}", file=sys.stderr)

@@ -12,6 +12,7 @@ them; loading never fails because of one broken file.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
@@ -40,6 +41,8 @@ from digitpad.ink.strokes import Stroke
 SAMPLES_FOLDER = "samples"
 #: Sample files are named ``sample-<time>-<random>.json``.
 NAME_PREFIX = "sample-"
+#: The latest 'created' time a sample may have (2**32 s after 1970: the year 2106).
+MAX_CREATED = 2.0**32
 
 
 class SampleError(Exception):
@@ -111,15 +114,34 @@ def sample_from_json(document: object, path: Path | None = None) -> PersonalSamp
         raise SampleError(str(error)) from error
     assert isinstance(document, dict)
     label = check_label(document.get("label"))
-    created = document.get("created", 0.0)
-    if isinstance(created, bool) or not isinstance(created, (int, float)):
-        raise SampleError(f"'created' must be a time, not {created!r}")
+    created = _created(document.get("created", 0.0))
     image = _stored_image(document.get("input"))
     if image is None:  # no usable stored input: the strokes say it all
         image = model_input(drawing.strokes)
         if image is None:
             raise SampleError("the sample's strokes draw nothing")
     return PersonalSample(drawing, label, image, float(created), path)
+
+
+def _created(value: object) -> float:
+    """When a sample was taught, as read from its file: seconds since 1970, checked to be a time a clock gives
+    (a NaN, 1e308 or an integer of hundreds of digits would break the dialog's dates and the file names)."""
+    try:
+        created = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:
+        created = math.nan
+    if not 0.0 <= created <= MAX_CREATED:
+        raise SampleError(
+            f"'created' must be a time (seconds since 1970, at most {MAX_CREATED:,}), not {value!r}"[:200]
+        )
+    return created
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot hold samples, if it is there but is no folder (a file, a FIFO...); None otherwise."""
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file, not a folder of samples"
+    return None
 
 
 def _stored_image(stored: object) -> np.ndarray | None:
@@ -178,6 +200,9 @@ class SampleStore:
         """Write ``sample`` as a new file (atomically; ``name`` or a fresh one) and keep it; SampleError if
         the write fails."""
         path = self.folder / (name or _new_name(sample.created))
+        problem = folder_problem(self.folder)
+        if problem:
+            raise SampleError(f"cannot save the sample: {problem}")
         try:
             write_json_atomically(path, sample.to_json())
         except OSError as error:
@@ -224,7 +249,7 @@ class SampleStore:
         :attr:`warnings`. Files already here (same name) are not added twice. How many were added."""
         folder = Path(folder)
         if not folder.is_dir():
-            raise SampleError(f"{folder}: no such folder")
+            raise SampleError(folder_problem(folder) or f"{folder}: no such folder")
         found, self.warnings = read_folder(folder)
         present = {sample.path.name for sample in self.samples if sample.path is not None}
         added = 0
@@ -240,7 +265,8 @@ class SampleStore:
 def read_folder(folder: Path) -> tuple[list[PersonalSample], list[str]]:
     """(samples, warnings) for every ``*.json`` file in ``folder``, oldest first; a broken file is a warning."""
     if not folder.is_dir():
-        return [], []
+        problem = folder_problem(folder)
+        return [], [problem] if problem else []
     samples, warnings = [], []
     for path in sorted(folder.glob(f"*{SUFFIX}")):
         if path.name.startswith("."):
