@@ -18,7 +18,7 @@ from digitpad.ink.strokes import Stroke
 from digitpad.model.checkpoint import CheckpointInfo, save_checkpoint
 from digitpad.model.gate import GATE_ENV, attach_gate, default_gate
 from digitpad.model.inference import Predictor
-from digitpad.model.network import DigitNet
+from digitpad.model.network import DigitNet, ModelConfig
 from digitpad.model.reader import Reader
 
 
@@ -139,3 +139,19 @@ def test_the_window_and_the_cli_load_weights_with_the_gate_the_same_way(tmp_path
     assert load_startup_predictor(weights, None).predictor.gate is the_gate
     assert calls == [str(weights), weights]
     assert load_predictor(str(weights)).gate is None  # without the gate where asked (export, calibrate)
+
+
+def test_a_gate_whose_outputs_are_not_numbers_on_ink_gives_a_question_mark() -> None:
+    # Issue 24, item 7: such a gate passed the load-time probe, and a drawn 1 then read "0" at "nan% sure".
+    gate_model = DigitNet(ModelConfig(channels=(4, 8, 8), num_classes=NOT_A_DIGIT + 1)).eval()
+    with torch.no_grad():
+        gate_model.head[-1].bias.fill_(float("nan"))
+    predictor = Predictor.from_checkpoint()
+    predictor.gate = Predictor(gate_model)
+    canvas = np.zeros((200, 200), np.float32)
+    canvas[30:170, 95:105] = 1.0  # a 1
+    prediction = predictor.predict(canvas)
+    assert prediction is not None and np.isfinite(prediction.probabilities).all()
+    assert prediction.confidence == 0.0 and prediction.not_digit == 1.0  # the reader shows "?"
+    batch = predictor.predict_batch(prediction.stages.normalised[None])
+    assert np.isfinite(batch).all() and batch[0].argmax() == NOT_A_DIGIT

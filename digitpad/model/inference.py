@@ -187,6 +187,9 @@ class Predictor:
         if self.gate is not None and len(probabilities) <= NOT_A_DIGIT:
             not_digit = float(self.gate.predict_input(stages.normalised)[0][NOT_A_DIGIT])
             digits = digits * np.float32(1.0 - not_digit)  # P(d) = P(a digit) x P(d | a digit)
+        if not (np.isfinite(digits).all() and np.isfinite(not_digit)):
+            # A network whose outputs are no numbers on this ink (a damaged gate or model) names no digit: "?".
+            digits, not_digit = np.zeros(NUM_CLASSES, np.float32), 1.0
         digit = int(digits.argmax())
         return Prediction(
             digit=digit,
@@ -216,4 +219,7 @@ class Predictor:
             if self.gate is None or probabilities.shape[1] > NOT_A_DIGIT:
                 return probabilities
             not_digit = self.gate.predict_batch(normalised, batch_size)[:, NOT_A_DIGIT : NOT_A_DIGIT + 1]
-        return np.concatenate([probabilities * (1.0 - not_digit), not_digit], axis=1)
+        combined = np.concatenate([probabilities * (1.0 - not_digit), not_digit], axis=1)
+        broken = ~np.isfinite(combined).all(axis=1)
+        combined[broken] = np.eye(NOT_A_DIGIT + 1, dtype=combined.dtype)[NOT_A_DIGIT]  # as predict: "?"
+        return combined
