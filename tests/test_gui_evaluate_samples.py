@@ -47,6 +47,8 @@ def open_window(qtbot):
     def open_() -> MainWindow:
         window = MainWindow()
         qtbot.addWidget(window)
+        # The samples are read in a worker thread; the Evaluate tab offers them once they are in.
+        qtbot.waitUntil(lambda: not window.personal_samples.is_loading())
         window.resize(1240, 860)
         window.show()
         qtbot.waitExposed(window)

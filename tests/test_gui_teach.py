@@ -146,7 +146,9 @@ def test_a_broken_sample_file_is_named_and_skipped_when_the_window_opens(qtbot) 
     qtbot.addWidget(window)
     dialog = window.show_samples()
     problem = dialog.findChild(QLabel, "samplesProblem")
-    assert "sample-broken.json" in problem.text() and not problem.isHidden()
+    # The samples are read in a worker thread: the line comes once they are in.
+    qtbot.waitUntil(lambda: "sample-broken.json" in problem.text())
+    assert not problem.isHidden()
     window.close()
 
 

@@ -7,7 +7,9 @@ them, the label and the time. A single digit is then cleared from the pad,
 ready for the next one. With a number on the pad, the selected digit (the
 one framed in the accent colour: the last written, or the one tapped) is
 taught and the number stays, so that each of its digits can be taught in
-turn. Under each button, how many samples of that digit there are.
+turn. Under each button, how many samples of that digit there are ("…"
+while the samples folder is read, in the background; teaching works then
+too, and the sample is counted once the others are in).
 """
 
 from __future__ import annotations
@@ -79,10 +81,12 @@ class TeachBar(QWidget):
         self.update_counts()
 
     def update_counts(self) -> None:
+        loading = self.samples.is_loading()
         counts = self.samples.counts()
         for digit, (button, label) in enumerate(zip(self.buttons, self.count_labels, strict=True)):
-            label.setText(str(counts[digit]))
-            button.setToolTip(f"Teach: this drawing is a {digit} ({counts[digit]} taught so far). Key {digit}.")
+            label.setText("…" if loading else str(counts[digit]))
+            taught = "your samples are loading" if loading else f"{counts[digit]} taught so far"
+            button.setToolTip(f"Teach: this drawing is a {digit} ({taught}). Key {digit}.")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.pad and event.type() == QEvent.Type.KeyPress:
@@ -118,11 +122,11 @@ class TeachBar(QWidget):
             return False
         if self.samples.add(sample) is None:
             return False
-        count = self.samples.counts()[digit]
+        count = "your samples are loading" if self.samples.is_loading() else f"{self.samples.counts()[digit]} so far"
         if in_number:
-            self.status.setText(f"Taught the selected digit as a {digit} ({count} so far)")
+            self.status.setText(f"Taught the selected digit as a {digit} ({count})")
         else:
-            self.status.setText(f"Taught a {digit} ({count} so far)")
+            self.status.setText(f"Taught a {digit} ({count})")
             self.pad.clear()
         self.taught.emit(sample)
         return True

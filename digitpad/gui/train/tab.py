@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWi
 from digitpad.gui.common.format import format_duration
 from digitpad.gui.common.style import box
 from digitpad.gui.state.model_in_use import ModelInUse
+from digitpad.gui.state.personal_samples import PersonalSamples
 from digitpad.gui.train.data_panel import DataPanel
 from digitpad.gui.train.finetune_panel import FinetunePanel
 from digitpad.gui.train.kernel_view import KernelView
@@ -64,9 +65,11 @@ class TrainTab(QWidget):
         *,
         data_loader: DataLoader | None = None,
         downloader: Downloader | None = None,
+        samples: PersonalSamples | None = None,
     ) -> None:
         """``model_in_use`` is shared with the Draw tab (a private one if None); ``data_loader`` and
-        ``downloader`` replace loading and downloading MNIST (tests inject small data)."""
+        ``downloader`` replace loading and downloading MNIST (tests inject small data); ``samples`` are the
+        window's personal samples (None: the fine-tuning panel reads the folder itself)."""
         super().__init__(parent, objectName="trainTab")
         self.settings = settings
         self.model_in_use = model_in_use if model_in_use is not None else ModelInUse(self)
@@ -77,7 +80,7 @@ class TrainTab(QWidget):
         self.run_controls = RunControls()
         self.model_panel = ModelPanel(self.session, self.model_in_use)
         self.plots = TrainingPlots(KernelView(self.session))
-        self.finetune_panel = FinetunePanel(self.session, self.model_in_use)
+        self.finetune_panel = FinetunePanel(self.session, self.model_in_use, samples)
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._run_failed = False
         self._lay_out()

@@ -5,6 +5,9 @@
 app itself passes ``load_in_background=True``: the window is painted first
 and the model (which needs torch, a second to import) and the Train tab
 arrive a moment later from a loader thread, so the window shows up fast.
+The personal samples are always read in a worker thread
+(``window.personal_samples``: ``is_loading()``, signal ``loaded``), so a
+large samples folder never holds the window back.
 """
 
 from __future__ import annotations
@@ -209,8 +212,7 @@ class MainWindow(QMainWindow):
             log.warning("the Train tab is not available: %s", error)
             tab: QWidget = _UnavailableTab(f"The Train tab is not available: {error}")
         else:
-            tab = TrainTab(self.settings, self.model_in_use, self)
-            tab.finetune_panel.use_samples(self.personal_samples)
+            tab = TrainTab(self.settings, self.model_in_use, self, samples=self.personal_samples)
             tab.useModel.connect(self._on_model_from_train_tab)
             tab.weightsOpened.connect(self._on_model_from_train_tab)
         old = self.train_tab
@@ -233,7 +235,9 @@ class MainWindow(QMainWindow):
 
     def _add_personal_samples(self) -> None:
         """Teach buttons under the pad, the My samples dialog, and File > Save/Open drawing and Replay."""
-        self.personal_samples = PersonalSamples(parent=self)
+        # Read in a worker thread: a folder of large samples must not hold back the window.
+        self.personal_samples = PersonalSamples(parent=self, load_now=False)
+        self.personal_samples.load_in_background()
         self.teach_bar = TeachBar(self.draw_tab, self.personal_samples)
         self.draw_tab.add_under_pad(self.teach_bar)
         self.drawing_files = DrawingFiles(self)
@@ -319,6 +323,7 @@ class MainWindow(QMainWindow):
             self.train_tab.shutdown()
         if self.evaluation_view is not None:
             self.evaluation_view.shutdown()
+        self.personal_samples.shutdown()
         if self._loader_thread is not None:
             # An import cannot be interrupted; it ends within a second or two.
             self._loader_thread.join()
