@@ -5,23 +5,65 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digitpad.cli.common import EXIT_OK, CliError, check_writable, load_data, read_checkpoint, write_checkpoint
 
+if TYPE_CHECKING:
+    from digitpad.training.finetune import FinetuneProgress
 
-def _finetune_progress_printer():
-    """A line every 2 s at most, and one per stage."""
-    last = {"time": 0.0, "stage": ""}
 
-    def report(event) -> None:
-        now = time.monotonic()
-        if now - last["time"] < 2 and event.stage == last["stage"]:
-            return
-        last.update(time=now, stage=event.stage)
-        print(f"{event.stage}: {event.fraction_done:.0%} done, eta {event.eta_seconds:.0f}s", flush=True)
+#: What progress is timed with, in the command and in the routine it runs (tests put a fake clock here).
+clock: Callable[[], float] = time.perf_counter
+#: A progress line at most this often, besides one at every new stage.
+PRINT_EVERY_SECONDS = 1.0
+#: ...and, within a stage, only when its percentage or the presence of a time left changed, or this long passed.
+QUIET_SECONDS = 10.0
 
-    return report
+
+def format_eta(seconds: float) -> str:
+    """42s, 3m05s, 1h02m."""
+    whole = max(round(seconds), 0)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def progress_line(event: FinetuneProgress) -> str:
+    """``re-drawing your samples (1,250/5,000): 23% done, eta 1m05s``; no eta until the routine has one."""
+    eta = "" if event.eta_seconds is None else f", eta {format_eta(event.eta_seconds)}"
+    return f"{event.stage} ({event.stage_done:,}/{event.stage_total:,}): {event.fraction_done:.0%} done{eta}"
+
+
+class ProgressPrinter:
+    """Prints fine-tuning progress: a line at every new stage; within one, at most every PRINT_EVERY_SECONDS and
+    only when it says something new (another percentage, a first time left), or after QUIET_SECONDS; never the
+    same line twice in a row."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self._time = -float("inf")
+        self._said: tuple[str, str, bool] | None = None
+        self._line = ""
+
+    def __call__(self, event: FinetuneProgress) -> None:
+        now, line = self.clock(), progress_line(event)
+        said = (event.stage, f"{event.fraction_done:.0%}", event.eta_seconds is None)
+        if self._worth_a_line(line, said, now):
+            self._time, self._said, self._line = now, said, line
+            print(line, flush=True)
+
+    def _worth_a_line(self, line: str, said: tuple[str, str, bool], now: float) -> bool:
+        if line == self._line:
+            return False
+        if self._said is None or self._said[0] != said[0]:
+            return True  # a new stage
+        since = now - self._time
+        return since >= PRINT_EVERY_SECONDS and (said != self._said or since >= QUIET_SECONDS)
 
 
 def _load_samples(folder: str | None) -> list:
@@ -66,7 +108,8 @@ def finetune_command(args: argparse.Namespace) -> int:
             config,
             base_info=loaded.info,
             strokes=sample_strokes(samples),
-            progress=_finetune_progress_printer(),
+            progress=ProgressPrinter(clock),
+            clock=clock,
         )
     except ValueError as error:
         raise CliError(str(error)) from error

@@ -1,8 +1,12 @@
-"""How long a run will take: a few real training steps timed, scaled to the images the run will see."""
+"""How long a run will take: a few real training steps timed, scaled to the images the run will see
+(:func:`estimate_run_seconds`); and, while a job of several kinds of work runs, how far it has come and how
+long the rest will take (:class:`WorkMeter`)."""
 
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -136,3 +140,108 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+#: No time left is guessed before this many seconds of work have been timed: from less, one slow piece
+#: (the first step allocates memory) or one fast one makes the figure absurd.
+ETA_AFTER_SECONDS = 2.0
+#: The pace of a kind of work is measured over its latest this many seconds, so a machine that became busy
+#: or idle shows in the estimate within that time.
+PACE_WINDOW_SECONDS = 10.0
+#: A kind of work timed for less than this, or in fewer pieces, takes the pace of all the work timed so far.
+KIND_TIMED_SECONDS = 1.0
+KIND_TIMED_PIECES = 3
+
+
+class _Pace:
+    """Seconds taken against seconds expected, over the latest pieces of work (about ``window`` seconds)."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.pieces: deque[tuple[float, float]] = deque()
+        #: Sums over the pieces kept.
+        self.taken = self.expected = 0.0
+        #: Every second and piece ever timed (the window forgets; these do not).
+        self.timed, self.count = 0.0, 0
+
+    def add(self, taken: float, expected: float) -> None:
+        self.pieces.append((taken, expected))
+        self.taken, self.expected, self.timed = self.taken + taken, self.expected + expected, self.timed + taken
+        self.count += 1
+        while len(self.pieces) > 1 and self.taken - self.pieces[0][0] >= self.window:
+            old_taken, old_expected = self.pieces.popleft()
+            self.taken, self.expected = self.taken - old_taken, self.expected - old_expected
+
+    def ratio(self) -> float | None:
+        """Seconds taken per second expected, over the window; None before any expected work."""
+        return self.taken / self.expected if self.expected > 0 else None
+
+
+class WorkMeter:
+    """How far a job made of several kinds of work has come, and how long the rest will take.
+
+    ``expected``: per kind of work (re-drawing samples, training steps, reading
+    images...), the seconds it is expected to take, from measured costs per
+    piece on a reference machine. Those weigh the kinds in :meth:`fraction`,
+    which so moves at an even pace through every kind and never goes back.
+    The pieces' real costs differ from one machine and load to the next, and
+    not in the same ratio for every kind (threads that wait on each other
+    slow the training, not the re-drawing), so :meth:`eta_seconds` scales
+    each kind's expected seconds left by the pace measured on its own latest
+    work, or, for a kind not yet timed long enough, by that of all the work
+    timed so far. It says nothing (None) before ``min_seconds`` of work.
+
+    ``clock``: seconds, monotonic; injectable for tests. Each :meth:`advance`
+    charges the time since the previous one (or since the meter was made, or
+    :meth:`set_aside`) to the piece it reports.
+    """
+
+    def __init__(
+        self,
+        expected: Mapping[str, float],
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        min_seconds: float = ETA_AFTER_SECONDS,
+        window: float = PACE_WINDOW_SECONDS,
+    ) -> None:
+        self.expected = dict(expected)
+        self.done = dict.fromkeys(self.expected, 0.0)
+        self._paces = {kind: _Pace(window) for kind in self.expected}
+        self._all = _Pace(window)
+        self._clock = clock
+        self._min_seconds = min_seconds
+        self._last = clock()
+
+    def advance(self, kind: str, expected_seconds: float) -> None:
+        """A piece of ``kind`` expected to take ``expected_seconds`` is done."""
+        now = self._clock()
+        taken, self._last = max(now - self._last, 0.0), now
+        self.done[kind] += expected_seconds
+        self._paces[kind].add(taken, expected_seconds)
+        self._all.add(taken, expected_seconds)
+
+    def set_aside(self) -> None:
+        """The time since the last piece went to a one-off (building a model, the first optimiser's imports:
+        seconds on a busy machine) that the work ahead does not repeat: it is charged to no kind."""
+        self._last = self._clock()
+
+    def fraction(self) -> float:
+        """Of the whole job, each kind weighed by its expected seconds: 0 to 1, never going back."""
+        total = sum(self.expected.values())
+        done = sum(min(self.done[kind], expected) for kind, expected in self.expected.items())
+        # The pieces' sums may miss the totals by a rounding error: done is done.
+        return 1.0 if total <= 0 or done >= total * (1 - 1e-9) else done / total
+
+    def eta_seconds(self) -> float | None:
+        """Seconds the rest should take at the pace measured lately; None until it has been timed long enough."""
+        overall = self._all.ratio()
+        if self._all.timed < self._min_seconds or overall is None:
+            return None
+        if self.fraction() == 1.0:
+            return 0.0
+        left = 0.0
+        for kind, expected in self.expected.items():
+            pace = self._paces[kind]
+            ratio = pace.ratio() if pace.timed >= KIND_TIMED_SECONDS and pace.count >= KIND_TIMED_PIECES else None
+            left += max(expected - self.done[kind], 0.0) * (overall if ratio is None else ratio)
+        return left

@@ -25,9 +25,15 @@ not shift what "normal" ink looks like for every digit), and three MNIST
 digits for each personal one in every batch. The whole run, folds included,
 is a few hundred small steps: seconds on two CPU cores.
 
-Progress and stopping as in :func:`digitpad.training.loop.train`: ``progress`` gets
-a :class:`FinetuneProgress` at most every ``progress_interval`` seconds,
-``should_stop`` is polled before every step; a stopped run returns None.
+Progress: ``progress`` gets a :class:`FinetuneProgress` at most every
+``progress_interval`` seconds and at every new stage. Its fraction counts
+every piece of the real work (each sample re-drawn, each training step,
+each thousand test images read), each weighed by what it is expected to
+cost (:data:`RENDER_SECONDS` and the figures below it), so it moves at an
+even pace from the first sample re-drawn to the last image read and never
+goes back; its time left is None until it means something
+(:class:`digitpad.training.estimate.WorkMeter`). ``should_stop`` is polled
+before every sample and every step; a stopped run returns None.
 """
 
 from __future__ import annotations
@@ -51,10 +57,36 @@ from digitpad.model.temperature import CALIBRATION_METRIC
 from digitpad.model.tensors import images_to_tensor, normalise_batch, training_memory_format
 from digitpad.model.threads import use_one_thread_here
 from digitpad.training.config import TrainConfig, updated_recipe
-from digitpad.training.loop import build_model, build_optimiser, evaluate, training_step
+from digitpad.training.estimate import WorkMeter
+from digitpad.training.loop import build_model, build_optimiser, training_step
 
 #: What a checkpoint's recipe says about a fine-tuned model (``recipe["kind"]``).
 FINE_TUNED = "fine-tuned"
+
+#: What each piece of the work is expected to cost, in seconds: the weights of the progress's fraction, and
+#: the time left until the pieces have been timed. A re-drawn variant costs a fixed part and a part per point
+#: of the sample's strokes (1.3 ms for 40 points, 2.4 ms for 160, 3.9 ms for 640); a training step, a part per
+#: image of its batch; reading an image, about twice as much as is (the personal samples) as with batch norm
+#: folded (MNIST's test set). Their ratios were measured on 2 CPU cores with one torch thread at load 4-5
+#: (2026-12-07: 1.2 ms a variant of UNIPEN digits, 102 ms a step of 64 images, 0.5 ms an image read), the scale
+#: is a quiet machine's (57 ms a step, 3.6 s for MNIST's test set). With more threads (``digitpad finetune``)
+#: steps and reading take THREADED_SHARE of that on a quiet machine (18 s instead of 29 s for 30 samples);
+#: re-drawing is numpy, on one thread.
+RENDER_SECONDS = 0.9e-3
+RENDER_SECONDS_PER_POINT = 3e-6
+STEP_SECONDS_PER_IMAGE = 1.1e-3
+READ_SECONDS_PER_IMAGE = 0.36e-3
+READ_UNFOLDED_FACTOR = 2.0
+THREADED_SHARE = 0.6
+#: Test images read between two progress reports (evaluate's batch).
+READ_CHUNK = 1000
+
+#: The stages' names (``FinetuneProgress.stage``), besides the folds' (:func:`fold_stage`).
+REDRAW_STAGE = "re-drawing your samples"
+MNIST_BEFORE_STAGE = "MNIST test, before"
+PERSONAL_BEFORE_STAGE = "reading your samples, before"
+FINAL_STAGE = "fine-tuning on every sample"
+MNIST_AFTER_STAGE = "MNIST test, after"
 
 
 @dataclass(frozen=True)
@@ -104,14 +136,15 @@ class FinetuneConfig:
 
 @dataclass(frozen=True)
 class FinetuneProgress:
-    stage: str  # e.g. "cross-validation 2/3", "fine-tuning", "MNIST test"
-    done: int  # steps done over the whole job
-    total: int
-    eta_seconds: float
-
-    @property
-    def fraction_done(self) -> float:
-        return self.done / max(self.total, 1)
+    #: What it is doing, e.g. "re-drawing your samples", "cross-validation 2/3", "MNIST test, after".
+    stage: str
+    #: Pieces of the stage done, of how many: samples re-drawn, training steps, images read.
+    stage_done: int
+    stage_total: int
+    #: Of the whole job, its pieces weighed by their expected cost: 0 to 1, never going back.
+    fraction_done: float
+    #: Seconds left at the pace measured lately; None until enough of the work has been timed.
+    eta_seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,14 @@ class FinetuneResult:
 
 
 ProgressCallback = Callable[[FinetuneProgress], None]
+
+
+def fold_stage(method: str, number: int, count: int, held_out: int) -> str:
+    """The stage's name while the ``number``-th of ``count`` copies trains without its ``held_out`` samples:
+    a fold with :func:`held_out_splits`'s k folds, else the one share held out."""
+    if method.endswith("-fold cross-validation"):
+        return f"cross-validation {number}/{count}"
+    return f"fine-tuning without the {held_out} samples held out"
 
 
 def held_out_splits(labels: np.ndarray, config: FinetuneConfig) -> tuple[list[np.ndarray], str]:
@@ -183,22 +224,33 @@ class _Job:
     config: FinetuneConfig
     train_config: TrainConfig
     generator: torch.Generator
-    total_steps: int
     progress: ProgressCallback | None
     should_stop: Callable[[], bool] | None
     progress_interval: float
-    started: float = field(default_factory=time.perf_counter)
-    done: int = 0
-    last_report: float = -1.0
+    clock: Callable[[], float]
+    #: Share of the one-thread costs that steps and reading take here (1, or THREADED_SHARE).
+    share: float = 1.0
+    #: Made with the job's plan of work (:func:`_start_meter`), once the samples and the splits are known.
+    meter: WorkMeter = field(default_factory=lambda: WorkMeter({}))
+    last_report: float = -float("inf")
+    last_stage: str = ""
 
-    def report(self, stage: str, force: bool = False) -> None:
-        now = time.perf_counter()
-        if self.progress is None or (not force and now - self.last_report < self.progress_interval):
+    def step_seconds(self) -> float:
+        return (self.config.personal_per_batch + self.config.mnist_per_batch) * STEP_SECONDS_PER_IMAGE * self.share
+
+    def read_seconds(self, images: int, folded: bool) -> float:
+        return images * READ_SECONDS_PER_IMAGE * self.share * (1.0 if folded else READ_UNFOLDED_FACTOR)
+
+    def advance(self, kind: str, expected_seconds: float, stage: str, done: int, total: int) -> None:
+        """A piece of ``kind`` is done (``done`` of the stage's ``total``); report it if it is time."""
+        self.meter.advance(kind, expected_seconds)
+        now = self.clock()
+        if self.progress is None:
             return
-        self.last_report = now
-        elapsed = now - self.started
-        eta = elapsed / self.done * (self.total_steps - self.done) if self.done else 0.0
-        self.progress(FinetuneProgress(stage, self.done, self.total_steps, eta))
+        if stage == self.last_stage and done < total and now - self.last_report < self.progress_interval:
+            return
+        self.last_report, self.last_stage = now, stage
+        self.progress(FinetuneProgress(stage, done, total, self.meter.fraction(), self.meter.eta_seconds()))
 
     def stopping(self) -> bool:
         return self.should_stop is not None and self.should_stop()
@@ -217,7 +269,8 @@ def _fine_tune_once(model: DigitNet, x: torch.Tensor, y: torch.Tensor, job: _Job
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
     optimizer, scheduler = build_optimiser(tuned, job.train_config, total_steps=config.steps)
-    for _ in range(config.steps):
+    job.meter.set_aside()  # not a step: the steps' pace would count it 100 times over
+    for step in range(config.steps):
         if job.stopping():
             return None
         personal = torch.randint(len(x), (config.personal_per_batch,), generator=job.generator, device=x.device)
@@ -226,17 +279,26 @@ def _fine_tune_once(model: DigitNet, x: torch.Tensor, y: torch.Tensor, job: _Job
         images = torch.cat([x[personal, variant], job.pool_x[mnist]])
         labels = torch.cat([y[personal], job.pool_y[mnist]])
         training_step(tuned, images, labels, optimizer, scheduler, job.train_config, job.generator)
-        job.done += 1
-        job.report(stage)
+        job.advance("step", job.step_seconds(), stage, step + 1, config.steps)
     tuned.to(memory_format=torch.contiguous_format).eval()
     return tuned
 
 
-def _mnist_accuracy(model: DigitNet, x_test: torch.Tensor, y_test: torch.Tensor) -> float:
+def _mnist_accuracy(model: DigitNet, x_test: torch.Tensor, y_test: torch.Tensor, job: _Job, stage: str) -> float:
     """Test accuracy, computed on a copy with batch norm folded into the convolutions, channels last: the same
-    answers, in about half the time on the CPU (10,000 images on one thread: 3.6 s against 6.9 s, at load 3.4)."""
-    fast = fold_batch_norm(model).to(memory_format=training_memory_format(x_test.device))
-    return evaluate(fast, x_test.contiguous(memory_format=training_memory_format(x_test.device)), y_test)[1]
+    answers, in about half the time on the CPU (10,000 images on one thread: 3.6 s against 6.9 s, at load 3.4).
+    Read a thousand at a time (as :func:`digitpad.training.loop.evaluate` does), each thousand a progress step."""
+    if len(x_test) == 0:
+        raise ValueError("no images to evaluate on")
+    memory_format = training_memory_format(x_test.device)
+    fast = fold_batch_norm(model).to(memory_format=memory_format)
+    x_test = x_test.contiguous(memory_format=memory_format)
+    correct = 0
+    for start in range(0, len(x_test), READ_CHUNK):
+        end = min(start + READ_CHUNK, len(x_test))
+        correct += int((_predicted(fast, x_test[start:end]) == y_test[start:end].numpy()).sum())
+        job.advance("read", job.read_seconds(end - start, folded=True), stage, end, len(x_test))
+    return correct / len(x_test)
 
 
 @torch.no_grad()
@@ -283,10 +345,10 @@ def _train_config(config: FinetuneConfig) -> TrainConfig:
 def _make_job(
     data: Mnist,
     config: FinetuneConfig,
-    runs: int,
     progress: ProgressCallback | None,
     should_stop: Callable[[], bool] | None,
     progress_interval: float,
+    clock: Callable[[], float],
 ) -> _Job:
     """The MNIST pool every run draws from (a random subset, fixed by the seed), and the job's bookkeeping."""
     device = torch.device("cpu")
@@ -297,15 +359,35 @@ def _make_job(
         config=config,
         train_config=_train_config(config),
         generator=torch.Generator(device=device).manual_seed(config.seed),
-        total_steps=config.steps * runs,
         progress=progress,
         should_stop=should_stop,
         progress_interval=progress_interval,
+        clock=clock,
+        share=1.0 if torch.get_num_threads() == 1 else THREADED_SHARE,
     )
 
 
+def _render_seconds(strokes: list[Stroke], variants: int) -> float:
+    """The expected cost of re-drawing ``variants - 1`` variants of a sample drawn with ``strokes``."""
+    points = sum(len(stroke.points) for stroke in strokes)
+    return (variants - 1) * (RENDER_SECONDS + RENDER_SECONDS_PER_POINT * points)
+
+
+def _start_meter(job: _Job, strokes: Sequence[list[Stroke]] | None, splits: list[np.ndarray], test_images: int) -> None:
+    """The job's meter, with every piece of the work ahead expected: it starts timing now."""
+    variants = job.config.redrawn_variants if strokes is not None else 1
+    held = sum(len(split) for split in splits)
+    expected = {
+        "render": sum(_render_seconds(sample, variants) for sample in strokes) if variants > 1 else 0.0,
+        "step": (len(splits) + 1) * job.config.steps * job.step_seconds(),
+        # MNIST's test set twice; the samples left out before, and each fold's after.
+        "read": job.read_seconds(2 * test_images, folded=True) + job.read_seconds(2 * held, folded=False),
+    }
+    job.meter = WorkMeter(expected, clock=job.clock)
+
+
 def _cross_validate(
-    model: DigitNet, drawings: torch.Tensor, y: torch.Tensor, splits: list[np.ndarray], job: _Job
+    model: DigitNet, drawings: torch.Tensor, y: torch.Tensor, splits: list[np.ndarray], method: str, job: _Job
 ) -> int | None:
     """How many held-out samples the copies fine-tuned without them read right; None if stopped.
 
@@ -316,10 +398,12 @@ def _cross_validate(
     correct = 0
     for number, held_out in enumerate(splits, 1):
         kept = np.setdiff1d(np.arange(len(labels)), held_out)
-        fold = _fine_tune_once(model, drawings[kept], y[kept], job, f"cross-validation {number}/{len(splits)}")
+        stage = fold_stage(method, number, len(splits), len(held_out))
+        fold = _fine_tune_once(model, drawings[kept], y[kept], job, stage)
         if fold is None:
             return None
         correct += int((_predicted(fold, drawings[held_out, 0]) == labels[held_out]).sum())
+        job.advance("read", job.read_seconds(len(held_out), folded=False), stage, job.config.steps, job.config.steps)
     return correct
 
 
@@ -327,7 +411,7 @@ def _redrawn(
     images: np.ndarray, strokes: Sequence[list[Stroke]] | None, config: FinetuneConfig, job: _Job
 ) -> torch.Tensor | None:
     """(N, V, 1, 28, 28): each sample's image, then its re-drawn variants (the image alone without strokes);
-    None if stopped."""
+    None if stopped. Each sample re-drawn is a piece of the progress."""
     count = config.redrawn_variants if strokes is not None else 1
     drawings = np.empty((len(images), max(count, 1), *images.shape[1:]), np.uint8)
     drawings[:, 0] = images
@@ -337,9 +421,16 @@ def _redrawn(
             if job.stopping():
                 return None
             drawings[index] = redrawn_variants(sample_strokes, image, count, rng, config.stroke_jitter)
-            job.report("re-drawing your samples")
+            job.advance("render", _render_seconds(sample_strokes, count), REDRAW_STAGE, index + 1, len(images))
     flat = images_to_tensor(drawings.reshape(-1, *images.shape[1:]), torch.device("cpu"))
     return flat.reshape(len(images), drawings.shape[1], *flat.shape[1:])
+
+
+def _personal_before(model: DigitNet, drawings: torch.Tensor, labels: np.ndarray, held: np.ndarray, job: _Job) -> Score:
+    """How many of the samples ``held`` out the model before fine-tuning reads right (as they were taught)."""
+    score = Score(int((_predicted(model, drawings[held, 0]) == labels[held]).sum()), len(held))
+    job.advance("read", job.read_seconds(len(held), folded=False), PERSONAL_BEFORE_STAGE, len(held), len(held))
+    return score
 
 
 def finetune(
@@ -354,6 +445,7 @@ def finetune(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     progress_interval: float = 0.1,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> FinetuneResult | None:
     """Fine-tune a copy of ``model`` on personal ``images`` (N, 28, 28 uint8) and ``labels`` (N,) mixed with
     ``data``'s training images; None if ``should_stop`` ended it. ValueError for samples it cannot use.
@@ -362,6 +454,7 @@ def finetune(
     what it was fine-tuned from. ``strokes``: each sample's strokes, when
     known; the batches then also draw variants re-drawn from them
     (``config.redrawn_variants``). ``model`` itself is left as it was.
+    ``clock``: what progress is timed with (tests give a fake one).
     """
     config = config or FinetuneConfig()
     labels = np.asarray(labels, dtype=np.int64)
@@ -371,22 +464,21 @@ def finetune(
     torch.manual_seed(config.seed)
     y = torch.from_numpy(labels)
     splits, method = held_out_splits(labels, config)
-    job = _make_job(data, config, len(splits) + 1, progress, should_stop, progress_interval)
+    job = _make_job(data, config, progress, should_stop, progress_interval, clock)
     test = (data.test_images[: config.test_subset], data.test_labels[: config.test_subset])
     x_test, y_test = images_to_tensor(test[0], torch.device("cpu")), torch.from_numpy(test[1].astype(np.int64))
+    _start_meter(job, strokes, splits, len(x_test))
     drawings = _redrawn(images, strokes, config, job)
     if drawings is None:
         return None
-    job.report("MNIST test, before", force=True)
-    mnist_before = _mnist_accuracy(model, x_test, y_test)
+    mnist_before = _mnist_accuracy(model, x_test, y_test, job, MNIST_BEFORE_STAGE)
     held = np.concatenate(splits) if splits else np.zeros(0, np.int64)
     # "Before" on the very digits "after" is measured on: all of them with k folds, the held-out share otherwise.
-    personal_before = Score(int((_predicted(model, drawings[held, 0]) == labels[held]).sum()), len(held))
-    correct = _cross_validate(model, drawings, y, splits, job)
-    tuned = _fine_tune_once(model, drawings, y, job, "fine-tuning on every sample") if correct is not None else None
+    personal_before = _personal_before(model, drawings, labels, held, job)
+    correct = _cross_validate(model, drawings, y, splits, method, job)
+    tuned = _fine_tune_once(model, drawings, y, job, FINAL_STAGE) if correct is not None else None
     if tuned is None:
         return None
-    job.report("MNIST test, after", force=True)
     result = FinetuneResult(
         model=tuned,
         info=CheckpointInfo(model_config=model.config),
@@ -395,7 +487,7 @@ def finetune(
         personal_before=personal_before,
         personal_after=Score(correct, len(held)),
         mnist_before=mnist_before,
-        mnist_after=_mnist_accuracy(tuned, x_test, y_test),
+        mnist_after=_mnist_accuracy(tuned, x_test, y_test, job, MNIST_AFTER_STAGE),
         seconds=time.perf_counter() - started,
         folds=[split.tolist() for split in splits],
     )

@@ -186,9 +186,11 @@ class FinetunePanel(QFrame):
 
     @Slot(object)
     def _on_progress(self, event: FinetuneProgress) -> None:
-        self.progress.setValue(round(PROGRESS_STEPS * event.fraction_done))
-        eta = f" · ETA {format_duration(event.eta_seconds)}" if event.done else ""
+        # No ETA until the routine has timed enough of the work for one to mean something.
+        eta = "" if event.eta_seconds is None else f" · ETA {format_duration(event.eta_seconds)}"
         self.progress.setFormat(f"{event.stage[:1].upper()}{event.stage[1:]} · {event.fraction_done:.0%}{eta}")
+        # The label first: whoever watches the bar move reads the stage it moved in.
+        self.progress.setValue(round(PROGRESS_STEPS * event.fraction_done))
 
     @Slot(object)
     def _on_finished(self, outcome: tuple | None) -> None:

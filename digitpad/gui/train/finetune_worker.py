@@ -52,6 +52,7 @@ class FinetuneWorker(StoppableWorker):
         self.weights, self.images, self.labels, self.strokes = weights, images, labels, strokes
         self.data_dir, self._load, self.config = data_dir, data_loader, config
         self._throttle = ProgressThrottle()
+        self._stage = ""
 
     @Slot()
     def run(self) -> None:
@@ -82,5 +83,7 @@ class FinetuneWorker(StoppableWorker):
         return result, path
 
     def _report(self, event: FinetuneProgress) -> None:
-        if self._throttle.ready(force=event.done == event.total):
+        # Every new stage and the end get through, so that the bar's label never names a stage that is over.
+        new_stage, self._stage = event.stage != self._stage, event.stage
+        if self._throttle.ready(force=new_stage or event.fraction_done >= 1.0):
             self.progress.emit(event)
