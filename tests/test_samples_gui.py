@@ -86,8 +86,9 @@ def test_the_window_comes_before_its_samples_and_a_sample_taught_meanwhile_is_ke
     assert text_of(dialog, "samplesSummary") == "Loading your samples…"
     assert not dialog.findChild(QPushButton, "importSamplesButton").isEnabled()
     assert not dialog.findChild(QPushButton, "exportSamplesButton").isEnabled()
-    # Fine-tuning waits for them too (no samples known yet).
+    # Fine-tuning waits for them too, and says so rather than "no samples".
     assert not window.findChild(QPushButton, "finetuneButton").isEnabled()
+    assert text_of(window, "finetuneSamplesLabel") == "Loading your personal samples…"
 
     # Teach a 1 while they load: written at once, and kept with them.
     window.resize(1240, 860)
@@ -102,6 +103,7 @@ def test_the_window_comes_before_its_samples_and_a_sample_taught_meanwhile_is_ke
     qtbot.waitUntil(lambda: not samples.is_loading())
     assert [text_of(window, f"teachCount{digit}") for digit in (1, 7, 8, 9, 2)] == ["1", "1", "1", "1", "0"]
     assert sorted(sample.label for sample in samples.samples) == [1, 7, 8, 9]
+    assert text_of(window, "finetuneSamplesLabel").startswith("4 personal samples")
     assert len(dialog.findChildren(QToolButton, "sampleThumbnail")) == 4
     assert text_of(dialog, "samplesSummary").startswith("4 samples of your handwriting")
     assert dialog.findChild(QPushButton, "importSamplesButton").isEnabled()

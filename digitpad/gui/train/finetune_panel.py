@@ -117,6 +117,8 @@ class FinetunePanel(QFrame):
 
     def _blocker(self) -> str:
         """Why fine-tuning cannot start now ("" if it can)."""
+        if self.samples.is_loading():
+            return "Your samples are still loading."
         if not sum(self.samples.counts()):
             return "Teach a few digits first: draw one and press its button under the pad (3 of each is a good start)."
         if self.model_in_use.predictor is None or self.model_in_use.source is None:
@@ -137,6 +139,8 @@ class FinetunePanel(QFrame):
             f"{total} personal samples ({by_digit}). Fine-tuning teaches the model in use your hand, "
             "keeping MNIST in the mix so that it does not forget."
             if total
+            else "Loading your personal samples…"
+            if self.samples.is_loading()
             else "No personal samples yet. " + self._blocker()
         )
         blocker = self._blocker()
