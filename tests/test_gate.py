@@ -122,6 +122,20 @@ def test_mnist_digits_pass_the_shipped_gate(mnist) -> None:
     assert (probabilities[:, :NOT_A_DIGIT].argmax(1) == mnist.test_labels[:2000]).mean() > 0.99
 
 
+def test_the_shipped_gate_records_its_real_pen_data_by_name_count_and_hash_never_by_path() -> None:
+    from digitpad.model.checkpoint import load_checkpoint
+
+    info = load_checkpoint(shipped_gate_path()).info
+    files = info.data["pen_data"] + info.data["letters"]
+    assert {(f["name"], f["samples"]) for f in files} == {
+        ("unipen-1a-train.json.gz", 3068),
+        ("unipen-1bc-train.json.gz", 39202),
+    }
+    assert all(len(f["sha256"]) == 64 and set(f) == {"name", "samples", "sha256"} for f in files)
+    assert "/" not in repr(info.data) and "\\" not in repr(info.data)  # names only: no path of the machine
+    assert info.metrics["not_a_digit_shift"]["shift"] < 0  # moved towards digits, on held-out writers
+
+
 def test_the_window_and_the_cli_load_weights_with_the_gate_the_same_way(tmp_path, monkeypatch) -> None:
     from digitpad.cli.common import load_predictor
     from digitpad.gui.state.model_loading import load_startup_predictor
