@@ -40,6 +40,9 @@ SUFFIX = ".json"
 MAX_FILE_BYTES = 16 * 2**20
 #: Points in one drawing at most: far more than any hand draws, far fewer than a runaway file holds.
 MAX_POINTS = 200_000
+#: The largest coordinate, pad side and pen width, in px (a pad is a few thousand px): more overflows the
+#: arithmetic of splitting and fitting a drawing (1e308 squared is infinite).
+MAX_COORDINATE = 1e6
 #: The longest a drawing may take, in seconds from its first point (a day: no one draws a digit for longer).
 MAX_SECONDS = 86_400
 
@@ -103,6 +106,12 @@ def drawing_to_json(drawing: Drawing) -> dict:
     }
 
 
+def short_repr(value: object, limit: int = 40) -> str:
+    """``value`` as a message names it, cut to ``limit`` characters (a 4,000-digit integer would fill a screen)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _number(value: object, what: str) -> float:
     try:
         number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
@@ -125,6 +134,8 @@ def _stroke_from_json(entry: object, index: int, pen_width: float) -> Stroke:
     if not isinstance(entry, dict) or not isinstance(entry.get("points"), list) or not entry["points"]:
         raise DrawingError(f"{what} has no points")
     points = [tuple(_number_list(point, f"{what}'s points", 2)) for point in entry["points"]]
+    if any(abs(value) > MAX_COORDINATE for point in points for value in point):
+        raise DrawingError(f"{what}'s points must lie within {MAX_COORDINATE:,.0f} px of the pad's corner")
     count = len(points)
     pressures = _number_list(entry.get("pressure", [MOUSE_PRESSURE] * count), f"{what}'s pressure", count)
     if any(not 0.0 <= p <= 1.0 for p in pressures):
@@ -147,14 +158,14 @@ def drawing_from_json(document: object) -> Drawing:
         raise DrawingError(f'not a digitpad drawing (no "format": "{FORMAT_NAME}")')
     version = document.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION or version < 1:
-        raise DrawingError(f"drawing format version {version!r} is not supported (this digitpad reads 1)")
+        raise DrawingError(f"drawing format version {short_repr(version)} is not supported (this digitpad reads 1)")
     pad = document.get("pad")
     if not isinstance(pad, dict):
         raise DrawingError("the drawing has no pad size")
     pad_size = (_number(pad.get("width"), "the pad's width"), _number(pad.get("height"), "the pad's height"))
     pen_width = _number(document.get("pen_width"), "the pen width")
-    if min(pad_size) <= 0 or pen_width <= 0:
-        raise DrawingError("the pad's size and the pen width must be positive")
+    if not all(0 < size <= MAX_COORDINATE for size in (*pad_size, pen_width)):
+        raise DrawingError(f"the pad's size and the pen width must be positive, at most {MAX_COORDINATE:,.0f} px")
     strokes_json = document.get("strokes")
     if not isinstance(strokes_json, list):
         raise DrawingError("the drawing has no list of strokes")

@@ -47,6 +47,7 @@ from digitpad.ink.drawings import (
     DrawingError,
     drawing_from_json,
     drawing_to_json,
+    short_repr,
     write_json_atomically,
 )
 from digitpad.ink.preprocess import mnist_image
@@ -151,7 +152,7 @@ def make_sample(drawing: Drawing, label: int) -> PersonalSample:
 
 def check_label(label: object) -> int:
     if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= int(label) < NUM_CLASSES:
-        raise SampleError(f"a sample's label must be a digit 0-9, not {label!r}")
+        raise SampleError(f"a sample's label must be a digit 0-9, not {short_repr(label)}")
     return int(label)
 
 
