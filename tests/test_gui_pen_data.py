@@ -144,6 +144,28 @@ def test_a_chosen_file_is_read_in_the_background_shown_and_remembered(
     assert again.session.pen_data.data is not None and len(again.session.pen_data.data.digits) == 5
 
 
+def test_a_file_read_before_the_gui_thread_looks_again_still_ends_the_reading(make_tab, qtbot, monkeypatch, tmp_path):
+    """A small file can be read before the GUI thread gets back from starting the reader (a loaded machine):
+    the end of its thread must still be seen, or the tab says "Reading…" for ever and no run can start."""
+    from PySide6.QtCore import QThread
+
+    pen_file = write_pen_file(tmp_path / "small.json", [1, 7])
+    tab = make_tab()
+    started = QThread.start
+
+    def start_then_stall(thread, *args):
+        started(thread, *args)
+        thread.wait(5000)  # as if the GUI thread lost the CPU until the reader had ended
+
+    monkeypatch.setattr(QThread, "start", start_then_stall)
+    answer_dialog(monkeypatch, pen_file)
+    click(qtbot, find(tab, "choosePenDataButton"))
+    monkeypatch.setattr(QThread, "start", started)
+    wait_until_read(qtbot, tab)
+    assert find(tab, "penDataLabel").text() == "Pen data: small.json, 2\N{NO-BREAK SPACE}digits"
+    assert find(tab, "startTrainingButton").isEnabled()
+
+
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [

@@ -101,7 +101,15 @@ def test_shipped_metadata_names_no_path_and_no_machine(name: str) -> None:
 @pytest.mark.parametrize("name", SHIPPED_FILES)
 def test_shipped_weights_say_they_saw_mnist_by_its_published_md5s(name: str) -> None:
     data = shipped_document(name)["data"]
-    assert set(data) == {"name", "content_md5", "train_images", "test_images"}
+    # MNIST always; besides it only real pen data and the weights a run started from, each by content.
+    assert {"name", "content_md5", "train_images", "test_images"} <= set(data)
+    assert set(data) <= {"name", "content_md5", "train_images", "test_images", "pen_data", "letters", "initial_weights"}
+    files = [
+        *data.get("pen_data", []),
+        *data.get("letters", []),
+        *([data["initial_weights"]] if "initial_weights" in data else []),
+    ]
+    assert all(len(file["sha256"]) == 64 and "/" not in file["name"] for file in files)
     assert data["name"] == MNIST_NAME and data["content_md5"] == MNIST_MD5
     # One list of the published hashes: the download checks the very same.
     assert EXPECTED_MD5 == {f"{stem}.gz": md5 for stem, md5 in MNIST_MD5.items()}

@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
@@ -134,18 +134,24 @@ def accepts_keyword(function: Callable, name: str) -> bool:
     return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
-def start_in_thread(worker: StoppableWorker, parent: QObject | None = None) -> QThread:
+def start_in_thread(
+    worker: StoppableWorker, parent: QObject | None = None, on_finished: Sequence[Callable[[], None]] = ()
+) -> QThread:
     """Move ``worker`` to a new QThread, run its ``run`` slot there, and return the started thread.
 
     The worker quits the thread itself when ``run`` returns. The thread is
     parented to ``parent`` so that it outlives nothing it should not; the
     caller must still stop the worker and wait for the thread before the
-    parent goes (see :func:`stop_and_wait`).
+    parent goes (see :func:`stop_and_wait`). ``on_finished`` are connected
+    to the thread's ``finished`` before it starts: connected after, a short
+    job (a small file read) could end first, and they would never run.
     """
     thread = QThread(parent, objectName=f"{type(worker).__name__}Thread")
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     thread.finished.connect(worker.deleteLater)
+    for slot in on_finished:
+        thread.finished.connect(slot)
     thread.start()
     return thread
 
@@ -175,11 +181,14 @@ class Job:
     def running(self) -> bool:
         return self.thread is not None and self.thread.isRunning()
 
-    def start(self, worker: StoppableWorker, parent: QObject) -> QThread:
+    def start(
+        self, worker: StoppableWorker, parent: QObject, on_finished: Sequence[Callable[[], None]] = ()
+    ) -> QThread:
+        """Start ``worker`` on a new thread (see :func:`start_in_thread` for ``on_finished``)."""
         if self.thread is not None and self.thread.isFinished():
             self.thread.deleteLater()  # let go of the last one
         self.worker = worker
-        self.thread = start_in_thread(worker, parent)
+        self.thread = start_in_thread(worker, parent, on_finished)
         return self.thread
 
     def request_stop(self) -> None:

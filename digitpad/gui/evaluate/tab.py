@@ -315,7 +315,7 @@ class EvaluateTab(QWidget):
         show_text(self.error, "")
         self.progress.setRange(0, 0)  # busy until the first batch: loading the data
         self.progress.setFormat("Loading the test set…" if given is None else "Starting…")
-        self._job.start(worker, self).finished.connect(self.update_controls)
+        self._job.start(worker, self, on_finished=[self.update_controls])
         self.update_controls()
         return True
 

@@ -170,11 +170,10 @@ class FinetunePanel(QFrame):
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
-        thread = self.session.start_finetune(worker)
+        thread = self.session.start_finetune(worker, on_finished=[self._on_thread_finished])
         if thread is None:
             return False
         self.outcome, self.thread = None, thread
-        thread.finished.connect(self._on_thread_finished)
         show_text(self.error, "")
         self.result_label.hide()
         self.use_button.hide()

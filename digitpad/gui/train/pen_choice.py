@@ -144,7 +144,7 @@ class PenDataChoice(QObject):
         worker = PenDataReader(path)
         worker.loaded.connect(self._on_loaded)
         worker.failed.connect(self._on_failed)
-        self._job.start(worker, self).finished.connect(self._on_thread_finished)
+        self._job.start(worker, self, on_finished=[self._on_thread_finished])
         self.changed.emit(self.status())
 
     @Slot(object)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,7 +267,7 @@ class TrainingSession(QObject):
         worker.autosaveFailed.connect(self.message)
         self.result, self.trained = None, None
         self._run_started = time.perf_counter()
-        self._run.start(worker, self).finished.connect(self._on_run_thread_finished)
+        self._run.start(worker, self, on_finished=[self._on_run_thread_finished])
         self.runStarted.emit(config)
         self.message.emit(data_line)
         self.busyChanged.emit(True)
@@ -332,12 +333,14 @@ class TrainingSession(QObject):
 
     # -- fine-tuning (the worker comes from the fine-tuning panel) -------------------------
 
-    def start_finetune(self, worker: StoppableWorker) -> QThread | None:
-        """Run ``worker`` on a thread of its own, as a run; None (nothing done) while busy."""
+    def start_finetune(self, worker: StoppableWorker, on_finished: Sequence[Callable[[], None]] = ()) -> QThread | None:
+        """Run ``worker`` on a thread of its own, as a run; None (nothing done) while busy. ``on_finished`` run
+        when its thread has ended (connected before it starts)."""
         if self.is_busy():
             return None
-        thread = self._finetune.start(worker, self)
-        thread.finished.connect(lambda: self.busyChanged.emit(self.is_busy()))
+        thread = self._finetune.start(
+            worker, self, on_finished=[lambda: self.busyChanged.emit(self.is_busy()), *on_finished]
+        )
         self.busyChanged.emit(True)
         return thread
 
@@ -355,7 +358,7 @@ class TrainingSession(QObject):
         worker.cancelled.connect(self.downloadCancelled)
         worker.message.connect(self.message)
         self.message.emit("Downloading MNIST…")
-        self._download.start(worker, self).finished.connect(lambda: self.busyChanged.emit(self.is_busy()))
+        self._download.start(worker, self, on_finished=[lambda: self.busyChanged.emit(self.is_busy())])
         self.busyChanged.emit(True)
         return True
 
