@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("images", nargs="+", metavar="FILE")
     predict.add_argument("--weights", metavar="PATH")
+    predict.add_argument(
+        "--no-adapt",
+        action="store_true",
+        help="read with the model alone, not adapted to your taught samples (in the per-user folder)",
+    )
 
     export = commands.add_parser("export", help="export the model")
     export.add_argument("--onnx", metavar="OUT", required=True, help="ONNX file to write")

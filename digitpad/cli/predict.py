@@ -72,6 +72,8 @@ def predict_command(args: argparse.Namespace) -> int:
     from digitpad.model.reader import Reader
 
     predictor = load_predictor(args.weights, gate=True)
+    if not args.no_adapt:
+        adapt_to_samples(predictor)
     failures = 0
     for name in args.images:
         path = Path(name)
@@ -97,6 +99,27 @@ def predict_command(args: argparse.Namespace) -> int:
         else:
             print(f"{path}: {prediction.digit} ({prediction.confidence:.1%})")
     return EXIT_ERROR if failures else EXIT_OK
+
+
+def adapt_to_samples(predictor) -> None:
+    """Adapt ``predictor`` to the user's taught samples, loaded as the app loads them; one line on stderr says
+    how many (nothing without samples, so that output stays as it was for those who never taught any)."""
+    from digitpad.ink.samples import SampleStore, sample_arrays
+    from digitpad.model.adapt import Adapter
+
+    store = SampleStore()
+    samples = store.load()
+    skipped = f"; {len(store.warnings)} broken sample file(s) skipped: {store.warnings[0]}" if store.warnings else ""
+    if not samples:
+        if skipped:
+            print(f"digitpad: not adapted to your handwriting{skipped}", file=sys.stderr)
+        return
+    adapter = Adapter()
+    adapter.set_samples(*sample_arrays(samples))
+    predictor.adapter = adapter
+    count = f"{len(samples)} sample{'s' if len(samples) != 1 else ''}"
+    print(f"digitpad: adapted to your handwriting ({count} in {store.folder}; --no-adapt reads without){skipped}",
+          file=sys.stderr)  # fmt: skip
 
 
 def export_command(args: argparse.Namespace) -> int:

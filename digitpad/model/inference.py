@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -40,6 +41,9 @@ from digitpad.model.checkpoint import CheckpointInfo, load_checkpoint
 from digitpad.model.network import DigitNet, fold_batch_norm
 from digitpad.model.temperature import softmax, stored_temperature
 from digitpad.model.threads import use_one_thread_here, usual_threads
+
+if TYPE_CHECKING:  # an adapter is only given, never made, here
+    from digitpad.model.adapt import Adapter
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +69,13 @@ class Prediction:
     activations: tuple[np.ndarray, ...] | None = None
     #: The probability that this is no digit at all (0 for a model without that class).
     not_digit: float = 0.0
+    #: The network's own ten probabilities, before adapting to the user's samples (:mod:`digitpad.model.adapt`),
+    #: on the same scale as ``probabilities``; the very same array when the reading was not adapted.
+    network_probabilities: np.ndarray | None = None
+    #: The network's own "not a digit", before adapting (``not_digit`` when the reading was not adapted).
+    network_not_digit: float = 0.0
+    #: How many of the user's samples the reading adapted to (0: the network's reading as it is).
+    adapted_to: int = 0
 
 
 class _Outputs(nn.Module):
@@ -147,6 +158,10 @@ class Predictor:
         #: A second predictor whose "not a digit" output judges every drawing this one reads, for a model
         #: without that output of its own (see :mod:`digitpad.model.gate`); None for none.
         self.gate: Predictor | None = None
+        #: The user's samples that :meth:`predict` adapts its readings to (:mod:`digitpad.model.adapt`); None
+        #: (or one with no samples, or disabled) reads with the network alone, exactly as without it.
+        #: :meth:`predict_batch` never adapts.
+        self.adapter: Adapter | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike | None = None) -> Predictor:
@@ -177,27 +192,42 @@ class Predictor:
     def predict(
         self, canvas: np.ndarray, bbox: tuple[int, int, int, int] | None = None, with_activations: bool = False
     ) -> Prediction | None:
-        """Predict the digit drawn on ``canvas`` (bright ink on dark); None if nothing is drawn."""
+        """Predict the digit drawn on ``canvas`` (bright ink on dark); None if nothing is drawn.
+
+        With an active :attr:`adapter`, the reading is adapted to the user's
+        samples (the character's feature comes from the last block's map, so
+        this runs the forward pass with activations).
+        """
         stages = preprocess(canvas, bbox)
         if stages is None:
             return None
-        probabilities, maps = self.predict_input(stages.normalised, with_activations)
+        adapter = self.adapter if self.adapter is not None and self.adapter.active else None
+        probabilities, maps = self.predict_input(stages.normalised, with_activations or adapter is not None)
         digits = probabilities[:NUM_CLASSES]
+        has_not_digit = len(probabilities) > NOT_A_DIGIT or self.gate is not None
         not_digit = float(probabilities[NOT_A_DIGIT]) if len(probabilities) > NOT_A_DIGIT else 0.0
         if self.gate is not None and len(probabilities) <= NOT_A_DIGIT:
             not_digit = float(self.gate.predict_input(stages.normalised)[0][NOT_A_DIGIT])
             digits = digits * np.float32(1.0 - not_digit)  # P(d) = P(a digit) x P(d | a digit)
         if not (np.isfinite(digits).all() and np.isfinite(not_digit)):
             # A network whose outputs are no numbers on this ink (a damaged gate or model) names no digit: "?".
-            digits, not_digit = np.zeros(NUM_CLASSES, np.float32), 1.0
+            digits, not_digit, adapter = np.zeros(NUM_CLASSES, np.float32), 1.0, None
+        network, network_not_digit = digits, not_digit
+        if adapter is not None:
+            classes = np.append(digits, np.float32(not_digit)) if has_not_digit else digits
+            adapted = adapter.adapt_reading(self, classes, maps[-1])
+            digits, not_digit = adapted[:NUM_CLASSES], float(adapted[NOT_A_DIGIT]) if has_not_digit else 0.0
         digit = int(digits.argmax())
         return Prediction(
             digit=digit,
             confidence=float(digits[digit]),
             probabilities=digits,
             stages=stages,
-            activations=maps,
+            activations=maps if with_activations else None,
             not_digit=not_digit,
+            network_probabilities=network,
+            network_not_digit=network_not_digit,
+            adapted_to=adapter.count if adapter is not None else 0,
         )
 
     @torch.inference_mode()

@@ -69,8 +69,13 @@ class Reader:
     def __init__(self, predictor: Predictor) -> None:
         self.predictor = predictor
         self._cache: dict[tuple, Prediction] = {}
+        self._adaptation: tuple | None = None
 
     def read(self, strokes: list[Stroke]) -> Reading:
+        adaptation = _adaptation_state(self.predictor)
+        if adaptation != self._adaptation:
+            # A sample taught or removed, another model, the toggle: every character may now read otherwise.
+            self._cache, self._adaptation = {}, adaptation
         characters = split_characters(strokes)
         readings = []
         cache: dict[tuple, Prediction] = {}
@@ -88,6 +93,12 @@ class Reader:
     def read_character(self, strokes: list[Stroke], character: Character) -> Prediction | None:
         """Render and predict one character (with its feature maps); None if erased away."""
         return self.predictor.predict(render_character(strokes, character), with_activations=True)
+
+
+def _adaptation_state(predictor: object) -> tuple | None:
+    """What the predictor's adaptation to the user's samples reads with (None: none)."""
+    adapter = getattr(predictor, "adapter", None)
+    return adapter.state() if adapter is not None else None
 
 
 def _character_key(strokes: list[Stroke], character: Character) -> tuple:
