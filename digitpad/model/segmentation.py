@@ -1,0 +1,123 @@
+"""Where characters split: geometry proposes, recognition decides.
+
+:func:`digitpad.ink.characters.split_characters` groups strokes by their
+horizontal extents. Geometry alone cannot tell a 4 written as an "L" and a
+stem to its right from a 6 beside a 1, nor a 5 whose bar sits apart from a
+5 beside a 2; the model can. So the geometric groups (left to right) are
+only the units: every run of 1 to :data:`MAX_RUN` adjacent groups is a
+candidate character, each is read by the model and the gate, and dynamic
+programming picks the split of the drawing whose characters the model is
+surest of:
+
+    best(j) = max over i of best(i) x score(groups i..j-1) x PRIOR_PER_CHARACTER
+
+where a character's score is its best digit's probability or, for a single
+group, the larger of that and its "not a digit" probability (so a letter
+among digits is still one character of its own, a "?", but joining groups
+takes a digit seen in them: see :func:`character_score`), and :data:`PRIOR_PER_CHARACTER` is the cost of
+one more character, fitted on the UNIPEN training writers by
+``bench/segment_fit.py`` (never on the dev writers).
+
+Qt-free and torch-free: the reader passes the predictions in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from digitpad.ink.characters import Character
+
+if TYPE_CHECKING:
+    from digitpad.model.inference import Prediction
+
+#: The most geometric groups one character may join: a 4 or a 5 in up to three pieces.
+#: Longer runs cost reads on every pen event and no digit in the training writers needs them.
+MAX_RUN = 3
+#: What one more character costs in the search (see the module docstring):
+#: below 1 it favours fewer characters. Fitted by bench/segment_fit.py on the
+#: training writers' single digits (which must read as one) and numbers made of
+#: them (which must split).
+PRIOR_PER_CHARACTER = 0.5
+#: A score is never taken as below this, so that its logarithm stays finite.
+MIN_SCORE = 1e-9
+
+P = TypeVar("P")
+
+
+def merge_characters(characters: Sequence[Character]) -> Character:
+    """One character made of ``characters``: their strokes and erasers (in writing order) and the box around them."""
+    strokes = tuple(sorted({i for c in characters for i in c.strokes}))
+    erasers = tuple(sorted({i for c in characters for i in c.erasers}))
+    lefts, tops, rights, bottoms = zip(*(c.bounds for c in characters), strict=True)
+    return Character(strokes, erasers, (min(lefts), min(tops), max(rights), max(bottoms)))
+
+
+def candidate_runs(count: int, max_run: int = MAX_RUN) -> list[tuple[int, int]]:
+    """Every run (start, end) of 1 to ``max_run`` adjacent groups among ``count``, end exclusive."""
+    return [(i, j) for j in range(1, count + 1) for i in range(max(0, j - max_run), j)]
+
+
+def character_score(prediction: Prediction, groups: int = 1) -> float:
+    """How sure the model is of what this character is: its best digit, or, for one geometric group, that it
+    is no digit.
+
+    Joining groups must be earned by a digit the model sees in them: that a
+    union of groups is no digit says they are not one digit, not that they
+    are one character (the gate calls two digits side by side "not a
+    digit" as surely as a letter). A letter stays one "?" where geometry
+    made it one group.
+    """
+    if groups > 1:
+        return float(prediction.confidence)
+    return max(float(prediction.confidence), float(prediction.not_digit))
+
+
+@dataclass(frozen=True)
+class Segment(Generic[P]):
+    """A chosen character: groups ``start`` to ``end`` (exclusive) and what was read in them."""
+
+    start: int
+    end: int
+    prediction: P
+
+
+def best_segmentation(
+    count: int,
+    read: Callable[[int, int], P | None],
+    score: Callable[[P, int], float],
+    prior: float = PRIOR_PER_CHARACTER,
+    max_run: int = MAX_RUN,
+) -> list[Segment[P]]:
+    """The characters of the likeliest split of ``count`` groups, left to right.
+
+    ``score(prediction, groups)`` is how sure a character of ``groups`` groups is.
+    ``read(i, j)`` is the prediction of groups i..j-1 read as one character
+    (None where nothing is left to read: it was erased away); a single group
+    with nothing to read is no character and costs nothing.
+    """
+    log_prior = math.log(prior)
+    best = [0.0] + [-math.inf] * count
+    back: list[tuple[int, P | None]] = [(0, None)] * (count + 1)
+    for j in range(1, count + 1):
+        for i in range(max(0, j - max_run), j):
+            if best[i] == -math.inf:
+                continue
+            prediction = read(i, j)
+            if prediction is None:
+                if j - i == 1 and best[i] > best[j]:
+                    best[j], back[j] = best[i], (i, None)
+                continue
+            total = best[i] + math.log(max(score(prediction, j - i), MIN_SCORE)) + log_prior
+            if total > best[j]:
+                best[j], back[j] = total, (i, prediction)
+    segments: list[Segment[P]] = []
+    j = count
+    while j > 0:
+        i, prediction = back[j]
+        if prediction is not None:
+            segments.append(Segment(i, j, prediction))
+        j = i
+    return segments[::-1]
