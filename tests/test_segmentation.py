@@ -7,7 +7,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers import pad_of
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QWidget
 
+from digitpad.gui.testing import draw_mouse_stroke
 from digitpad.ink.characters import Character, split_characters
 from digitpad.ink.strokes import MOUSE_PRESSURE, Stroke
 from digitpad.model.reader import Reader
@@ -194,3 +199,64 @@ def test_a_letter_between_digits_stays_a_question_mark_of_its_own(shipped) -> No
 
 def test_the_shipped_prior_favours_fewer_characters() -> None:
     assert 0 < PRIOR_PER_CHARACTER <= 1
+
+
+# --- through the real pad, with real mouse events ---------------------------------------------------------------
+
+
+def draw_on_pad(window, glyphs, centres_x: list[float], height: float) -> None:
+    """Each glyph ``height`` of the pad's height tall, centred at (centre_x, 0.5) of the pad (fractions)."""
+    pad = pad_of(window)
+    size = height * pad.height()
+    for glyph, centre_x in zip(glyphs, centres_x, strict=True):
+        left, top = centre_x * pad.width() - size / 2, 0.5 * pad.height() - size / 2
+        for points in glyph:
+            draw_mouse_stroke(pad, [(left + x * size, top + y * size) for x, y in points])
+
+
+def texts(window) -> tuple[str, str, str]:
+    label = window.findChild(QLabel, "confidenceLabel")
+    return window.findChild(QLabel, "predictionLabel").text(), label.text(), label.toolTip()
+
+
+def test_the_pad_reads_a_two_stroke_four_as_one_and_says_why(window, qtbot) -> None:
+    draw_on_pad(window, [four_as_l_and_stem()], [0.5], 0.6)
+    shown, label, tip = texts(window)
+    assert shown == "4"
+    reading = window.draw_tab.last_reading()
+    assert len(reading.characters) == 1 and reading.characters[0].instead_of
+    apart = reading.characters[0].instead_of
+    assert f"read as one 4, not {apart[0]} and {apart[1]}" in label
+    assert tip == f"read as one 4, not {apart[0]} and {apart[1]}"
+    window.findChild(QWidget, "clearButton").click()
+    draw_on_pad(window, [five_with_bar_apart()], [0.5], 0.5)
+    shown, label, tip = texts(window)
+    assert shown == "5" and "read as one 5, not" in label and tip.startswith("read as one 5")
+
+
+def test_the_pad_reads_a_number_written_close_together_digit_by_digit(window, qtbot) -> None:
+    # Each digit's square slot overlaps the one before by 15% of its width, as people write numbers.
+    pad = pad_of(window)
+    step = 0.85 * 0.3 * pad.height() / pad.width()
+    draw_on_pad(window, [two(), zero(), two(), six()], [0.5 + (k - 1.5) * step for k in range(4)], 0.3)
+    shown, label, tip = texts(window)
+    assert shown == "2026"
+    assert "Digit 4 of 4" in label and "read as one" not in label and tip == ""
+
+
+def test_tap_and_undo_inside_a_number_with_a_two_stroke_four(window, qtbot) -> None:
+    draw_on_pad(window, [one(), four_as_l_and_stem(), seven()], [0.2, 0.5, 0.8], 0.45)
+    assert texts(window)[0] == "147"
+    pad = pad_of(window)
+    # A tap on the 4's stem selects the 4 (one character of the reading shown), not a "1".
+    size = 0.45 * pad.height()
+    stem = QPoint(round(0.5 * pad.width() - size / 2 + 0.78 * size), round(0.5 * pad.height()))
+    with qtbot.waitSignal(window.draw_tab.predictionUpdated, timeout=5000) as updated:
+        QTest.mouseClick(pad, Qt.MouseButton.LeftButton, pos=stem)
+    assert updated.args[0].digit == 4
+    shown, label, _ = texts(window)
+    assert shown == "147" and "Digit 2 of 3" in label and "read as one 4" in label
+    # Undo takes the last stroke (the 7's) away; the 4 stays one digit.
+    qtbot.mouseClick(window.findChild(QWidget, "undoButton"), Qt.MouseButton.LeftButton)
+    assert texts(window)[0] == "14"
+    assert len(window.draw_tab.last_reading().characters) == 2
