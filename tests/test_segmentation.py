@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from types import SimpleNamespace
 
@@ -262,3 +263,16 @@ def test_tap_and_undo_inside_a_number_with_a_two_stroke_four(window, qtbot) -> N
     qtbot.mouseClick(window.findChild(QWidget, "undoButton"), Qt.MouseButton.LeftButton)
     assert texts(window)[0] == "14"
     assert len(window.draw_tab.last_reading().characters) == 2
+
+
+def test_teaching_a_two_stroke_four_teaches_the_whole_drawing(window, qtbot) -> None:
+    from digitpad.ink.samples import SampleStore
+
+    draw_on_pad(window, [four_as_l_and_stem()], [0.5], 0.6)
+    assert texts(window)[0] == "4"
+    qtbot.mouseClick(window.findChild(QWidget, "teachButton4"), Qt.MouseButton.LeftButton)
+    # One digit on the pad, as read: stored whole, and the pad is cleared (not "the selected digit" of a number).
+    (path,) = SampleStore().folder.glob("*.json")
+    assert len(json.loads(path.read_text())["strokes"]) == 2
+    assert pad_of(window).is_empty()
+    assert window.findChild(QLabel, "teachStatus").text().startswith("Taught a 4")
