@@ -79,7 +79,7 @@ class Reader:
     character (see :mod:`digitpad.model.segmentation`). While the pen moves
     only the candidates holding the group under it change, so live reading of
     a four-digit number costs at most six characters' rendering and forward
-    pass (one to three within a digit's reach on each side), not all of them.
+    pass (that group alone, and joined with one or two neighbours), not nine.
     """
 
     def __init__(self, predictor: Predictor, prior: float = PRIOR_PER_CHARACTER) -> None:
