@@ -18,7 +18,7 @@ the single digits' and the numbers' accuracy over all training writers; the
 same choice made on four folds of writers and measured on the fifth shows
 how well it carries to writers it never saw. Never the dev writers.
 
-    python bench/segment_fit.py [--data FILE] [--folds 5] [--limit N] [--priors 0.1,0.5,...]
+    python bench/segment_fit.py [--data FILE] [--folds 5] [--limit N] [--priors 0.1,0.5,...] [--read-all]
 """
 
 from __future__ import annotations
@@ -83,6 +83,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="use only the first N digits")
     parser.add_argument("--priors", help="comma-separated priors (default: the built-in grid)")
+    parser.add_argument(
+        "--read-all",
+        action="store_true",
+        help="also read as one the groups that all read as sure digits (the reader skips them: SURE_PART)",
+    )
     args = parser.parse_args()
     if "dev" in args.data.name:
         parser.error("the prior is fitted on training writers only: not on the dev set")
@@ -97,6 +102,7 @@ def main() -> None:
     samples = load_unipen(args.data)[: args.limit]
     predictor = load_gated_predictor(None)
     print(f"{len(samples)} training digits, weights {predictor.source}, gate {predictor.gate.source}")
+    print("groups that all read as sure digits: " + ("read as one too" if args.read_all else "not read as one"))
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     started = time.perf_counter()
     singles = place_samples(samples, seed=args.seed)
@@ -109,7 +115,7 @@ def main() -> None:
             placed = place_numbers(own, size, seed=args.seed + 100 * fold + size, overlap=OVERLAP)
             numbers += placed
             number_fold += [fold] * len(placed)
-    reader = Reader(predictor)
+    reader = Reader(predictor, skip_sure=not args.read_all)
     single_texts = texts_per_prior(reader, singles, priors)
     number_texts = texts_per_prior(reader, numbers, priors)
     print(

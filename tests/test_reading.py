@@ -164,17 +164,15 @@ def test_a_character_the_model_cannot_name_is_a_question_mark_with_what_it_hesit
 
 def test_only_changed_characters_are_read_again():
     predictor = FakePredictor(np.eye(10)[4])
-    # A prior above 1 keeps every geometric group a character (the merge is still read, once):
-    # tests/test_segmentation.py covers the choice between them.
-    reader = Reader(predictor, prior=2.0)
+    reader = Reader(predictor)
     strokes = [stroke(segment((100, 100), (100, 300))), stroke(ring(300, 200, 40, 80))]
     assert reader.read(strokes).text == "44"
-    assert predictor.calls == 3  # each digit, and both as one
+    assert predictor.calls == 2
     strokes[1].add(300, 290, PEN)  # the pen moves on in the second digit
     reader.read(strokes)
-    assert predictor.calls == 5
+    assert predictor.calls == 3
     reader.read(strokes)
-    assert predictor.calls == 5
+    assert predictor.calls == 3
 
 
 def test_reading_text_and_hit_testing():

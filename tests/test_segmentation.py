@@ -135,15 +135,16 @@ def test_the_search_merges_only_where_the_merged_reading_is_confident() -> None:
 
 
 class CountingPredictor:
-    """Reads a narrow character (a stroke) as a sure 1 and a wide one (two strokes joined) as an unsure 4."""
+    """Reads a narrow character (a stroke) as a 1 ``narrow`` sure and a wide one (two strokes joined) as an
+    unsure 4; counts calls."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    def __init__(self, narrow: float = 0.95) -> None:
+        self.calls, self.narrow = 0, narrow
 
     def predict(self, canvas, bbox=None, with_activations=False):
         self.calls += 1
         wide = canvas.shape[1] > canvas.shape[0]
-        digit, confidence = (4, 0.3) if wide else (1, 0.99)
+        digit, confidence = (4, 0.3) if wide else (1, self.narrow)
         probabilities = np.full(10, (1 - confidence) / 9, np.float32)
         probabilities[digit] = confidence
         return SimpleNamespace(digit=digit, confidence=confidence, probabilities=probabilities, not_digit=0.0)
@@ -164,6 +165,15 @@ def test_only_candidates_that_changed_are_read_again() -> None:
     strokes.append(stroke(line((700, 100), (700, 300))))
     reader.read(strokes)
     assert predictor.calls == 8  # the new one, with its neighbour, with both before it
+
+
+def test_groups_that_all_read_as_sure_digits_are_not_read_as_one() -> None:
+    predictor = CountingPredictor(narrow=0.999)
+    strokes = [stroke(line((100, 100), (100, 300))), stroke(line((400, 100), (400, 300)))]
+    assert Reader(predictor).read(strokes).text == "11"
+    assert predictor.calls == 2  # no merge read: each part is a sure digit
+    assert Reader(predictor, skip_sure=False).read(strokes).text == "11"
+    assert predictor.calls == 5
 
 
 def test_a_four_written_as_an_l_and_a_stem_to_its_right_reads_as_one_four(shipped) -> None:

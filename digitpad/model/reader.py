@@ -20,6 +20,7 @@ from digitpad.model.segmentation import (
     best_segmentation,
     character_score,
     merge_characters,
+    sure_digit,
 )
 
 if TYPE_CHECKING:  # the reader takes a Predictor; the rest needs no torch
@@ -82,10 +83,12 @@ class Reader:
     pass (that group alone, and joined with one or two neighbours), not nine.
     """
 
-    def __init__(self, predictor: Predictor, prior: float = PRIOR_PER_CHARACTER) -> None:
+    def __init__(self, predictor: Predictor, prior: float = PRIOR_PER_CHARACTER, skip_sure: bool = True) -> None:
         self.predictor = predictor
         #: The cost of one more character (see digitpad.model.segmentation); benches vary it.
         self.prior = prior
+        #: Whether groups that all read as sure digits are left unread as one (SURE_PART); benches vary it.
+        self.skip_sure = skip_sure
         self._cache: dict[tuple, Prediction | None] = {}
 
     def read(self, strokes: list[Stroke]) -> Reading:
@@ -107,7 +110,8 @@ class Reader:
                 runs[start, end] = (character, prediction)
             return runs[start, end][1]
 
-        segments = best_segmentation(len(groups), read_run, character_score, self.prior, MAX_RUN)
+        sure = sure_digit if self.skip_sure else None
+        segments = best_segmentation(len(groups), read_run, character_score, self.prior, MAX_RUN, sure)
         self._cache = cache  # only what the drawing still holds
         readings = []
         for segment in segments:
