@@ -86,7 +86,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--read-all",
         action="store_true",
-        help="also read as one the groups that all read as sure digits (the reader skips them: SURE_PART)",
+        help="also read as one the groups that all read as sure digits or are too wide to be one (the reader "
+        "skips them: SURE_PART, MAX_JOINED_ASPECT)",
     )
     args = parser.parse_args()
     if "dev" in args.data.name:
@@ -102,7 +103,8 @@ def main() -> None:
     samples = load_unipen(args.data)[: args.limit]
     predictor = load_gated_predictor(None)
     print(f"{len(samples)} training digits, weights {predictor.source}, gate {predictor.gate.source}")
-    print("groups that all read as sure digits: " + ("read as one too" if args.read_all else "not read as one"))
+    skipped = "read as one too" if args.read_all else "not read as one"
+    print(f"groups that all read as sure digits or too wide to be one: {skipped}")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     started = time.perf_counter()
     singles = place_samples(samples, seed=args.seed)

@@ -164,7 +164,7 @@ def test_only_candidates_that_changed_are_read_again() -> None:
     assert predictor.calls == 5
     strokes.append(stroke(line((700, 100), (700, 300))))
     reader.read(strokes)
-    assert predictor.calls == 8  # the new one, with its neighbour, with both before it
+    assert predictor.calls == 7  # the new one, and with its neighbour: all three are too wide to be one
 
 
 def test_groups_that_all_read_as_sure_digits_are_not_read_as_one() -> None:
@@ -174,6 +174,10 @@ def test_groups_that_all_read_as_sure_digits_are_not_read_as_one() -> None:
     assert predictor.calls == 2  # no merge read: each part is a sure digit
     assert Reader(predictor, skip_sure=False).read(strokes).text == "11"
     assert predictor.calls == 5
+    # Nor are groups too wide to be one character, however unsure.
+    unsure = CountingPredictor(narrow=0.6)
+    apart = [stroke(line((100, 100), (100, 300))), stroke(line((600, 100), (600, 300)))]
+    assert Reader(unsure).read(apart).text == "11" and unsure.calls == 2
 
 
 def test_a_four_written_as_an_l_and_a_stem_to_its_right_reads_as_one_four(shipped) -> None:

@@ -19,6 +19,7 @@ from digitpad.model.segmentation import (
     PRIOR_PER_CHARACTER,
     best_segmentation,
     character_score,
+    could_be_one,
     merge_characters,
     sure_digit,
 )
@@ -87,7 +88,8 @@ class Reader:
         self.predictor = predictor
         #: The cost of one more character (see digitpad.model.segmentation); benches vary it.
         self.prior = prior
-        #: Whether groups that all read as sure digits are left unread as one (SURE_PART); benches vary it.
+        #: Whether groups that all read as sure digits (SURE_PART), or too wide to be one character
+        #: (MAX_JOINED_ASPECT), are left unread as one; benches vary it.
         self.skip_sure = skip_sure
         self._cache: dict[tuple, Prediction | None] = {}
 
@@ -100,7 +102,9 @@ class Reader:
             if (start, end) not in runs:
                 character = groups[start] if end - start == 1 else merge_characters(groups[start:end])
                 key = _character_key(strokes, character)
-                if key in cache:
+                if self.skip_sure and end - start > 1 and not could_be_one(character):
+                    prediction = None  # too wide to be one character: not read
+                elif key in cache:
                     prediction = cache[key]
                 elif key in self._cache:
                     prediction = self._cache[key]

@@ -50,6 +50,11 @@ PRIOR_PER_CHARACTER = 1.0
 #: digits on the training writers, and skipping those reads keeps live reading of a
 #: number cheap (a clean digit beside others costs one read per pen event, not three).
 SURE_PART = 0.99
+#: Groups are not read as one character when together they are wider than this
+#: times their height (boxes with the pen): the digits joined on the training
+#: writers (a 5 with a long bar apart) reach 1.41; two digits side by side are
+#: about twice as wide as high. Also keeps live reading of a number cheap.
+MAX_JOINED_ASPECT = 1.6
 #: A score is never taken as below this, so that its logarithm stays finite.
 MIN_SCORE = 1e-9
 
@@ -62,6 +67,12 @@ def merge_characters(characters: Sequence[Character]) -> Character:
     erasers = tuple(sorted({i for c in characters for i in c.erasers}))
     lefts, tops, rights, bottoms = zip(*(c.bounds for c in characters), strict=True)
     return Character(strokes, erasers, (min(lefts), min(tops), max(rights), max(bottoms)))
+
+
+def could_be_one(character: Character) -> bool:
+    """Whether groups joined into ``character`` are narrow enough to be one character (MAX_JOINED_ASPECT)."""
+    left, top, right, bottom = character.bounds
+    return right - left <= MAX_JOINED_ASPECT * max(bottom - top, 1e-6)
 
 
 def candidate_runs(count: int, max_run: int = MAX_RUN) -> list[tuple[int, int]]:
