@@ -40,11 +40,11 @@ MAX_RUN = 3
 #: below 1 it favours fewer characters, above 1 more. Fitted by
 #: bench/segment_fit.py on the UNIPEN training writers' single digits (which
 #: must read as one) and numbers of 2-4 of them with slots overlapping 0-20%
-#: (which must split): 1 reads both best (singles right 98.66%, numbers
-#: 96.08%; at 0.95 numbers 94.15%, at 1.05 singles split 0.36%), and was
-#: chosen on each four folds of writers for the fifth. The product of the
-#: characters' scores already charges each extra character its doubt.
-PRIOR_PER_CHARACTER = 1.0
+#: (which must split), with SURE_PART and MAX_JOINED_ASPECT in force: 0.8 reads
+#: both best (singles split 0.49% -> 0.00%, right 98.34% -> 98.79%; numbers right
+#: 95.48% -> 96.32%; 0.7-1.0 within 0.1 point), and 0.7-0.8 was chosen on each
+#: four folds of writers for the fifth (held out: split 0.00%, numbers 96.20%).
+PRIOR_PER_CHARACTER = 0.8
 #: Groups that each read as a digit at least this sure are not read joined: the
 #: pieces of a digit written apart (a 4's "L", a 5's bar) never all read as sure
 #: digits on the training writers, and skipping those reads keeps live reading of a
