@@ -14,9 +14,15 @@ surest of:
 where a character's score is its best digit's probability or, for a single
 group, the larger of that and its "not a digit" probability (so a letter
 among digits is still one character of its own, a "?", but joining groups
-takes a digit seen in them: see :func:`character_score`), and :data:`PRIOR_PER_CHARACTER` is the cost of
-one more character, fitted on the UNIPEN training writers by
-``bench/segment_fit.py`` (never on the dev writers).
+takes a digit seen in them: see :func:`character_score`), and
+:data:`PRIOR_PER_CHARACTER` is the cost of one more character, fitted on the
+UNIPEN training writers by ``bench/segment_fit.py`` (never on the dev writers).
+
+Two rules leave runs unread, so that live reading of a number stays cheap
+and confident digits side by side are never joined: groups that each read
+as a sure digit (:data:`SURE_PART`), and groups too wide together to be one
+character (:data:`MAX_JOINED_ASPECT`). Both were in force when the prior
+was fitted.
 
 Qt-free and torch-free: the reader passes the predictions in.
 """
@@ -46,9 +52,9 @@ MAX_RUN = 3
 #: four folds of writers for the fifth (held out: split 0.00%, numbers 96.20%).
 PRIOR_PER_CHARACTER = 0.8
 #: Groups that each read as a digit at least this sure are not read joined: the
-#: pieces of a digit written apart (a 4's "L", a 5's bar) never all read as sure
-#: digits on the training writers, and skipping those reads keeps live reading of a
-#: number cheap (a clean digit beside others costs one read per pen event, not three).
+#: training writers' digits that geometry split had an unsure piece ("?1" for a
+#: 4's "L" and stem, "5?" for a 5 and its bar), while digits side by side are each
+#: sure; and a clean digit beside others costs one read per pen event, not three.
 SURE_PART = 0.99
 #: Groups are not read as one character when together they are wider than this
 #: times their height (boxes with the pen): the digits joined on the training
