@@ -43,7 +43,7 @@ from digitpad.model.segmentation import PRIOR_PER_CHARACTER  # noqa: E402
 
 TRAIN = REPO.parent / "shared" / "data" / "unipen-train" / "unipen-1a-train.json.gz"
 #: The grid; 1e9 makes every geometric group a character, as the reader did before recognition decided.
-PRIORS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0, 1e9)
+PRIORS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.2, 1.5, 2.0, 1e9)
 NUMBER_SIZES = (2, 3, 4)
 OVERLAP = (0.0, 0.2)
 
