@@ -22,7 +22,9 @@ share of "?" and of digits read as more than one character.
 
 ``--group K`` writes K digits side by side as a number, on a pad K times as
 wide as it is high (a square slot per digit), and compares reading the
-number with reading each of its digits alone at the same place.
+number with reading each of its digits alone at the same place. With
+``--overlap LOW,HIGH`` each slot overlaps the one before by LOW to HIGH of its
+width (0,0.2: digits closer together, as people write numbers).
 ``--letters [FILE]`` reads UNIPEN letters that look like no digit instead
 (the dev letters, or FILE: the training letters), and prints how often they
 are read as no digit. ``--data FILE`` reads another digits file (the
@@ -40,7 +42,8 @@ PATTERN`` reads fold k with the gate at PATTERN with ``{fold}`` replaced
 by k (the gate trained without fold k's writers).
 
     python bench/drawn_digits.py [--modes offline,mouse,tablet] [--weights PATH] [--data FILE]
-        [--group K | --letters [FILE]] [--folds K [--fold-seed S] [--fold N] [--gates PATTERN] [--fold-writers FILE]]
+        [--group K [--overlap LOW,HIGH] | --letters [FILE]]
+        [--folds K [--fold-seed S] [--fold N] [--gates PATTERN] [--fold-writers FILE]]
 """
 
 from __future__ import annotations
@@ -196,19 +199,34 @@ def place_samples(
 
 
 def place_numbers(
-    samples: list[dict], size: int, pad: int = PAD_SIZE, seed: int = 0, heights: tuple[float, float] = (0.45, 0.8)
+    samples: list[dict],
+    size: int,
+    pad: int = PAD_SIZE,
+    seed: int = 0,
+    heights: tuple[float, float] = (0.45, 0.8),
+    overlap: tuple[float, float] = (0.0, 0.0),
 ) -> list[PlacedNumber]:
     """Numbers of ``size`` consecutive samples of the shuffled set, one per square slot (a pad ``size`` x wide).
 
-    Every sample is used once; the last ``len(samples) % size`` are left out.
+    Each slot overlaps the one before by a share of its width drawn from
+    ``overlap`` (LOW, HIGH), as people write numbers closer than in boxes;
+    (0, 0) gives equal slots side by side. Every sample is used once; the
+    last ``len(samples) % size`` are left out.
     """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(samples))
     numbers = []
     for first in range(0, len(order) - size + 1, size):
         chosen = [samples[i] for i in order[first : first + size]]
+        lefts = [0.0]
+        for _ in chosen[1:]:
+            # Drawn only when asked, so that equal slots place exactly as before.
+            share = rng.uniform(*overlap) if overlap != (0.0, 0.0) else 0.0
+            lefts.append(lefts[-1] + pad * (1.0 - share))
         numbers.append(
-            PlacedNumber([place_sample(s, rng, heights, pad, (slot * pad, pad)) for slot, s in enumerate(chosen)])
+            PlacedNumber(
+                [place_sample(s, rng, heights, pad, (left, pad)) for left, s in zip(lefts, chosen, strict=True)]
+            )
         )
     return numbers
 
@@ -476,6 +494,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--group", type=int, default=1, metavar="K", help="write K digits side by side as a number")
     parser.add_argument(
+        "--overlap",
+        default="0,0",
+        metavar="LOW,HIGH",
+        help="with --group: each digit's slot overlaps the one before by LOW to HIGH of its width "
+        "(default 0,0: equal slots side by side; 0,0.2 as people write numbers)",
+    )
+    parser.add_argument(
         "--letters",
         nargs="?",
         const=LETTERS_DATA,
@@ -523,6 +548,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.group < 1:
         parser.error("--group must be at least 1")
+    if args.overlap != "0,0" and args.group < 2:
+        parser.error("--overlap applies to numbers: add --group K")
     if args.letters and args.group > 1:
         parser.error("--letters places letters alone: leave out --group")
     if args.decline_above is not None and not set(args.modes.split(",")) <= {"offline", "offline-tablet"}:
@@ -558,13 +585,16 @@ def main() -> None:
     samples = (load_letters(args.letters) if args.letters else load_unipen(args.data))[: args.limit]
     pad = (args.group * PAD_SIZE, PAD_SIZE)
     if args.group > 1:
-        numbers = place_numbers(samples, args.group, seed=args.seed, heights=heights)
+        overlap = tuple(float(value) for value in args.overlap.split(","))
+        numbers = place_numbers(samples, args.group, seed=args.seed, heights=heights, overlap=overlap)
         drawings = [digit for number in numbers for digit in number.digits]
     else:
         numbers, drawings = [], place_samples(samples, seed=args.seed, heights=heights)
     predictor = stricter_if_asked(load_gated_predictor(args.weights), args)
     what = "letters that look like no digit" if args.letters else "digits"
     layout = f", in {len(numbers)} numbers of {args.group} on a {pad[0]}x{pad[1]} pad" if numbers else ""
+    if numbers and args.overlap != "0,0":
+        layout += f", slots overlapping by {args.overlap.replace(',', '-')} of their width"
     gate = predictor.gate.source if predictor.gate is not None else "none"
     if args.gates:
         gate = f"per fold {args.gates}"

@@ -24,7 +24,9 @@ model and Train tab were in place.
 
 Also idle with each digit written as the last of a four-digit number
 (``--number``): the others are on the pad already, so every pen event reads
-the whole number (only the digit that changed is rendered and predicted again).
+the whole number (only the candidate characters holding the digit that
+changed are rendered and predicted again: it alone, and joined with up to two
+neighbours, as digitpad/model/segmentation.py weighs where characters split).
 
 With ``--saliency``, also idle with the saliency overlay on (the Draw
 tab's ``saliencyToggle`` clicked): every pen event then also computes the

@@ -19,6 +19,16 @@ CONFIDENT_FROM = 0.6
 DIGIT_PIXEL_SIZE = 104
 
 
+def merge_note(symbol: str, instead_of: str | None) -> str:
+    """Why a character is one though its strokes looked like several, e.g. "read as one 4, not 6 and 1";
+    empty when geometry and the model agreed."""
+    if not instead_of:
+        return ""
+    apart = list(instead_of)
+    listed = apart[0] if len(apart) == 1 else ", ".join(apart[:-1]) + " and " + apart[-1]
+    return f"read as one {symbol}, not {listed}"
+
+
 class ProbabilityChart(TenBarChart):
     """Ten bars, one per digit (objectName ``probabilityChart``); the predicted one in the accent colour; then a
     "?" bar: how likely the drawing is no digit at all (the gate's or the model's own "not a digit")."""

@@ -56,7 +56,7 @@ from digitpad.gui.common.style import (
 from digitpad.gui.draw.feature_maps import FeatureMapPanel
 from digitpad.gui.draw.pad import DrawingPad
 from digitpad.gui.draw.preprocessing_strip import PreprocessingStrip
-from digitpad.gui.draw.readout import CONFIDENT_FROM, InputPreview, PredictionLabel, ProbabilityChart
+from digitpad.gui.draw.readout import CONFIDENT_FROM, InputPreview, PredictionLabel, ProbabilityChart, merge_note
 from digitpad.gui.draw.saliency_overlay import SaliencyOverlay
 from digitpad.gui.state.model_in_use import ModelInUse
 from digitpad.ink.preprocess import PEN_WIDTH_FRACTION
@@ -319,7 +319,11 @@ class DrawTab(QWidget):
         self.prediction_label.show_text(reading.text)
         what = character.hesitation() if character.unsure else f"{prediction.confidence:.1%} sure"
         count = len(reading.characters)
+        # When the model joined strokes geometry had split, say so: the user sees why "61" became one 4.
+        note = merge_note(character.symbol, character.instead_of)
+        what = f"{what}; {note}" if note else what
         self.confidence_label.setText(what if count == 1 else f"Digit {selected + 1} of {count}: {what}")
+        self.confidence_label.setToolTip(note)
         self.chart.set_probabilities(prediction.probabilities, prediction.digit, prediction.not_digit)
         self.preview.set_image(prediction.stages.centred)
         self.feature_maps.show_activations(prediction.activations)
@@ -330,6 +334,7 @@ class DrawTab(QWidget):
         self.prediction_label.show_text("")
         self.pad.set_character_boxes([], None)
         self.confidence_label.setText(self.model_in_use.missing() or EMPTY_HINT)
+        self.confidence_label.setToolTip("")
         self.chart.set_probabilities(None)
         self.preview.set_image(None)
         self.feature_maps.clear()

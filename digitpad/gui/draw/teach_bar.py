@@ -101,10 +101,12 @@ class TeachBar(QWidget):
     def _selected_strokes(self) -> tuple[list[Stroke], bool]:
         """The strokes to teach (the selected character's, in drawing order) and whether it is part of a number."""
         strokes = self.pad.strokes
-        characters = split_characters(strokes)
+        reading, prediction = self.draw_tab.last_reading(), self.draw_tab.last_prediction()
+        # The characters of the reading shown (the model may join groups geometry split: a two-stroke 4).
+        characters = [c.character for c in reading.characters] if reading is not None else []
+        characters = characters or split_characters(strokes)
         if len(characters) <= 1:
             return strokes, False
-        reading, prediction = self.draw_tab.last_reading(), self.draw_tab.last_prediction()
         chosen = characters[-1]
         if reading is not None and reading.characters:
             shown = [c.character for c in reading.characters if c.prediction is prediction]
