@@ -4,6 +4,14 @@ The window owns it; the Draw tab predicts with it, the Train tab compares new
 models with it and can put one in its place. Whoever changes it calls
 :meth:`ModelInUse.set`; everyone who shows it listens to ``changed``. No tab
 asks another tab which model is in use.
+
+It also owns the adaptation to the user's handwriting (an
+:class:`digitpad.model.adapt.Adapter`, given to every predictor put in use):
+the teach bar gives it the personal samples, the Draw tab's toggle turns it
+on or off, and ``adaptationChanged`` tells the Draw tab to read again. The
+adapter is made with the first predictor (it imports torch, which the window
+loads after its first paint); samples and the toggle given before are kept
+until then.
 """
 
 from __future__ import annotations
@@ -11,9 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 if TYPE_CHECKING:  # torch stays a lazy import: the window shows before it is loaded
+    from digitpad.model.adapt import Adapter
     from digitpad.model.inference import Predictor
 
 
@@ -23,9 +33,11 @@ class ModelInUse(QObject):
     Signals:
         changed(object): the predictor now in use (None: none), after every :meth:`set`
             and :meth:`set_loading`.
+        adaptationChanged(): the readings may change: other samples to adapt to, or the toggle.
     """
 
     changed = Signal(object)
+    adaptationChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,6 +45,10 @@ class ModelInUse(QObject):
         self._problem: str | None = None
         # Until someone sets a model, the app is still loading one.
         self._loading = True
+        self._adapter: Adapter | None = None
+        # What the adapter gets once it is made (see the module's docstring).
+        self._adapt_enabled = True
+        self._adapt_samples: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
 
     @property
     def predictor(self) -> Predictor | None:
@@ -73,5 +89,45 @@ class ModelInUse(QObject):
             from digitpad.model.gate import attach_gate
 
             attach_gate(predictor)
+            predictor.adapter = self._made_adapter()
         self._predictor, self._problem, self._loading = predictor, problem, False
         self.changed.emit(predictor)
+
+    def _made_adapter(self) -> Adapter:
+        if self._adapter is None:
+            from digitpad.model.adapt import Adapter
+
+            self._adapter = Adapter()
+            self._adapter.enabled = self._adapt_enabled
+            self._adapter.set_samples(*self._adapt_samples)
+        return self._adapter
+
+    @property
+    def adapter(self) -> Adapter | None:
+        """The adaptation to the user's samples (None until a predictor has been put in use)."""
+        return self._adapter
+
+    @property
+    def adaptation_enabled(self) -> bool:
+        return self._adapt_enabled
+
+    @property
+    def adapted_count(self) -> int:
+        """How many samples the readings adapt to (whether or not adaptation is on)."""
+        return len(self._adapt_samples[1])
+
+    def set_adaptation_enabled(self, enabled: bool) -> None:
+        """Read with (True) or without the adaptation to the user's samples."""
+        if bool(enabled) == self._adapt_enabled:
+            return
+        self._adapt_enabled = bool(enabled)
+        if self._adapter is not None:
+            self._adapter.enabled = self._adapt_enabled
+        self.adaptationChanged.emit()
+
+    def set_adaptation_samples(self, images: np.ndarray, labels: np.ndarray) -> None:
+        """Adapt to these samples (uint8 images (N, 28, 28), labels (N,)): the next reading uses them."""
+        self._adapt_samples = (np.asarray(images, np.uint8), np.asarray(labels, np.int64))
+        if self._adapter is not None:
+            self._adapter.set_samples(*self._adapt_samples)
+        self.adaptationChanged.emit()
