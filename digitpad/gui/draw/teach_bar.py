@@ -63,6 +63,7 @@ class AdaptToggle(QCheckBox):
         model_in_use.set_adaptation_enabled(self.isChecked())
         self.toggled.connect(self._on_toggled)
         model_in_use.adaptationChanged.connect(self.update_text)
+        model_in_use.changed.connect(self.update_text)
         self.update_text()
 
     def _on_toggled(self, checked: bool) -> None:
@@ -73,7 +74,12 @@ class AdaptToggle(QCheckBox):
         count = self.model_in_use.adapted_count
         self.setEnabled(count > 0)
         plural = "" if count == 1 else "s"
-        self.setText(f"Adapted to your handwriting ({count} sample{plural})" if count else "No samples taught yet")
+        if not count:
+            self.setText("No samples taught yet")
+        elif self.model_in_use.adapting():
+            self.setText(f"Adapting to your handwriting: reading your {count} samples…")
+        else:
+            self.setText(f"Adapted to your handwriting ({count} sample{plural})")
 
 
 class TeachBar(QWidget):
