@@ -79,6 +79,8 @@ class ModelInUse(QObject):
         #: The predictor the adapter last read the samples for in the worker, and how many there were.
         self._ready: tuple[object | None, int] = (None, 0)
         self._preparing: tuple[object | None, int] = (None, 0)
+        #: From a worker's start until its end is handled here (its thread may be finished before that).
+        self._in_worker = False
         #: The samples last given to the adapter.
         self._given: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -131,7 +133,7 @@ class ModelInUse(QObject):
         """Give the adapter to the predictor in use: at once with few samples to read, else once a worker has
         read them (see the module's docstring)."""
         predictor, adapter = self._predictor, self._adapter
-        if predictor is None or adapter is None or self._prepare_job.running():
+        if predictor is None or adapter is None or self._in_worker:
             return  # a reading in the worker: its end comes back here
         ready_for, ready_count = self._ready
         unread = adapter.count if ready_for is not predictor else adapter.count - ready_count
@@ -139,12 +141,12 @@ class ModelInUse(QObject):
             predictor.adapter = adapter
             return
         predictor.adapter = None  # the network's readings until the samples are read
-        self._preparing = (predictor, adapter.count)
+        self._preparing, self._in_worker = (predictor, adapter.count), True
         # A bound method, not a lambda: it then runs on this (the GUI) thread, not the worker's.
         self._prepare_job.start(_PrepareWorker(adapter, predictor), self, on_finished=[self._on_prepared])
 
     def _on_prepared(self) -> None:
-        self._ready = self._preparing
+        self._ready, self._in_worker = self._preparing, False
         self._give_samples()  # those given while the worker read, if any
         self._adapt()
         self.adaptationChanged.emit()
@@ -156,7 +158,7 @@ class ModelInUse(QObject):
 
     def adapting(self) -> bool:
         """True while a worker reads the samples (the readings are the network's until it is done)."""
-        return self._prepare_job.running()
+        return self._in_worker
 
     def shutdown(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
         """Wait for the samples being read; True if no thread is left."""
@@ -197,7 +199,7 @@ class ModelInUse(QObject):
     def set_adaptation_samples(self, images: np.ndarray, labels: np.ndarray) -> None:
         """Adapt to these samples (uint8 images (N, 28, 28), labels (N,)): the next reading uses them."""
         self._adapt_samples = (np.asarray(images, np.uint8), np.asarray(labels, np.int64))
-        if not self._prepare_job.running():
+        if not self._in_worker:
             # (While a worker reads, the adapter's lock is held: the samples are given when it is done.)
             self._give_samples()
             self._adapt()
