@@ -110,7 +110,7 @@ def penultimate_features(model: DigitNet, normalised: np.ndarray, batch_size: in
     """L2-normalised features float32 (N, D) of normalised images (N, 28, 28): the last conv block's output,
     flattened (what the linear head reads), computed in batches by the eager ``model``."""
     outputs = []
-    with torch.inference_mode(), usual_threads():
+    with torch.inference_mode(), usual_threads(len(normalised)):
         for start in range(0, len(normalised), batch_size):
             chunk = np.ascontiguousarray(normalised[start : start + batch_size], dtype=np.float32)
             x = torch.from_numpy(chunk).view(-1, 1, MNIST_SIZE, MNIST_SIZE)

@@ -234,7 +234,7 @@ class Predictor:
     def logits_batch(self, normalised: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Logits float32 (N, classes), before the temperature, for normalised images (N, 28, 28)."""
         outputs = []
-        with usual_threads():
+        with usual_threads(len(normalised)):
             for start in range(0, len(normalised), batch_size):
                 x = torch.from_numpy(np.ascontiguousarray(normalised[start : start + batch_size], dtype=np.float32))
                 outputs.append(self.model(x.unsqueeze(1)).numpy())
@@ -244,7 +244,7 @@ class Predictor:
         """Probabilities float32 (N, classes) for normalised images (N, 28, 28): the ten digits, and
         "not a digit" last for a model that has it or a gate (then 11 columns, as :meth:`predict` combines them)."""
         # One switch to every core for both networks' batches (the gate's then finds it made).
-        with usual_threads():
+        with usual_threads(len(normalised)):
             probabilities = softmax(self.logits_batch(normalised, batch_size), self.temperature)
             if self.gate is None or probabilities.shape[1] > NOT_A_DIGIT:
                 return probabilities

@@ -54,7 +54,19 @@ class ProbabilityChart(TenBarChart):
             x=[NUM_CLASSES], height=[0.0], width=0.72, brush=pg.mkBrush(Palette.UNSURE), pen=pg.mkPen(None)
         )
         self.addItem(self.not_digit_bar)
-        self.setToolTip("The digits' probabilities, and (?) how likely the drawing is no digit at all")
+        # The network's own probabilities, where adapting to the user's samples changed them: so the user sees
+        # what the adaptation did. Hidden otherwise.
+        self.network_outline = pg.BarGraphItem(
+            x=np.arange(NUM_CLASSES + 1), height=np.zeros(NUM_CLASSES + 1), width=0.72,
+            brush=pg.mkBrush(None), pen=pg.mkPen(Palette.VALUE_TEXT, width=1),
+        )  # fmt: skip
+        self.network_outline.setZValue(10)
+        self.network_outline.hide()
+        self.addItem(self.network_outline)
+        self.setToolTip(
+            "The digits' probabilities, and (?) how likely the drawing is no digit at all. "
+            "A thin outline: what the network alone read, where your samples changed it."
+        )
 
     def set_probabilities(
         self, probabilities: np.ndarray | None, predicted: int | None = None, not_digit: float = 0.0
@@ -72,6 +84,24 @@ class ProbabilityChart(TenBarChart):
             # The predicted digit's probability, written above its bar.
             texts.append((predicted, top + 0.01, f"{top:.0%}"))
         self.set_bars(heights, highlight=predicted, texts=texts)
+
+    def set_network_outline(self, probabilities: np.ndarray | None, not_digit: float = 0.0) -> None:
+        """Outline the network's own ``probabilities`` (10,) and ``not_digit`` over the bars, if they differ from
+        the bars' (what adapting to the user's samples changed); None hides it."""
+        if probabilities is None:
+            self.network_outline.hide()
+            return
+        network = np.append(np.asarray(probabilities, np.float32), np.float32(not_digit))
+        shown = np.append(self.heights(), np.float32(self.not_digit_height()))
+        if np.allclose(network, shown, atol=0.005):
+            self.network_outline.hide()
+            return
+        self.network_outline.setOpts(height=network)
+        self.network_outline.show()
+
+    def network_heights(self) -> np.ndarray | None:
+        """The network's probabilities outlined, then its "not a digit" (11,); None when hidden (for tests)."""
+        return np.asarray(self.network_outline.opts["height"]) if self.network_outline.isVisible() else None
 
     def not_digit_height(self) -> float:
         return float(self.not_digit_bar.opts["height"][0])

@@ -155,6 +155,8 @@ class DrawTab(QWidget):
         self.prediction_label.characterClicked.connect(self.select_character)
         self.pen_width.valueChanged.connect(self._on_pen_width_changed)
         self.model_in_use.changed.connect(self._on_model_changed)
+        # Samples taught (or the adaptation toggled): the same drawing may read otherwise now.
+        self.model_in_use.adaptationChanged.connect(self.predict_now)
         self._on_model_changed(self.model_in_use.predictor)
 
     def _build_pad_column(self) -> QWidget:
@@ -325,6 +327,7 @@ class DrawTab(QWidget):
         self.confidence_label.setText(what if count == 1 else f"Digit {selected + 1} of {count}: {what}")
         self.confidence_label.setToolTip(note)
         self.chart.set_probabilities(prediction.probabilities, prediction.digit, prediction.not_digit)
+        self.chart.set_network_outline(prediction.network_probabilities, prediction.network_not_digit)
         self.preview.set_image(prediction.stages.centred)
         self.feature_maps.show_activations(prediction.activations)
         boxes = [c.character.bounds for c in reading.characters]
@@ -336,6 +339,7 @@ class DrawTab(QWidget):
         self.confidence_label.setText(self.model_in_use.missing() or EMPTY_HINT)
         self.confidence_label.setToolTip("")
         self.chart.set_probabilities(None)
+        self.chart.set_network_outline(None)
         self.preview.set_image(None)
         self.feature_maps.clear()
 

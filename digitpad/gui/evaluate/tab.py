@@ -308,7 +308,8 @@ class EvaluateTab(QWidget):
             return False
         build, name = chosen
         given = self._chosen_data()
-        worker = EvaluationWorker(build, name, Path(self._data_dir()), self._data_loader, given=given)
+        adapt = given is not None and self.model_in_use.adaptation_enabled
+        worker = EvaluationWorker(build, name, Path(self._data_dir()), self._data_loader, given=given, adapt=adapt)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -338,8 +339,13 @@ class EvaluateTab(QWidget):
         self.matrix_plot.set_matrix(evaluation.confusion)
         self.gallery.show_mistakes(evaluation, outcome.mistake_images)
         wrong = evaluation.count - evaluation.correct
+        adapted = (
+            ""
+            if outcome.network_accuracy is None
+            else f", each read adapted to your other samples (the network alone: {outcome.network_accuracy:.2%})"
+        )
         self.summary.setText(
-            f"{outcome.model_name} on {outcome.set_name}: {evaluation.accuracy:.2%} right, "
+            f"{outcome.model_name} on {outcome.set_name}{adapted}: {evaluation.accuracy:.2%} right, "
             f"{wrong:,} mistakes. The matrix's rows are the true digits, its columns the answers; "
             f"right, the {len(evaluation.mistakes)} mistakes it was surest of."
         )

@@ -1,5 +1,10 @@
 """The evaluation's worker: loads the test set (or takes the images given) and runs
-digitpad.model.evaluation.evaluate_images off the GUI thread."""
+digitpad.model.evaluation.evaluate_images off the GUI thread.
+
+On the user's own samples with ``adapt``, each sample is read as the Draw tab
+would read it, adapted to the user's other samples (leave-one-out: a sample
+must not vote for itself, :meth:`digitpad.model.adapt.Adapter.read_samples`);
+the network's own accuracy on them comes with it."""
 
 from __future__ import annotations
 
@@ -39,6 +44,8 @@ class EvaluationOutcome:
     mistake_images: np.ndarray
     model_name: str
     set_name: str
+    #: The network's own accuracy when ``evaluation`` is of readings adapted to the other samples; None if not.
+    network_accuracy: float | None = None
 
 
 class EvaluationWorker(StoppableWorker):
@@ -60,6 +67,7 @@ class EvaluationWorker(StoppableWorker):
         data_loader: Callable[[Path], Mnist] | None = None,
         *,
         given: LabelledImages | None = None,
+        adapt: bool = False,
     ) -> None:
         super().__init__()
         self._predictor = predictor
@@ -67,6 +75,7 @@ class EvaluationWorker(StoppableWorker):
         self.data_dir = data_dir
         self._load = data_loader or load_mnist
         self._given = given
+        self._adapt = adapt and given is not None
 
     def _labelled_images(self) -> LabelledImages:
         if self._given is not None:
@@ -83,6 +92,9 @@ class EvaluationWorker(StoppableWorker):
         with heavy_work("evaluation", self.failed, reported=(DataError,)):
             data = self._labelled_images()
             predictor = self._predictor()
+            if self._adapt:
+                self._evaluate_adapted(predictor, data)
+                return
             evaluation = evaluate_images(
                 predictor, data.images, data.labels, progress=self.progress.emit, should_stop=self.stop_requested
             )
@@ -91,3 +103,23 @@ class EvaluationWorker(StoppableWorker):
                 return
             images = data.images[[mistake.index for mistake in evaluation.mistakes]]
             self.finished.emit(EvaluationOutcome(evaluation, images, self.model_name, data.name))
+
+    def _evaluate_adapted(self, predictor: Predictor, data: LabelledImages) -> None:
+        from digitpad.model.adapt import Adapter
+        from digitpad.model.evaluation import evaluate_probabilities
+
+        total = len(data.labels)
+        self.progress.emit(0, total)
+        # An adapter of its own: the Draw tab's may take other samples meanwhile, and its lock is the GUI's.
+        adapter = Adapter()
+        adapter.set_samples(data.images, data.labels)
+        adapter.prepare(predictor)
+        network, adapted = adapter.read_samples()
+        if self.stop_requested():
+            self.finished.emit(None)
+            return
+        self.progress.emit(total, total)
+        evaluation = evaluate_probabilities(adapted, data.labels)
+        network_accuracy = evaluate_probabilities(network, data.labels, worst=0).accuracy
+        images = data.images[[mistake.index for mistake in evaluation.mistakes]]
+        self.finished.emit(EvaluationOutcome(evaluation, images, self.model_name, data.name, network_accuracy))

@@ -25,6 +25,8 @@ LAST_TAB_KEY = "window/last_tab"
 DRAW_SPLITTER_KEY = "draw/splitter"
 DRAW_TOP_SPLITTER_KEY = "draw/top_splitter"
 FEATURE_LAYER_KEY = "draw/feature_layer"
+#: Whether readings adapt to the personal samples (bool, default true).
+ADAPT_KEY = "draw/adapt_to_samples"
 
 # The Train tab. Key names are those earlier versions wrote, so settings carry over.
 #: The folder with MNIST chosen last (str).

@@ -324,6 +324,7 @@ class MainWindow(QMainWindow):
         if self.evaluation_view is not None:
             self.evaluation_view.shutdown()
         self.personal_samples.shutdown()
+        self.model_in_use.shutdown()  # the samples being read for adaptation
         if self._loader_thread is not None:
             # An import cannot be interrupted; it ends within a second or two.
             self._loader_thread.join()
