@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
+from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,11 @@ def accepts_keyword(function: Callable, name: str) -> bool:
     return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
+#: How long the GUI thread waits, after a worker thread said it finished, for it to have ended (it has
+#: only to return from its run loop).
+THREAD_END_WAIT_MS = 1000
+
+
 def start_in_thread(
     worker: StoppableWorker, parent: QObject | None = None, on_finished: Sequence[Callable[[], None]] = ()
 ) -> QThread:
@@ -142,18 +147,28 @@ def start_in_thread(
     The worker quits the thread itself when ``run`` returns. The thread is
     parented to ``parent`` so that it outlives nothing it should not; the
     caller must still stop the worker and wait for the thread before the
-    parent goes (see :func:`stop_and_wait`). ``on_finished`` are connected
-    to the thread's ``finished`` before it starts: connected after, a short
-    job (a small file read) could end first, and they would never run.
+    parent goes (see :func:`stop_and_wait`). ``on_finished`` run on the GUI
+    thread once the thread has ended (``isRunning()`` false, so "am I busy?"
+    answers no). They are connected before it starts: connected after, a
+    short job (a small file read) could end first, and they would never run.
     """
     thread = QThread(parent, objectName=f"{type(worker).__name__}Thread")
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     thread.finished.connect(worker.deleteLater)
-    for slot in on_finished:
-        thread.finished.connect(slot)
+    if on_finished:
+        slots = tuple(on_finished)
+        # Queued to the thread object's own (the GUI) thread: ``finished`` is emitted from the ending thread,
+        # which still counts as running then; waiting for it there takes a moment.
+        thread.finished.connect(lambda: _after_the_end(thread, slots), Qt.ConnectionType.QueuedConnection)
     thread.start()
     return thread
+
+
+def _after_the_end(thread: QThread, slots: Sequence[Callable[[], None]]) -> None:
+    thread.wait(THREAD_END_WAIT_MS)
+    for slot in slots:
+        slot()
 
 
 def stop_and_wait(worker: StoppableWorker | None, thread: QThread | None, timeout_ms: int) -> bool:
