@@ -15,7 +15,10 @@ widths the pad paints are not stored: they are ``pen_width`` times the
 pressure's factor, so a file opened on another pad size is re-scaled exactly.
 
 Reading is strict but never fatal: :func:`drawing_from_json` raises
-:class:`DrawingError` with one line saying what is wrong. Writes are atomic.
+:class:`DrawingError` with one line saying what is wrong. :func:`load_drawing`
+(File > Open drawing, ``digitpad predict``) also refuses, in one line, a
+drawing past the bounds that keep opening it well under a second
+(:func:`check_can_open`). Writes are atomic.
 """
 
 from __future__ import annotations
@@ -36,13 +39,23 @@ FORMAT_NAME = "digitpad-drawing"
 FORMAT_VERSION = 1
 #: File name suffix of saved drawings and samples.
 SUFFIX = ".json"
-#: A drawing file larger than this is not one (a long number is a few hundred kB).
-MAX_FILE_BYTES = 16 * 2**20
-#: Points in one drawing at most: far more than any hand draws, far fewer than a runaway file holds.
+#: A drawing file larger than this is not one: MAX_OPEN_POINTS points with their times and pressures take
+#: about 300 kB, or 1 MB written out one number a line. Parsing takes time in proportion to the file.
+MAX_FILE_BYTES = 4 * 2**20
+#: Points read from one document at most (samples too): more is a runaway file.
 MAX_POINTS = 200_000
 #: The largest coordinate, pad side and pen width, in px (a pad is a few thousand px): more overflows the
 #: arithmetic of splitting and fitting a drawing (1e308 squared is infinite).
 MAX_COORDINATE = 1e6
+#: What File > Open drawing and ``digitpad predict`` open, so that opening any drawing takes well under a
+#: second: the pad paints every piece between two points with the pen's round caps, and the reader reads
+#: every character on its own. Points at most: a digit has fifty to a few hundred, so this is dozens of digits.
+MAX_OPEN_POINTS = 10_000
+#: Strokes at most: a digit has one to three, and each stroke written apart is a character to read.
+MAX_OPEN_STROKES = 200
+#: The strokes' length at most, in heights of the pad they were drawn on: a digit's path is about twice as long
+#: as the pad is high, and painting takes time in proportion to it.
+MAX_OPEN_INK_HEIGHTS = 100
 #: The longest a drawing may take, in seconds from its first point (a day: no one draws a digit for longer).
 MAX_SECONDS = 86_400
 
@@ -126,14 +139,33 @@ def _number_list(values: object, what: str, count: int | None = None) -> list[fl
     if not isinstance(values, list) or (count is not None and len(values) != count):
         expected = f"{count} numbers" if count is not None else "a list of numbers"
         raise DrawingError(f"{what} must be {expected}")
-    return [_number(value, what) for value in values]
+    plain = _plain_floats(values)
+    return plain if plain is not None else [_number(value, what) for value in values]
+
+
+def _plain_floats(values: list) -> list[float] | None:
+    """``values`` as floats if all are finite floats or integers a float holds exactly (a drawing's thousands
+    of numbers, checked at once rather than one by one); None for anything else, which :func:`_number` names."""
+    if not all(type(v) is float or (type(v) is int and -(2**53) <= v <= 2**53) for v in values):
+        return None
+    array = np.array(values, dtype=np.float64)
+    return array.tolist() if np.isfinite(array).all() else None
+
+
+def _points(listed: list, what: str) -> list[tuple[float, float]]:
+    """A stroke's points, each two finite numbers."""
+    if all(type(point) is list and len(point) == 2 for point in listed):
+        plain = _plain_floats([value for point in listed for value in point])
+        if plain is not None:
+            return list(zip(plain[0::2], plain[1::2], strict=True))
+    return [tuple(_number_list(point, what, 2)) for point in listed]
 
 
 def _stroke_from_json(entry: object, index: int, pen_width: float) -> Stroke:
     what = f"stroke {index + 1}"
     if not isinstance(entry, dict) or not isinstance(entry.get("points"), list) or not entry["points"]:
         raise DrawingError(f"{what} has no points")
-    points = [tuple(_number_list(point, f"{what}'s points", 2)) for point in entry["points"]]
+    points = _points(entry["points"], f"{what}'s points")
     if any(abs(value) > MAX_COORDINATE for point in points for value in point):
         raise DrawingError(f"{what}'s points must lie within {MAX_COORDINATE:,.0f} px of the pad's corner")
     count = len(points)
@@ -169,11 +201,38 @@ def drawing_from_json(document: object) -> Drawing:
     strokes_json = document.get("strokes")
     if not isinstance(strokes_json, list):
         raise DrawingError("the drawing has no list of strokes")
-    listed = (s["points"] for s in strokes_json if isinstance(s, dict) and isinstance(s.get("points"), list))
-    if sum(len(points) for points in listed) > MAX_POINTS:
+    if _listed_points(strokes_json) > MAX_POINTS:
         raise DrawingError(f"the drawing has more than {MAX_POINTS:,} points")
     strokes = [_stroke_from_json(entry, index, pen_width) for index, entry in enumerate(strokes_json)]
     return Drawing(strokes, pad_size, pen_width)
+
+
+def _listed_points(strokes: list) -> int:
+    """How many points a document's strokes list, before any is built (malformed strokes count none)."""
+    return sum(len(s["points"]) for s in strokes if isinstance(s, dict) and isinstance(s.get("points"), list))
+
+
+def check_can_open(drawing: Drawing) -> None:
+    """DrawingError (one line) if File > Open drawing and ``digitpad predict`` refuse ``drawing``: more than
+    MAX_OPEN_STROKES strokes or MAX_OPEN_POINTS points, or strokes longer than MAX_OPEN_INK_HEIGHTS pad heights."""
+    _check_counts(len(drawing.strokes), sum(len(stroke.points) for stroke in drawing.strokes))
+    with np.errstate(over="ignore", invalid="ignore"):  # coordinates near the float limit: an infinite length
+        length = sum(
+            float(np.hypot(*np.diff(np.asarray(s.points), axis=0).T).sum()) for s in drawing.strokes if s.points
+        )
+        heights = length / drawing.pad_size[1]
+    if not heights <= MAX_OPEN_INK_HEIGHTS:
+        long = f"{heights:,.0f} times as long as its pad is high" if math.isfinite(heights) else "too long to measure"
+        raise DrawingError(
+            f"the drawing's strokes are {long}, more than the {MAX_OPEN_INK_HEIGHTS} pad heights a drawing may have"
+        )
+
+
+def _check_counts(strokes: int, points: int) -> None:
+    if strokes > MAX_OPEN_STROKES:
+        raise DrawingError(f"the drawing has {strokes:,} strokes, more than the {MAX_OPEN_STROKES} a drawing may have")
+    if points > MAX_OPEN_POINTS:
+        raise DrawingError(f"the drawing has {points:,} points, more than the {MAX_OPEN_POINTS:,} a drawing may have")
 
 
 def read_json_file(path: Path, what: str = "a drawing") -> object:
@@ -193,13 +252,19 @@ def read_json_file(path: Path, what: str = "a drawing") -> object:
 
 
 def load_drawing(path: str | os.PathLike) -> Drawing:
-    """Read a drawing file; DrawingError naming the file when it cannot be used."""
+    """Read a drawing file to open it (see :func:`check_can_open`); DrawingError naming the file when it cannot
+    be used."""
     path = Path(path)
     document = read_json_file(path)
     try:
-        return drawing_from_json(document)
+        strokes = document.get("strokes") if isinstance(document, dict) else None
+        if isinstance(strokes, list):  # counted before any stroke is built
+            _check_counts(len(strokes), _listed_points(strokes))
+        drawing = drawing_from_json(document)
+        check_can_open(drawing)
     except DrawingError as error:
         raise DrawingError(f"{path}: {error}") from error
+    return drawing
 
 
 def write_json_atomically(path: Path, document: dict) -> Path:

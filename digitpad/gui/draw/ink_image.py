@@ -6,7 +6,9 @@ undo, a clear or a resize. Strokes are smoothed with the midpoint quadratic
 scheme: piece *i* runs from the midpoint of segment *i-1* to the midpoint of
 segment *i*, bending through point *i-1*. Each piece can be drawn as soon as
 its end point arrives, and a full re-render draws the very same pieces, so
-incremental and re-rendered pixels agree.
+incremental and re-rendered pixels agree (a re-render skips the pieces that
+would change no pixel, and thins points closer than the pad ever records:
+see :data:`THIN_BELOW`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,24 @@ def paint_piece(painter: QPainter, stroke: Stroke, index: int) -> QRectF:
     return path.controlPointRect().adjusted(-radius, -radius, radius, radius)
 
 
+#: A re-render paints one point per this much path (device px): points closer than that change no pixel one
+#: can see, but each costs a piece. The pad records points at least MIN_POINT_DISTANCE (0.75 logical px)
+#: apart, so this only thins drawings scaled down (opened from a larger pad, or the pad made smaller).
+THIN_BELOW = 0.5
+
+
+def _thinned(stroke: Stroke, step: float) -> Stroke:
+    """``stroke`` with one point per ``step`` of its path (and both ends); the stroke itself if none is dropped."""
+    points = np.asarray(stroke.points, dtype=np.float64).reshape(-1, 2)
+    travelled = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))]) / step
+    keep = np.concatenate([[True], np.floor(travelled[1:]) > np.floor(travelled[:-1])])
+    keep[-1] = True
+    if keep.all():
+        return stroke
+    kept = np.flatnonzero(keep).tolist()
+    return Stroke(points=[stroke.points[k] for k in kept], widths=[stroke.widths[k] for k in kept], erase=stroke.erase)
+
+
 class InkImage:
     """The numpy-backed ink image of a pad of some logical size at a device pixel ratio."""
 
@@ -101,6 +121,58 @@ class InkImage:
             return
         painter = self.painter()
         for stroke, last in strokes:
-            for index in range(last + 1):
-                paint_piece(painter, stroke, index)
+            if last == len(stroke.points):  # a whole stroke (the one being drawn keeps its pieces)
+                stroke = _thinned(stroke, THIN_BELOW / self.scale)
+                last = len(stroke.points)
+            self._paint_stroke(painter, stroke, last)
         painter.end()
+
+    def _paint_stroke(self, painter: QPainter, stroke: Stroke, last: int) -> None:
+        """Paint pieces ``0..last`` of ``stroke``: the very pixels :func:`paint_piece` paints piece by piece.
+
+        A piece costs tens of microseconds whatever its size (its path and
+        round caps), so a re-render of thousands of points took seconds. Two
+        things make it cheaper without changing a pixel: a piece whose
+        pixels are all its colour already (ink where the pen went over and
+        over, an eraser on bare paper, a piece off the image) is skipped,
+        and the others are painted without the objects the live path needs.
+        (One path for many pieces is no faster, and leaves holes where the
+        pen turns back.)
+        """
+        if last < 0:
+            return
+        colour = 0 if stroke.erase else 255
+        lows, highs = self._piece_boxes(stroke, last)
+        pen = QPen(QColor(colour, colour, colour))
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        width = None
+        for index, (left, top), (right, bottom) in zip(range(last + 1), lows.tolist(), highs.tolist(), strict=True):
+            region = self.array[max(top, 0) : max(bottom, 0), max(left, 0) : max(right, 0)]
+            if not region.size or (region.min() if colour else region.max()) == colour:
+                continue  # painting it would change nothing
+            if index == 0:
+                paint_piece(painter, stroke, 0)  # the dot at pen-down
+                width = None
+                continue
+            path, _, piece_width = stroke_piece(stroke, index)
+            if piece_width != width:
+                width = piece_width
+                pen.setWidthF(width)
+                painter.setPen(pen)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(path)
+
+    def _piece_boxes(self, stroke: Stroke, last: int) -> tuple[np.ndarray, np.ndarray]:
+        """Device pixels (left, top) and (right, bottom), exclusive, that pieces ``0..last`` can touch."""
+        points = np.asarray(stroke.points, dtype=np.float64).reshape(-1, 2)
+        widths = np.asarray(stroke.widths, dtype=np.float64)
+        count = len(points)
+        # Piece i lies within the points i-2..i (its ends are midpoints, its bend a point) and its pen's reach.
+        pieces = np.arange(last + 1)
+        around = points[np.clip(pieces[:, None] + np.array([-2, -1, 0]), 0, count - 1)]
+        reach = np.maximum(widths[np.clip(pieces - 1, 0, count - 1)], widths[np.clip(pieces, 0, count - 1)]) / 2 + 1
+        # Clipped before the cast: a point far off the pad is no reason for an integer overflow.
+        lows = np.clip(np.floor((around.min(1) - reach[:, None]) * self.scale), -(2**40), 2**40).astype(np.int64) - 1
+        highs = np.clip(np.ceil((around.max(1) + reach[:, None]) * self.scale), -(2**40), 2**40).astype(np.int64) + 2
+        return lows, highs

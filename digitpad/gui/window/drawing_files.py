@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
 from digitpad.base.paths import user_home
 from digitpad.gui.common.tablet import send_tablet_event
-from digitpad.ink.drawings import Drawing, DrawingError, load_drawing, save_drawing
+from digitpad.ink.drawings import Drawing, DrawingError, check_can_open, load_drawing, save_drawing
 
 #: Pace of strokes recorded without timing (points per second, pause between strokes).
 UNTIMED_POINT_SECONDS = 0.01
@@ -155,11 +155,17 @@ class DrawingFiles(QObject):
             self.save_to(Path(path))
 
     def save_to(self, path: Path) -> Path | None:
+        drawing = self.current_drawing()
         try:
-            saved = save_drawing(path, self.current_drawing())
+            saved = save_drawing(path, drawing)
         except OSError as error:
             self._say(f"Could not save the drawing to {path}: {error.strerror or error}")
             return None
+        try:  # the pad draws without bounds; opening keeps them
+            check_can_open(drawing)
+        except DrawingError as error:
+            self._say(f"Saved the drawing to {saved}, but Open drawing will refuse it: {error}")
+            return saved
         self._say(f"Saved the drawing to {saved}")
         return saved
 
