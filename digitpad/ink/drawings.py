@@ -50,12 +50,12 @@ MAX_COORDINATE = 1e6
 #: What File > Open drawing and ``digitpad predict`` open, so that opening any drawing takes well under a
 #: second: the pad paints every piece between two points with the pen's round caps, and the reader reads
 #: every character on its own. Points at most: a digit has fifty to a few hundred, so this is dozens of digits.
-MAX_OPEN_POINTS = 10_000
+MAX_OPEN_POINTS = 5_000
 #: Strokes at most: a digit has one to three, and each stroke written apart is a character to read.
-MAX_OPEN_STROKES = 200
+MAX_OPEN_STROKES = 100
 #: The strokes' length at most, in heights of the pad they were drawn on: a digit's path is about twice as long
 #: as the pad is high, and painting takes time in proportion to it.
-MAX_OPEN_INK_HEIGHTS = 100
+MAX_OPEN_INK_HEIGHTS = 50
 #: The longest a drawing may take, in seconds from its first point (a day: no one draws a digit for longer).
 MAX_SECONDS = 86_400
 
