@@ -168,7 +168,12 @@ def summarise(gaps_s: list[float], phases: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITPAD_MNIST_DIR)")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=None, help="default: 1, or the recipe's with --recipe")
+    parser.add_argument(
+        "--recipe",
+        default=None,
+        help="start the form from this recipe (e.g. best) and print the form's time estimate beside the run's time",
+    )
     parser.add_argument("--images", type=int, default=None, help="train on the first N images (default: all)")
     parser.add_argument(
         "--view", choices=("train", "draw"), default="train", help="the tab on screen during the run (default: train)"
@@ -224,8 +229,17 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.images:
         SettingsForm.QUICK_RUN_TRAIN_IMAGES = args.images
+    estimates: list[float] = []
+    tab.session.estimateReady.connect(lambda _key, seconds: estimates.append(seconds))
+    if args.recipe:
+        tab.settings_form.set_recipe(args.recipe)
     tab.findChild(QCheckBox, "quickRunCheck").setChecked(bool(args.images))
-    tab.findChild(QSpinBox, "epochsSpin").setValue(args.epochs)
+    if args.epochs or not args.recipe:
+        tab.findChild(QSpinBox, "epochsSpin").setValue(args.epochs or 1)
+    if args.recipe:
+        # The form's estimate for these settings, as a user sees it before pressing Start.
+        estimates.clear()
+        wait(app, lambda: bool(estimates), 120)
     show(args.view)
 
     pen = None
@@ -289,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {load_before:.1f} before the run, {_load_average():.1f} after (other processes count too)"
     )
     print(f"window: {type(window).__name__}, view: {args.view} tab, pen events: {pen.events if pen else 0}")
-    print(f"run: {args.epochs} epoch(s) of {images:,} images in {seconds:.1f} s, test accuracy {accuracy:.2%}")
+    epochs = len(result.history) if result is not None else 0
+    print(f"run: {epochs} epoch(s) of {images:,} images in {seconds:.1f} s, test accuracy {accuracy:.2%}")
+    if estimates:
+        print(
+            f"the form's estimate before Start: {estimates[-1]:.1f} s; the run from Start to the finished model "
+            f"{seconds:.1f} s ({(estimates[-1] - seconds) / seconds:+.0%})"
+        )
     print(
         "preparation when the Train tab is first shown (one-off: torch's lazy imports, loading MNIST): "
         f"longest stall {warm['longest']:.0f} ms"

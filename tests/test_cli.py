@@ -33,7 +33,7 @@ from digitpad.model.inference import Predictor
 from digitpad.model.network import DigitNet, ModelConfig
 from digitpad.training.calibration import Calibration
 from digitpad.training.config import TrainConfig
-from digitpad.training.recipes import APP_DEFAULT, SHIPPED
+from digitpad.training.recipes import APP_DEFAULT, BEST, SHIPPED
 
 REPO = Path(__file__).resolve().parent.parent
 Image = pytest.importorskip("PIL.Image")
@@ -155,15 +155,16 @@ def test_malformed_data_names_the_file(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_train_a_little(mnist_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out_path = tmp_path / "out" / "small.safetensors"
-    argv = ["train", "--data-dir", str(mnist_dir), "--subset", "500", "--epochs", "1", "--out", str(out_path)]
+    argv = ["train", "--data-dir", str(mnist_dir), "--subset", "500", "--epochs", "3", "--out", str(out_path)]
     code, out, err = run_cli([*argv, "--channels", "8,16,16", "--batch-size", "50"], capsys)
     assert code == EXIT_OK, err
     lines = out.strip().splitlines()
-    assert lines[0].startswith("training on 500 images from ")
-    assert any(line.startswith("epoch 1/1 done in ") for line in lines)
+    assert lines[0] == f"recipe best: {BEST.title}"  # without --recipe, the Best recipe
+    assert lines[1].startswith("training on 500 images from ")
+    assert any(line.startswith("epoch 3/3 done in ") for line in lines)
     assert lines[-2] == f"saved {out_path}"
     accuracy = re.fullmatch(r"accuracy: (\d\.\d{4})", lines[-1])
-    assert accuracy and float(accuracy[1]) > 0.3  # 500 images, one epoch: far above chance already
+    assert accuracy and float(accuracy[1]) > 0.4  # 500 images, three epochs: far above chance already
     loaded = load_checkpoint(out_path)
     assert loaded.model.config.channels == (8, 16, 16)
     assert loaded.info.metrics["test_accuracy"] == pytest.approx(float(accuracy[1]), abs=1e-4)
@@ -178,20 +179,20 @@ def settings(*options: str) -> tuple[TrainConfig, ModelConfig]:
     return train_settings(build_parser().parse_args(["train", *options]))
 
 
-def test_train_without_a_recipe_uses_the_defaults_and_the_options() -> None:
-    assert settings() == (TrainConfig(), ModelConfig())
+def test_train_without_a_recipe_uses_the_best_recipe_and_the_options() -> None:
+    assert settings() == (BEST.train_config, BEST.model_config)
     config, model_config = settings("--epochs", "2", "--no-augment", "--augment-strength", "0.5", "--subset", "0")
     assert config == replace(
-        TrainConfig(), epochs=2, augment=False, augment_config=AugmentConfig().scaled(0.5), train_subset=0
+        BEST.train_config, epochs=2, augment=False, augment_config=AugmentConfig().scaled(0.5), train_subset=0
     )
-    assert model_config == ModelConfig()
+    assert model_config == BEST.model_config
 
 
 def reproduce_command() -> list[str]:
     """The options of the documented "Reproduce" command (docs/model.md), continuation lines joined,
     without its data and out paths."""
     text = (Path(__file__).resolve().parent.parent / "docs" / "model.md").read_text(encoding="utf-8")
-    start = text.index("    digitpad train --data-dir DIR --channels")
+    start = text.index("    digitpad train --recipe shipped --data-dir DIR --channels")
     lines = []
     for line in text[start:].splitlines():
         lines.append(line.strip().rstrip("\\"))
@@ -239,7 +240,7 @@ def test_non_digits_compose_with_a_recipe_and_give_eleven_classes() -> None:
     assert config == replace(SHIPPED.train_config, non_digits=0.15)
     assert model_config == replace(SHIPPED.model_config, num_classes=11)
     config, model_config = settings("--non-digits", "0")
-    assert config == TrainConfig() and model_config == ModelConfig()
+    assert config == BEST.train_config and model_config == BEST.model_config
 
 
 def test_train_and_eval_with_non_digits(
@@ -443,7 +444,7 @@ def test_a_save_that_fails_during_training_is_one_line(
 def test_drawn_ones_compose_with_a_recipe() -> None:
     config, model_config = settings("--recipe", "default", "--drawn-ones", "0.6")
     assert config == replace(APP_DEFAULT.train_config, drawn_ones=0.6) and model_config == APP_DEFAULT.model_config
-    assert settings()[0].drawn_ones == TrainConfig().drawn_ones
+    assert settings()[0].drawn_ones == BEST.train_config.drawn_ones
 
 
 @pytest.mark.parametrize("command", ["calibrate", "finetune", "train"])

@@ -585,11 +585,13 @@ def test_format_duration():
 
 
 def test_the_shipped_recipe_fills_the_form_and_reaches_the_run(make_tab, qtbot, tiny_mnist, settings):
-    from digitpad.training.recipes import APP_DEFAULT, SHIPPED
+    from digitpad.training.recipes import BEST, SHIPPED
 
     tab = make_tab(data_loader=tiny_loader(tiny_mnist))
     combo = find(tab, "recipeCombo")
-    assert combo.currentData() == APP_DEFAULT.name
+    # Best comes first and is chosen until a user picks another.
+    assert combo.itemData(0) == BEST.name and combo.currentData() == BEST.name
+    assert find(tab, "epochsSpin").value() == BEST.train_config.epochs
     combo.setCurrentIndex(combo.findData(SHIPPED.name))
     combo.activated.emit(combo.currentIndex())  # what a user's pick sends
     assert find(tab, "epochsSpin").value() == SHIPPED.train_config.epochs
@@ -608,12 +610,12 @@ def test_the_shipped_recipe_fills_the_form_and_reaches_the_run(make_tab, qtbot, 
     assert find(again, "recipeCombo").currentData() == SHIPPED.name
     assert find(again, "epochsSpin").value() == 1
     click(qtbot, find(again, "defaultsButton"))
-    assert find(again, "recipeCombo").currentData() == APP_DEFAULT.name
-    assert find(again, "epochsSpin").value() == APP_DEFAULT.train_config.epochs
+    assert find(again, "recipeCombo").currentData() == BEST.name
+    assert find(again, "epochsSpin").value() == BEST.train_config.epochs
 
 
 def test_damaged_train_settings_fall_back_to_the_recipe(make_tab, settings):
-    from digitpad.training.recipes import APP_DEFAULT
+    from digitpad.training.recipes import DEFAULT_RECIPE
 
     for key, value in (
         ("train/recipe", "no such recipe"),
@@ -625,8 +627,8 @@ def test_damaged_train_settings_fall_back_to_the_recipe(make_tab, settings):
         settings.setValue(key, value)
     tab = make_tab()
     config = tab.settings_form.config()
-    defaults = APP_DEFAULT.train_config
-    assert find(tab, "recipeCombo").currentData() == APP_DEFAULT.name
+    defaults = DEFAULT_RECIPE.train_config
+    assert find(tab, "recipeCombo").currentData() == DEFAULT_RECIPE.name
     assert (config.epochs, config.batch_size) == (defaults.epochs, defaults.batch_size)
     assert config.learning_rate == pytest.approx(defaults.learning_rate)
     assert config.augment == defaults.augment

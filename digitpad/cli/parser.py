@@ -10,10 +10,9 @@ from digitpad.cli.common import add_data_dir_option
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     """``digitpad train``. Its settings default to None, meaning "not given": they then come from
     --recipe, or without one from TrainConfig() and ModelConfig() (see train_settings)."""
-    from digitpad.training.config import TrainConfig
-    from digitpad.training.recipes import RECIPES
+    from digitpad.training.recipes import DEFAULT_RECIPE, RECIPES
 
-    defaults = TrainConfig()
+    defaults = DEFAULT_RECIPE.train_config
     train = commands.add_parser("train", help="train a model on MNIST")
     add_data_dir_option(train)
     train.add_argument(
@@ -21,7 +20,7 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         choices=list(RECIPES),
         help="start from a named recipe: "
         + " or ".join(f"{name} ({recipe.title})" for name, recipe in RECIPES.items())
-        + "; the options given override it, and without a recipe the defaults shown apply",
+        + f" (default {DEFAULT_RECIPE.name}, whose settings the defaults below show); the options given override it",
     )
     train.add_argument("--epochs", type=int, help=f"default {defaults.epochs}")
     train.add_argument("--batch-size", type=int, help=f"default {defaults.batch_size}")

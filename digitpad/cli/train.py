@@ -17,18 +17,17 @@ if TYPE_CHECKING:  # imported where used: torch takes a second to import, the ap
 
 
 def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
-    """The run's (TrainConfig, ModelConfig): --recipe's, or without one TrainConfig() and ModelConfig(),
-    with every option given on the command line put over them."""
+    """The run's (TrainConfig, ModelConfig): --recipe's (the Best recipe without one), with every option given on
+    the command line put over them."""
     from dataclasses import replace
 
     from digitpad.base.constants import NOT_A_DIGIT
     from digitpad.data.augment import AugmentConfig
-    from digitpad.model.network import ModelConfig
-    from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE, TrainConfig
-    from digitpad.training.recipes import RECIPES
+    from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE
+    from digitpad.training.recipes import DEFAULT_RECIPE, recipe_named
 
-    recipe = RECIPES.get(args.recipe)  # None without --recipe
-    config, model_config = (recipe.train_config, recipe.model_config) if recipe else (TrainConfig(), ModelConfig())
+    recipe = recipe_named(args.recipe) or DEFAULT_RECIPE
+    config, model_config = recipe.train_config, recipe.model_config
     given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -127,15 +126,15 @@ def load_pen_sets(digit_files: Sequence[str], letter_files: Sequence[str]) -> Pe
 def train_command(args: argparse.Namespace) -> int:
     from digitpad.base.paths import user_weights_dir
     from digitpad.training.loop import train
-    from digitpad.training.recipes import RECIPES
+    from digitpad.training.recipes import DEFAULT_RECIPE, recipe_named
 
     config, model_config = train_settings(args)
     out = Path(args.out) if args.out else user_weights_dir() / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")
     check_writable(out)
     data = load_data(args.data_dir, args.download)
     count = min(len(data.train_images), config.train_subset or len(data.train_images))
-    if args.recipe:
-        print(f"recipe {args.recipe}: {RECIPES[args.recipe].title}", flush=True)
+    recipe = recipe_named(args.recipe) or DEFAULT_RECIPE
+    print(f"recipe {recipe.name}: {recipe.title}", flush=True)
     print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
     initial_model = read_checkpoint(args.init).model if args.init else None  # --init: fine-tune it
     pen = load_pen_sets(args.pen_data or (), args.letters or ())

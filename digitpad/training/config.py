@@ -70,6 +70,14 @@ class TrainConfig:
     #: Real letters that look like no digit (``train(letters=...)``), drawn the same way, added as class
     #: NOT_A_DIGIT, as a share of their number; 0 leaves them out. Needs 11 classes, as non_digits does.
     letters: float = 0.0
+    #: Mixed precision: the convolutions and the linear layer run in bfloat16 (torch.autocast) where the device
+    #: runs it natively (a CPU whose oneDNN has bf16 kernels, i.e. AVX-512 BF16 or AMX; a CUDA GPU with bf16);
+    #: elsewhere, and always for the weights, the optimiser and the evaluation, float32.
+    bf16: bool = False
+    #: Test images evaluated after each epoch but the last (an even sample of the test set, every k-th image):
+    #: the curves' points cost less; the last epoch, and one a stop request ends, evaluate every test image.
+    #: None evaluates all of them every epoch.
+    epoch_test_images: int | None = None
 
     @property
     def declines(self) -> bool:
@@ -87,7 +95,7 @@ class TrainConfig:
         # fields existed (the records of weights trained before them).
         if not self.non_digits:
             del values["non_digits"]
-        for name in ("drawn_ones", "pen_digits", "letters"):
+        for name in ("drawn_ones", "pen_digits", "letters", "bf16", "epoch_test_images"):
             if not values[name]:
                 del values[name]
         if self.pen_style_digits == FIRST_STYLES:
@@ -202,7 +210,7 @@ def check_config(config: TrainConfig) -> None:
     for name in ("pen_digits", "letters"):
         if not 0 <= getattr(config, name) <= MAX_PEN_SHARE:
             raise ValueError(f"{name} must be between 0 and {MAX_PEN_SHARE:g}, not {getattr(config, name)!r}")
-    for name in ("train_subset", "test_subset"):
+    for name in ("train_subset", "test_subset", "epoch_test_images"):
         # A negative subset would slice from the end: "all but the last N", never what was meant.
         if (getattr(config, name) or 0) < 0:
             raise ValueError(f"{name} must be a positive number of images, not {getattr(config, name)!r}")

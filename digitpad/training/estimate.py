@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
+import numpy as np
 import torch
 
 from digitpad.base.constants import MNIST_SIZE, NUM_CLASSES
@@ -65,11 +67,12 @@ def estimate_run_seconds(
     configured, forward, backward, optimiser step) on random images at the
     recipe's batch size, and one evaluation of twice that many. Extrapolates
     to ``config.epochs`` epochs of ``train_images`` images, each followed by
-    an evaluation of ``test_images``. ``train_images`` is what the run trains
-    on: pen styles add images, so pass :func:`expected_train_images`.
+    an evaluation (:func:`evaluated_test_images` of ``test_images``).
+    ``train_images`` is what the run trains on: pen styles add images, so pass
+    :func:`expected_train_images`.
 
-    Left out: loading the data, synthesising the pen styles (seconds), saving
-    checkpoints. :func:`evaluate`'s batches of 1000 cost a little more per
+    Left out: loading the data, drawing the pen styles (:func:`synthesis_seconds`
+    says how long), saving checkpoints. :func:`evaluate`'s batches of 1000 cost a little more per
     image than the batch timed here (2% of the shipped recipe's run on 2 CPU
     cores). The figure reflects how busy the machine is now; it took 0.5 s
     for the 32-64-128 model on 2 CPU cores (plus about a second the first
@@ -91,7 +94,40 @@ def estimate_run_seconds(
             step_seconds, evaluation_seconds_per_image = _time_steps(config, model_config, device, batch_size, steps)
     finally:
         torch.set_num_threads(threads_before)
-    return config.epochs * (batches * step_seconds + test_images * evaluation_seconds_per_image)
+    evaluated = evaluated_test_images(config, test_images)
+    return config.epochs * batches * step_seconds + evaluated * evaluation_seconds_per_image
+
+
+def evaluated_test_images(config: TrainConfig, test_images: int) -> int:
+    """Test images a run of ``config`` evaluates over all its epochs: every one after the last epoch, and
+    ``config.epoch_test_images`` (if set) after each of the others."""
+    per_epoch = min(config.epoch_test_images or test_images, test_images)
+    return test_images + (config.epochs - 1) * per_epoch
+
+
+#: Training steps taken before the timed ones.
+WARM_UP_STEPS = 3
+
+#: Images drawn for timing the synthesis of pen styles and drawn ones.
+SYNTHESIS_PROBES = 6
+
+
+def synthesis_seconds(config: TrainConfig, available: int) -> float:
+    """Seconds a run of ``config`` on ``available`` training images spends drawing its pen styles and drawn ones
+    before the first epoch: a few drawn ones timed (a style costs about as much: strokes rendered and preprocessed
+    as a drawing), times how many the run adds (see :func:`expected_train_images`)."""
+    from digitpad.data.pen_styles import drawn_one
+
+    if config.pen_styles <= 0 and config.drawn_ones <= 0:
+        return 0.0
+    base = expected_train_images(replace(config, pen_styles=0.0, drawn_ones=0.0), available)
+    added = expected_train_images(config, available) - base
+    rng = np.random.default_rng(0)
+    drawn_one(rng)  # the first one imports and allocates
+    started = time.perf_counter()
+    for _ in range(SYNTHESIS_PROBES):
+        drawn_one(rng)
+    return added * (time.perf_counter() - started) / SYNTHESIS_PROBES
 
 
 def _time_steps(
@@ -101,7 +137,7 @@ def _time_steps(
     generator = torch.Generator(device=device).manual_seed(config.seed)
     torch.manual_seed(config.seed)  # the model's initial weights; the caller's state is restored after
     model, _ = build_model(device, model_config)
-    optimizer, scheduler = build_optimiser(model, config, total_steps=steps + 1)
+    optimizer, scheduler = build_optimiser(model, config, total_steps=steps + WARM_UP_STEPS)
     # Twice the batch, so that each step gathers a shuffled batch as the real loop does.
     images = torch.rand(2 * batch_size, 1, MNIST_SIZE, MNIST_SIZE, generator=generator, device=device)
     labels = torch.randint(0, NUM_CLASSES, (2 * batch_size,), generator=generator, device=device)
@@ -111,7 +147,12 @@ def _time_steps(
         index = torch.randperm(len(images), generator=generator, device=device)[:batch_size]
         training_step(model, images[index], labels[index], optimizer, scheduler, config, generator)
 
-    step()  # warm-up: the first step allocates memory and picks kernels
+    # Warm-up: the first steps allocate memory and pick kernels (oneDNN builds its bfloat16 ones then: a
+    # process's first step of the Best recipe took 0.3 s, which counted would have doubled the estimate).
+    for _ in range(WARM_UP_STEPS):
+        step()
+    evaluate(model, images[:2], labels[:2])
+    model.train()
     _synchronise(device)
     started = time.perf_counter()
     for _ in range(steps):
@@ -120,6 +161,7 @@ def _time_steps(
     step_seconds = (time.perf_counter() - started) / steps
     # Evaluation (eval mode, no gradients) costs about a third of a step per
     # image; timed rather than assumed, since that ratio varies with the device.
+    evaluate(model, images, labels, batch_size=len(images))  # its batch's kernels picked
     started = time.perf_counter()
     evaluate(model, images, labels, batch_size=len(images))
     _synchronise(device)

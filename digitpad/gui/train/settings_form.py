@@ -30,7 +30,7 @@ from digitpad.gui.state import preferences as prefs
 from digitpad.model.network import ModelConfig
 from digitpad.model.tensors import available_devices, choose_device
 from digitpad.training.config import TrainConfig
-from digitpad.training.recipes import APP_DEFAULT, RECIPES, Recipe
+from digitpad.training.recipes import DEFAULT_RECIPE, RECIPES, Recipe, recipe_named
 
 EPOCHS_RANGE = (1, 200)
 BATCH_SIZE_RANGE = (8, 4096)
@@ -53,9 +53,9 @@ class SettingsForm(QFrame):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._recipe: Recipe = APP_DEFAULT
+        self._recipe: Recipe = DEFAULT_RECIPE
         self._build()
-        self.set_recipe(APP_DEFAULT.name)
+        self.set_recipe(DEFAULT_RECIPE.name)
         for signal in (
             self.epochs_spin.valueChanged,
             self.batch_size_spin.valueChanged,
@@ -156,15 +156,15 @@ class SettingsForm(QFrame):
 
     @Slot(str)
     def set_recipe(self, name: str) -> None:
-        """Start from the recipe called ``name`` (the app default if unknown): its settings fill the form."""
-        self._recipe = RECIPES.get(name, APP_DEFAULT)
+        """Start from the recipe called ``name`` (the default recipe if unknown): its settings fill the form."""
+        self._recipe = recipe_named(name) or DEFAULT_RECIPE
         self.recipe_combo.setCurrentIndex(max(self.recipe_combo.findData(self._recipe.name), 0))
         self.set_config(self._recipe.train_config, quick_run=False)
         self.changed.emit()
 
     @Slot()
     def restore_defaults(self) -> None:
-        self.set_recipe(APP_DEFAULT.name)
+        self.set_recipe(DEFAULT_RECIPE.name)
 
     def show_estimate(self, seconds: float | None) -> None:
         """The run's duration measured on this machine (None: being measured)."""
@@ -175,7 +175,7 @@ class SettingsForm(QFrame):
 
     def load(self, settings: QSettings) -> None:
         """The form as saved; a value that is missing or out of range keeps the recipe's."""
-        self.set_recipe(prefs.read_str(settings, prefs.TRAIN_RECIPE_KEY, APP_DEFAULT.name))
+        self.set_recipe(prefs.read_str(settings, prefs.TRAIN_RECIPE_KEY, DEFAULT_RECIPE.name))
         base = self._recipe.train_config
         config = replace(
             base,

@@ -258,7 +258,7 @@ class EstimateWorker(StoppableWorker):
 
     @Slot()
     def run(self) -> None:
-        from digitpad.training.estimate import estimate_run_seconds, expected_train_images
+        from digitpad.training.estimate import estimate_run_seconds, expected_train_images, synthesis_seconds
 
         lower_thread_priority(TRAINING_NICENESS)
         try:
@@ -268,6 +268,7 @@ class EstimateWorker(StoppableWorker):
                 expected_train_images(self.config, self.MNIST_TRAIN_IMAGES),  # it cuts the subset itself
                 min(self.config.test_subset or self.MNIST_TEST_IMAGES, self.MNIST_TEST_IMAGES),
             )
+            seconds += synthesis_seconds(self.config, self.MNIST_TRAIN_IMAGES)
             if not self.stop_requested():
                 self.estimated.emit(seconds)
         except Exception:
