@@ -230,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.images:
         SettingsForm.QUICK_RUN_TRAIN_IMAGES = args.images
     estimates: list[float] = []
-    tab.session.estimateReady.connect(lambda _key, seconds: estimates.append(seconds))
+    form = tab.settings_form
+    # Only the estimate of the settings as they end up (an earlier one may still arrive, for the recipe's epochs).
+    tab.session.estimateReady.connect(
+        lambda key, seconds: estimates.append(seconds) if key == (form.config(), form.model_config()) else None
+    )
     if args.recipe:
         tab.settings_form.set_recipe(args.recipe)
     tab.findChild(QCheckBox, "quickRunCheck").setChecked(bool(args.images))

@@ -98,3 +98,19 @@ def test_per_class_axis_zooms_and_marks_unknown_digits():
     assert values[0] == pytest.approx(99.0)
     assert base == math.floor(97.5 - 1.0)
     assert per_class_axis([None] * 10)[1] == 0.0
+
+
+def test_a_long_curve_is_drawn_thinned_evenly_with_its_newest_point() -> None:
+    """A run's thousands of reports would cost the GUI thread a repaint of every point each time."""
+    from digitpad.training.curves import MAX_CURVE_POINTS, Series
+
+    series = Series()
+    for index in range(5 * MAX_CURVE_POINTS + 3):
+        series.append(index / 100, float(index))
+    x, y = series.thinned()
+    assert MAX_CURVE_POINTS // 2 < len(x) <= MAX_CURVE_POINTS and len(x) == len(y)
+    assert x[-1] == series.x[-1] and y[-1] == series.y[-1]
+    gaps = {round(b - a, 6) for a, b in zip(x, x[1:], strict=False)}
+    assert len(gaps) == 1  # evenly spaced
+    short = Series(x=[0.1, 0.2], y=[1.0, 2.0])
+    assert short.thinned() == ([0.1, 0.2], [1.0, 2.0])

@@ -94,8 +94,8 @@ class TrainingPlots(QWidget):
         self._apply_ranges(history)
 
     def show_training(self, history: CurveHistory) -> None:
-        self._train_loss.setData(history.train_loss.x, history.train_loss.y)
-        self._train_accuracy.setData(history.train_accuracy.x, history.train_accuracy.y)
+        self._train_loss.setData(*history.train_loss.thinned())
+        self._train_accuracy.setData(*history.train_accuracy.thinned())
         self._apply_ranges(history)
 
     def show_test(self, history: CurveHistory) -> None:
