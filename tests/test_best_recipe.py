@@ -130,6 +130,7 @@ def test_epochs_but_the_last_evaluate_an_even_sample(
     )
     result = train(tiny_mnist, config, ModelConfig(channels=(4, 8)))
     assert sizes == [100, 100, len(tiny_mnist.test_images)]
+    assert [epoch.test_sample for epoch in result.history] == [100, 100, 0]  # the last: the whole test set
     assert len(result.history) == 3 and result.info.metrics["test_accuracy"] == result.history[-1].test_accuracy
 
 

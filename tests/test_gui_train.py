@@ -677,3 +677,24 @@ def test_a_failed_autosave_is_a_warning_and_the_run_keeps_its_model(make_tab, qt
     assert warning.isVisible() and "Autosave" in warning.text() and "goes on" in warning.text()
     assert "Trained 2 epoch(s)" in find(tab, "resultLabel").text()
     assert find(tab, "useModelButton").isEnabled() and find(tab, "saveModelButton").isEnabled()
+
+
+def test_the_log_says_when_an_epoch_was_checked_on_a_sample():
+    from dataclasses import replace
+
+    from digitpad.gui.train.plots import describe_epoch
+    from digitpad.training.config import EpochResult
+
+    result = EpochResult(
+        epoch=3,
+        epochs=9,
+        train_loss=0.5,
+        train_accuracy=0.99,
+        test_loss=0.1,
+        test_accuracy=0.995,
+        per_class_accuracy=(1.0,) * 10,
+        seconds=17.0,
+        test_sample=2000,
+    )
+    assert "accuracy 99.50% on 2,000 test digits ·" in describe_epoch(result)
+    assert "test digits" not in describe_epoch(replace(result, test_sample=0))

@@ -95,7 +95,9 @@ def _progress_printer():
             print(
                 f"epoch {event.epoch}/{event.epochs} done in {event.seconds:.1f}s: "
                 f"train loss {event.train_loss:.4f} acc {event.train_accuracy:.4f}, "
-                f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f}{declining}",
+                f"test loss {event.test_loss:.4f} acc {event.test_accuracy:.4f}"
+                + (f" (on {event.test_sample:,} test images)" if event.test_sample else "")
+                + declining,
                 flush=True,
             )
 

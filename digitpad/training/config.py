@@ -156,6 +156,9 @@ class EpochResult:
     #: read as NOT_A_DIGIT, and of the test digits read as it (wrongly).
     non_digit_recall: float | None = None
     digits_declined: float | None = None
+    #: For an epoch evaluated on a sample of the test set (TrainConfig.epoch_test_images), its size; 0 when the
+    #: test accuracy and loss are those of the whole test set.
+    test_sample: int = 0
 
 
 @dataclass

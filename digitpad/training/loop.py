@@ -572,7 +572,8 @@ def _epoch_result(
     model: nn.Module, tensors: TrainingTensors, config: TrainConfig, epoch: int, stats: EpochStats
 ) -> EpochResult:
     x_test, y_test = tensors.x_test, tensors.y_test
-    if config.epoch_test_images and epoch < config.epochs and not stats.stopped:
+    sampled = bool(config.epoch_test_images) and epoch < config.epochs and not stats.stopped
+    if sampled:
         step = max(1, len(x_test) // config.epoch_test_images)  # an even sample: MNIST's halves differ
         x_test, y_test = x_test[::step][: config.epoch_test_images], y_test[::step][: config.epoch_test_images]
     test_loss, test_accuracy, per_class = evaluate(model, x_test, y_test)
@@ -591,6 +592,7 @@ def _epoch_result(
         test_accuracy=test_accuracy,
         per_class_accuracy=per_class,
         seconds=stats.seconds,
+        test_sample=len(x_test) if sampled else 0,
         **declining,
     )
 

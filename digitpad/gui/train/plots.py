@@ -135,8 +135,13 @@ def describe_epoch(result: EpochResult) -> str:
     return (
         f"Epoch {result.epoch}/{result.epochs}: train loss {result.train_loss:.4f}, "
         f"accuracy {result.train_accuracy:.2%} · test loss {result.test_loss:.4f}, "
-        f"accuracy {result.test_accuracy:.2%} · {result.seconds:.1f} s; autosaved"
+        f"accuracy {result.test_accuracy:.2%}{sample_note(result)} · {result.seconds:.1f} s; autosaved"
     )
+
+
+def sample_note(result: EpochResult) -> str:
+    """' on 2,000 test digits' for an epoch evaluated on a sample (all but a Best run's last), else ''."""
+    return f" on {result.test_sample:,} test digits" if result.test_sample else ""
 
 
 def _panel(title: str, widget: QWidget) -> QFrame:
