@@ -9,7 +9,7 @@ from digitpad.cli.common import add_data_dir_option
 
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     """``digitpad train``. Its settings default to None, meaning "not given": they then come from
-    --recipe, or without one from TrainConfig() and ModelConfig() (see train_settings)."""
+    --recipe, or without one from the Best recipe (see train_settings)."""
     from digitpad.training.recipes import DEFAULT_RECIPE, RECIPES
 
     defaults = DEFAULT_RECIPE.train_config

@@ -14,6 +14,14 @@ if TYPE_CHECKING:  # imported where used: torch takes a second to import, the ap
     from digitpad.model.network import ModelConfig
     from digitpad.training.config import TrainConfig
     from digitpad.training.loop import PenSets
+    from digitpad.training.recipes import Recipe
+
+
+def chosen_recipe(args: argparse.Namespace) -> Recipe:
+    """--recipe's recipe, the Best recipe without one."""
+    from digitpad.training.recipes import DEFAULT_RECIPE, recipe_named
+
+    return recipe_named(args.recipe) or DEFAULT_RECIPE
 
 
 def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
@@ -24,9 +32,8 @@ def train_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     from digitpad.base.constants import NOT_A_DIGIT
     from digitpad.data.augment import AugmentConfig
     from digitpad.training.config import LETTER_FILE_SHARE, PEN_FILE_SHARE
-    from digitpad.training.recipes import DEFAULT_RECIPE, recipe_named
 
-    recipe = recipe_named(args.recipe) or DEFAULT_RECIPE
+    recipe = chosen_recipe(args)
     config, model_config = recipe.train_config, recipe.model_config
     given = {
         "epochs": args.epochs,
@@ -128,14 +135,13 @@ def load_pen_sets(digit_files: Sequence[str], letter_files: Sequence[str]) -> Pe
 def train_command(args: argparse.Namespace) -> int:
     from digitpad.base.paths import user_weights_dir
     from digitpad.training.loop import train
-    from digitpad.training.recipes import DEFAULT_RECIPE, recipe_named
 
     config, model_config = train_settings(args)
     out = Path(args.out) if args.out else user_weights_dir() / time.strftime("trained-%Y%m%d-%H%M%S.safetensors")
     check_writable(out)
     data = load_data(args.data_dir, args.download)
     count = min(len(data.train_images), config.train_subset or len(data.train_images))
-    recipe = recipe_named(args.recipe) or DEFAULT_RECIPE
+    recipe = chosen_recipe(args)
     print(f"recipe {recipe.name}: {recipe.title}", flush=True)
     print(f"training on {count} images from {data.source}; saving to {out}", flush=True)
     initial_model = read_checkpoint(args.init).model if args.init else None  # --init: fine-tune it

@@ -151,8 +151,6 @@ def _time_steps(
     # process's first step of the Best recipe took 0.3 s, which counted would have doubled the estimate).
     for _ in range(WARM_UP_STEPS):
         step()
-    evaluate(model, images[:2], labels[:2])
-    model.train()
     _synchronise(device)
     started = time.perf_counter()
     for _ in range(steps):

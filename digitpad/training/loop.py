@@ -17,6 +17,7 @@ polled before every batch, so a stop request is honoured within one batch.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -372,8 +373,10 @@ def runs_in_bf16(config: TrainConfig, device: torch.device) -> bool:
     return config.bf16 and bf16_is_native(device)
 
 
+@functools.lru_cache(maxsize=4)
 def bf16_is_native(device: torch.device) -> bool:
-    """Whether ``device`` runs bfloat16 convolutions natively: oneDNN's bf16 kernels on a CPU, or a CUDA GPU's."""
+    """Whether ``device`` runs bfloat16 convolutions natively: oneDNN's bf16 kernels on a CPU, or a CUDA GPU's.
+    Asked once per device: :func:`training_step` asks at every step."""
     if device.type == "cpu":
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     if device.type == "cuda":
@@ -572,10 +575,11 @@ def _epoch_result(
     model: nn.Module, tensors: TrainingTensors, config: TrainConfig, epoch: int, stats: EpochStats
 ) -> EpochResult:
     x_test, y_test = tensors.x_test, tensors.y_test
-    sampled = bool(config.epoch_test_images) and epoch < config.epochs and not stats.stopped
+    sample = config.epoch_test_images or 0
+    sampled = 0 < sample < len(x_test) and epoch < config.epochs and not stats.stopped
     if sampled:
-        step = max(1, len(x_test) // config.epoch_test_images)  # an even sample: MNIST's halves differ
-        x_test, y_test = x_test[::step][: config.epoch_test_images], y_test[::step][: config.epoch_test_images]
+        step = len(x_test) // sample  # an even sample: MNIST's halves differ
+        x_test, y_test = x_test[::step][:sample], y_test[::step][:sample]
     test_loss, test_accuracy, per_class = evaluate(model, x_test, y_test)
     declining = {}
     if tensors.x_non_digits is not None:
