@@ -111,11 +111,14 @@ def test_one_taught_sample_does_not_take_over(new_window, qtbot) -> None:
     before = window.draw_tab.last_prediction().probabilities
     draw(window, flagged_one(window))
     teach(qtbot, window, 1)
-    # A clear 7 (the very digit the taught 1 was misread as) reads as before, to the percent.
+    # A clear 7 (the very digit the taught 1 was misread as) still reads 7, nearly as sure: the taught 1 may lend
+    # it a few percent (it is like the sample, a little), and no other digit moves.
     draw(window, seven(window))
     after = window.draw_tab.last_prediction()
-    assert read(window) == "7" and np.abs(after.probabilities - before).max() < 0.01
-    assert window.draw_tab.chart.network_heights() is None
+    assert read(window) == "7" and after.probabilities[7] > 0.95
+    assert np.abs(np.delete(after.probabilities - before, [1, 7])).max() < 0.001
+    # What the sample changed shows as the network's own reading, outlined.
+    assert np.allclose(window.draw_tab.chart.network_heights()[:10], before, atol=1e-4)
 
 
 def test_the_toggle_reads_without_adaptation_and_is_remembered(new_window, qtbot) -> None:

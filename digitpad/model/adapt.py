@@ -90,13 +90,13 @@ class AdaptRule:
     #: Cosine similarity from which a sample's correction applies in full.
     near: float = 0.6
     #: Cosine similarity below which a sample corrects nothing (linear in between).
-    far: float = 0.4
+    far: float = 0.5
     #: Log-odds by which a sample's own reading should favour its label over the next class.
-    margin: float = 3.0
+    margin: float = 5.0
     #: A taught digit's similarity to a character: the mean of its this many nearest samples.
     neighbours: int = 1
     #: Temperature of the softmax that shares a correction between taught digits by similarity.
-    sharpness: float = 0.01
+    sharpness: float = 0.02
 
 
 def unit_rows(features: np.ndarray) -> np.ndarray:
