@@ -25,10 +25,14 @@ never on the dev set:
   check of an operating point chosen on the same held-out writers;
 - ``--final OUT`` then fine-tunes a gate on every writer with the same
   settings, its temperature fitted on MNIST test digits 0-4999, and folds
-  the shift into its output bias (recorded in its metrics).
+  the shift into its output bias (recorded in its metrics);
+- ``--scratch`` trains each gate afresh instead of fine-tuning ``--init``
+  (which is then only the comparison): the 32-64-128 architecture with
+  "not a digit", the first block pooled first and bfloat16 where the CPU
+  has it (the Best recipe's levers), for ``--epochs`` at a peak of ``--lr``.
 
     python bench/gate_cv.py [--folds K] [--only 0,1] [--letter-share F] [--pen-digits F] [--epochs N]
-                            [--shift S] [--final OUT [--final-only]] [--init GATE] [--data DIR]
+                            [--shift S] [--final OUT [--final-only]] [--init GATE | --scratch] [--data DIR]
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from digitpad.ink.preprocess import PEN_WIDTH_FRACTION, normalise  # noqa: E402
 from digitpad.ink.samples import model_input  # noqa: E402
 from digitpad.model.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from digitpad.model.inference import Predictor  # noqa: E402
+from digitpad.model.network import ModelConfig  # noqa: E402
 from digitpad.model.reader import Reader  # noqa: E402
 from digitpad.model.temperature import (  # noqa: E402
     CALIBRATION_METRIC,
@@ -80,8 +85,9 @@ MNIST_DIR = Path(os.environ.get("DIGITPAD_MNIST_DIR", REPO.parent / "shared" / "
 
 def gate_config(args: argparse.Namespace) -> TrainConfig:
     """The fine-tuning: the earlier gate's recipe (augmentation 0.6, pen styles, synthetic non-digits) at a
-    lower learning rate, plus the real letters and digits at their shares."""
-    return TrainConfig(
+    lower learning rate, plus the real letters and digits at their shares; with --scratch, the Best recipe's
+    levers too (bfloat16, cheaper mid-run evaluations)."""
+    config = TrainConfig(
         epochs=args.epochs,
         learning_rate=args.lr,
         augment_config=AugmentConfig().scaled(0.6),
@@ -91,7 +97,11 @@ def gate_config(args: argparse.Namespace) -> TrainConfig:
         pen_digits=args.pen_digits,
         seed=1,
     )
+    return replace(config, bf16=True, epoch_test_images=2000) if args.scratch else config
 
+
+#: The gate trained afresh by --scratch: the shipped gate's width, with "not a digit", pooled first (Best's lever).
+SCRATCH_MODEL = ModelConfig(channels=(32, 64, 128), num_classes=NOT_A_DIGIT + 1, pool_first=True)
 
 #: Metric name of the shift folded into a gate's "not a digit" output bias.
 SHIFT_METRIC = "not_a_digit_shift"
@@ -110,8 +120,9 @@ def fine_tune(pen: PenSets, args: argparse.Namespace, out: Path) -> None:
     as ``digitpad calibrate`` fits the shipped gate's (see :func:`binary_calibration` for why not on the writers)."""
     started = time.perf_counter()
     mnist = load_mnist(args.mnist_dir)
-    initial = load_checkpoint(args.init).model
-    result = train(mnist, gate_config(args), initial_model=initial, pen=pen, checkpoint_path=out)
+    initial = None if args.scratch else load_checkpoint(args.init).model
+    result = train(mnist, gate_config(args), SCRATCH_MODEL if args.scratch else None, initial_model=initial,
+                   pen=pen, checkpoint_path=out)  # fmt: skip
     calibration = calibrate(result.model, mnist.test_images, mnist.test_labels)
     metrics = {**result.info.metrics, CALIBRATION_METRIC: calibration.to_dict()}
     if args.shift and out == args.final:
@@ -123,8 +134,9 @@ def fine_tune(pen: PenSets, args: argparse.Namespace, out: Path) -> None:
             "the folds' digits shown '?' stay within 0.05 points of the gate before's (bench/README.md, 2026-12-07)",
         }
     # What it was fine-tuned from, by content (the gate shipped before it), never by path.
-    started_from = {"name": args.init.name, "sha256": hashlib.sha256(args.init.read_bytes()).hexdigest()}
-    data = {**result.info.data, "initial_weights": started_from}
+    data = dict(result.info.data)
+    if not args.scratch:
+        data["initial_weights"] = {"name": args.init.name, "sha256": hashlib.sha256(args.init.read_bytes()).hexdigest()}
     save_checkpoint(out, result.model, replace(result.info, metrics=metrics, data=data))
     last = result.history[-1]
     print(
@@ -271,6 +283,7 @@ def main() -> None:
     parser.add_argument(
         "--init", type=Path, default=shipped_gate_path(), help="the gate to fine-tune (default: the shipped one)"
     )
+    parser.add_argument("--scratch", action="store_true", help="train each gate afresh, not from --init")
     parser.add_argument("--data", type=Path, default=TRAIN_DATA, help="the folder of UNIPEN's training files")
     parser.add_argument("--mnist-dir", type=Path, default=MNIST_DIR)
     parser.add_argument("--threads", type=int, default=2)
