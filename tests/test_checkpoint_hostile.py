@@ -456,6 +456,31 @@ def test_stale_temporaries_of_killed_saves_are_removed(tmp_path: Path, monkeypat
     assert load_checkpoint(target).model.config == SMALL
 
 
+def test_saving_many_files_into_one_folder_lists_it_once_not_once_a_file(tmp_path: Path, monkeypatch) -> None:
+    # An import of 5,000 samples listed their folder 5,000 times: 9.2 s of writes, 4.3 s with one listing a minute.
+    listed: list[object] = []
+    real_scandir = atomic.os.scandir
+    monkeypatch.setattr(atomic.os, "scandir", lambda folder: listed.append(folder) or real_scandir(folder))
+    for number in range(50):
+        atomic.atomic_write_bytes(tmp_path / f"sample-{number}.json", b"{}")
+    assert len(listed) == 1 and len(list(tmp_path.iterdir())) == 50
+
+
+def test_a_leftover_made_after_the_folder_was_listed_goes_once_the_listing_is_a_minute_old(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "model.safetensors"
+    save_checkpoint(target, small_model(), CheckpointInfo(SMALL))  # lists the folder
+    stale = leave_a_temporary(target, monkeypatch)
+    age(stale, STALE_TEMPORARY_SECONDS + 60)  # as if left long ago (a real one made now is young: it would wait)
+    save_checkpoint(target, small_model(), CheckpointInfo(SMALL))
+    assert stale.exists()  # not in the listing, which is seconds old
+    started = time.time()
+    monkeypatch.setattr(atomic.time, "time", lambda: started + atomic.RELIST_SECONDS + 1)
+    save_checkpoint(target, small_model(), CheckpointInfo(SMALL))
+    assert not stale.exists()
+
+
 def test_removing_stale_temporaries_ignores_a_missing_folder(tmp_path: Path) -> None:
     assert remove_stale_temporaries(tmp_path / "absent" / "model.safetensors") == []
 

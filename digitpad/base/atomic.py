@@ -23,11 +23,37 @@ logger = logging.getLogger(__name__)
 #: file, even on slow storage); removing it would make that save fail, so the
 #: margin is wide. A leftover younger than this waits for a later save.
 STALE_TEMPORARY_SECONDS = 600
+#: A folder's listing of temporaries is read again after this long. Saving thousands of files into one folder
+#: (an import of samples) would otherwise list the whole folder once per file: quadratic time.
+RELIST_SECONDS = 60.0
+#: Names any save of this module might have left (see :func:`_temporary_name_pattern`), for the cached listings.
+_ANY_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+#: Per folder: (when it was listed, the names in it that look like temporaries). Replaced whole, never changed,
+#: so threads that save at once may list a folder twice but never see a half-made listing.
+_listings: dict[Path, tuple[float, tuple[str, ...]]] = {}
 
 
 def _temporary_name_pattern(target: Path) -> re.Pattern[str]:
     """Names tempfile.mkstemp gives in :func:`atomic_write_bytes` (8 random characters), for ``target`` only."""
     return re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp")
+
+
+def _temporaries_in(folder: Path, now: float, fresh_for: float) -> tuple[str, ...] | None:
+    """The names in ``folder`` that look like temporaries, listed at most ``fresh_for`` seconds ago; None if the
+    folder cannot be listed.
+
+    A listing that old is as good as a new one for finding what is older than ``fresh_for``: whatever is not in
+    it was made after it, so it is younger than that.
+    """
+    listed = _listings.get(folder)
+    if listed is not None and 0 <= now - listed[0] < fresh_for:
+        return listed[1]
+    try:
+        names = tuple(entry.name for entry in os.scandir(folder) if _ANY_TEMPORARY.fullmatch(entry.name))
+    except OSError:
+        return None
+    _listings[folder] = (now, names)
+    return names
 
 
 def remove_stale_temporaries(target: Path, max_age: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
@@ -38,22 +64,22 @@ def remove_stale_temporaries(target: Path, max_age: float = STALE_TEMPORARY_SECO
     nor (see STALE_TEMPORARY_SECONDS) one a running save is writing.
     """
     pattern = _temporary_name_pattern(target)
-    removed = []
-    try:
-        entries = list(os.scandir(target.parent))
-    except OSError:
-        return removed
+    removed: list[Path] = []
     now = time.time()
-    for entry in entries:
-        if not pattern.fullmatch(entry.name):
+    names = _temporaries_in(target.parent, now, min(max_age, RELIST_SECONDS))
+    for name in names or ():
+        if not pattern.fullmatch(name):
             continue
+        path = target.parent / name
         try:
-            status = entry.stat(follow_symlinks=False)
+            status = os.lstat(path)
             if stat.S_ISREG(status.st_mode) and now - status.st_mtime > max_age:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-        except OSError as error:  # gone already (another save cleaned it), or not ours to remove
-            logger.debug("cannot remove %s: %s", entry.path, error)
+                os.unlink(path)
+                removed.append(path)
+        except FileNotFoundError:
+            pass  # removed since the folder was listed (by this save or another)
+        except OSError as error:  # not ours to remove
+            logger.debug("cannot remove %s: %s", path, error)
     return removed
 
 
