@@ -116,8 +116,9 @@ def shift_not_a_digit(model: torch.nn.Module, shift: float, temperature: float) 
 
 
 def fine_tune(pen: PenSets, args: argparse.Namespace, out: Path) -> None:
-    """Fine-tune the shipped gate with ``pen`` into ``out``, its temperature fitted on MNIST test digits 0-4999
-    as ``digitpad calibrate`` fits the shipped gate's (see :func:`binary_calibration` for why not on the writers)."""
+    """Fine-tune ``--init`` (with --scratch: train a new gate) with ``pen`` into ``out``, its temperature fitted on
+    MNIST test digits 0-4999 as ``digitpad calibrate`` fits the shipped gate's (see :func:`binary_calibration` for
+    why not on the writers)."""
     started = time.perf_counter()
     mnist = load_mnist(args.mnist_dir)
     initial = None if args.scratch else load_checkpoint(args.init).model
