@@ -29,10 +29,15 @@ never on the dev set:
 - ``--scratch`` trains each gate afresh instead of fine-tuning ``--init``
   (which is then only the comparison): the 32-64-128 architecture with
   "not a digit", the first block pooled first and bfloat16 where the CPU
-  has it (the Best recipe's levers), for ``--epochs`` at a peak of ``--lr``.
+  has it (the Best recipe's levers), for ``--epochs`` at a peak of ``--lr``;
+- ``--synthetic-letters SHARE`` sets the share of the hand-made letter
+  shapes (``digitpad.data.letters``) among the synthetic non-digits (0:
+  none, the other kinds keep theirs): whether the real letters make them
+  redundant (bench/README.md, 2026-12-08, later).
 
     python bench/gate_cv.py [--folds K] [--only 0,1] [--letter-share F] [--pen-digits F] [--epochs N]
                             [--shift S] [--final OUT [--final-only]] [--init GATE | --scratch] [--data DIR]
+                            [--synthetic-letters SHARE]
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from drawn_digits import PAD_SIZE, place_sample, to_strokes, writer_folds  # noq
 
 from digitpad.base.constants import NOT_A_DIGIT  # noqa: E402
 from digitpad.base.paths import shipped_gate_path  # noqa: E402
+from digitpad.data import nondigits  # noqa: E402
 from digitpad.data.augment import AugmentConfig  # noqa: E402
 from digitpad.data.mnist import load_mnist  # noqa: E402
 from digitpad.data.pen_data import PenSample, load_pen_data  # noqa: E402
@@ -285,6 +291,13 @@ def main() -> None:
         "--init", type=Path, default=shipped_gate_path(), help="the gate to fine-tune (default: the shipped one)"
     )
     parser.add_argument("--scratch", action="store_true", help="train each gate afresh, not from --init")
+    parser.add_argument(
+        "--synthetic-letters",
+        type=float,
+        default=nondigits.KIND_SHARES["letter"],
+        help="share of the hand-made letter shapes among the synthetic non-digits (0: none; the other kinds keep "
+        "their shares); to measure whether the real letters make them redundant",
+    )
     parser.add_argument("--data", type=Path, default=TRAIN_DATA, help="the folder of UNIPEN's training files")
     parser.add_argument("--mnist-dir", type=Path, default=MNIST_DIR)
     parser.add_argument("--threads", type=int, default=2)
@@ -292,6 +305,8 @@ def main() -> None:
     if args.final_only and not args.final:
         parser.error("--final-only needs --final")
     torch.set_num_threads(args.threads)
+    # Read by make_non_digits at call time; a kind whose candidates all fail still falls back to a letter (rare).
+    nondigits.KIND_SHARES["letter"] = args.synthetic_letters
     args.out_dir.mkdir(parents=True, exist_ok=True)
     data = load_pen_data(args.data / DIGITS_FILE.name), load_pen_data(args.data / LETTERS_FILE.name)
     folds = writer_folds({s.writer for s in data[0].samples + data[1].samples}, args.folds, args.fold_seed)
