@@ -24,12 +24,12 @@ from digitpad.data.mnist import MNIST_FILES, Mnist
 from digitpad.gui.common.workers import ProgressThrottle
 from digitpad.gui.train import workers
 from digitpad.gui.train.settings_form import SettingsForm
-from digitpad.gui.train.tab import AUTOSAVE_NAME, TrainTab, format_duration
+from digitpad.gui.train.tab import AUTOSAVE_NAME, CURVE_REFRESH_S, TrainTab, format_duration
 from digitpad.gui.train.workers import MnistCache
 from digitpad.model.checkpoint import load_checkpoint
 from digitpad.model.inference import Predictor
 from digitpad.model.tensors import normalise_batch
-from digitpad.training.config import TrainResult
+from digitpad.training.config import BatchProgress, TrainResult
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -216,6 +216,9 @@ def test_stop_ends_the_run_within_about_a_batch_and_keeps_the_partial_model(make
     result = finished.args[0]
     assert result.stopped
     assert result.history and result.history[-1].epoch < 200
+    # The curve shows every point the run reported, those since its last redraw included.
+    drawn = find(tab, "lossPlot").getPlotItem().listDataItems()[0].getData()[0]
+    assert len(drawn) == len(tab.history.train_loss.thinned()[0]) > 0
     assert "Stopped" in find(tab, "resultLabel").text() and "usable" in find(tab, "resultLabel").text()
     assert find(tab, "useModelButton").isEnabled() and find(tab, "saveModelButton").isEnabled()
     with qtbot.waitSignal(tab.useModel, timeout=5000):
@@ -701,3 +704,33 @@ def test_the_log_says_when_an_epoch_was_checked_on_a_sample():
     )
     assert "accuracy 99.50% on 2,000 test digits ·" in describe_epoch(result)
     assert "test digits" not in describe_epoch(replace(result, test_sample=0))
+
+
+def training_curve_points(tab: TrainTab) -> int:
+    x, _ = find(tab, "accuracyPlot").getPlotItem().listDataItems()[0].getData()
+    return 0 if x is None else len(x)
+
+
+def test_the_training_curves_are_redrawn_a_few_times_a_second_and_at_each_epoch_end(make_tab):
+    """Progress arrives 20 times a second; a redraw of the curves costs the run its speed (the GIL), so the
+    curves catch up a few times a second, and always at the end of an epoch."""
+    tab = make_tab()
+    session = tab.session
+
+    def progress(batch: int) -> BatchProgress:
+        return BatchProgress(epoch=1, epochs=2, batch=batch, batches=100, loss=0.5, accuracy=0.9,
+                             images_per_second=1000.0, eta_seconds=10.0)  # fmt: skip
+
+    session.batchProgress.emit(progress(10))
+    assert training_curve_points(tab) == 1
+    for batch in range(11, 20):  # within a few milliseconds: recorded, not yet drawn
+        session.batchProgress.emit(progress(batch))
+    assert len(tab.history.train_loss.x) == 10
+    assert training_curve_points(tab) == 1
+    time.sleep(CURVE_REFRESH_S)
+    session.batchProgress.emit(progress(20))
+    assert training_curve_points(tab) == 11
+    session.batchProgress.emit(progress(21))
+    assert training_curve_points(tab) == 11
+    session.batchProgress.emit(progress(100))  # the epoch's last batch is always drawn
+    assert training_curve_points(tab) == 13

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -274,3 +276,32 @@ def test_a_model_with_a_not_a_digit_class_gives_ten_digit_probabilities_and_the_
     assert prediction.probabilities.sum() + prediction.not_digit == pytest.approx(1.0, abs=1e-5)
     assert prediction.confidence == pytest.approx(float(prediction.probabilities.max()))
     assert predictor.predict_batch(np.stack(inputs())).shape[1] == 11
+
+
+THREAD_PROBE = """
+import contextlib, os, sys
+import torch
+from digitpad.model import threads
+torch.set_num_threads(2)
+if sys.argv[1] == "two threads":  # the load as it was: on every core
+    threads.one_thread = contextlib.nullcontext
+from digitpad.gui.state.model_loading import load_startup_predictor
+before = len(os.listdir("/proc/self/task"))
+load_startup_predictor(None, None)  # on this thread, which lives on (as MainWindow(load_in_background=False) does)
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+def threads_left_by_a_startup_load(mode: str) -> int:
+    probe = subprocess.run([sys.executable, "-c", THREAD_PROBE, mode], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    return int(probe.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+def test_loading_the_startup_model_gives_its_thread_no_openmp_helper() -> None:
+    """A two-thread op gives a thread that lives on (the GUI thread) an OpenMP helper; with more OpenMP threads
+    than cores, libgomp stops spinning and a training run in the Train tab's worker lost a fifth of its speed."""
+    if threads_left_by_a_startup_load("two threads") == 0:
+        pytest.skip("this torch build starts no helper thread for a two-thread op")
+    assert threads_left_by_a_startup_load("one thread") == 0

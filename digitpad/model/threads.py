@@ -149,6 +149,29 @@ SMALL_BATCH = 16
 
 
 @contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread on the calling thread for a while; its count is put back after.
+
+    For short torch work off the training thread (loading and probing a model at start-up): an op that
+    runs on two threads gives the thread an OpenMP helper that outlives it, and once the process has
+    more OpenMP threads than cores, libgomp's threads stop spinning between ops and sleep instead. A
+    training run in a worker thread then used 1.45 of 2 cores and was 25% slower (bench/README.md,
+    2026-12-08, later).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
 def usual_threads(images: int | None = None) -> Iterator[None]:
     """Undo :func:`use_one_thread_here` on this thread for a while (batches want every core).
 

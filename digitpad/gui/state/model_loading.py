@@ -36,6 +36,7 @@ def load_startup_predictor(requested: str | os.PathLike | None, last_used: str |
     from digitpad.base import paths
     from digitpad.model.checkpoint import CheckpointError
     from digitpad.model.gate import load_gated_predictor
+    from digitpad.model.threads import one_thread
 
     shipped = paths.shipped_weights_path()
     candidates: list[tuple[Path, str]] = []
@@ -48,8 +49,10 @@ def load_startup_predictor(requested: str | os.PathLike | None, last_used: str |
     problems: list[str] = []
     for path, description in candidates:
         try:
-            # The gate is loaded here too, off the GUI thread (ModelInUse.set then finds it loaded).
-            predictor = load_gated_predictor(path)
+            # The gate is loaded here too, off the GUI thread (ModelInUse.set then finds it loaded). On one
+            # thread: a two-thread op would leave an OpenMP helper behind that slows every later training run.
+            with one_thread():
+                predictor = load_gated_predictor(path)
         except CheckpointError as error:
             problems.append(f"Could not load {description}: {error}.")
         except Exception as error:  # a broken install must not stop the window from opening

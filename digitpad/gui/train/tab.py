@@ -12,6 +12,7 @@ Draw tab stays responsive during a run.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal, Slot
@@ -39,6 +40,10 @@ __all__ = ["AUTOSAVE_NAME", "TrainTab", "format_duration"]
 SIDE_PANEL_WIDTH = 340
 #: A changed setting waits this long for the next one before the run's duration is measured again.
 ESTIMATE_DELAY_MS = 600
+#: The training curves are redrawn at most this often (seconds; and at each epoch's end). Progress comes 20
+#: times a second; a redraw of both plots takes 10-25 ms late in a run on 2 cores, with the GIL held, so
+#: redrawing each time cost a Best run about a fifth of its speed (bench/README.md, 2026-12-08, later).
+CURVE_REFRESH_S = 0.25
 
 
 class TrainTab(QWidget):
@@ -75,6 +80,7 @@ class TrainTab(QWidget):
         self.model_in_use = model_in_use if model_in_use is not None else ModelInUse(self)
         self.session = TrainingSession(settings, self, data_loader=data_loader, downloader=downloader)
         self.history = CurveHistory()
+        self._curves_shown_at = -float("inf")  # time.monotonic() of the last redraw of the training curves
         self.data_panel = DataPanel(self.session)
         self.settings_form = SettingsForm()
         self.run_controls = RunControls()
@@ -151,6 +157,7 @@ class TrainTab(QWidget):
     def _on_run_started(self, config: TrainConfig) -> None:
         self._run_failed = False
         self.history.reset(config.epochs, config.batch_size)
+        self._curves_shown_at = -float("inf")
         self.plots.reset(self.history)
         self.plots.show_per_class(None)
         self.run_controls.show_started()
@@ -160,7 +167,10 @@ class TrainTab(QWidget):
     @Slot(object)
     def _on_batch_progress(self, event: BatchProgress) -> None:
         loss, accuracy = self.history.add_batch(event)
-        self.plots.show_training(self.history)
+        now = time.monotonic()
+        if event.batch == event.batches or now - self._curves_shown_at >= CURVE_REFRESH_S:
+            self._curves_shown_at = now
+            self.plots.show_training(self.history)
         if not self.session.stop_requested():
             self.run_controls.show_progress(event, loss, accuracy)
 
@@ -175,6 +185,7 @@ class TrainTab(QWidget):
     @Slot(object)
     def _on_run_finished(self, result: TrainResult | None) -> None:
         seconds = self.session.run_seconds()
+        self.plots.show_training(self.history)  # the points since the last redraw (a stopped run's last ones)
         if self._run_failed:
             pass  # said when it failed
         elif result is None or not result.history:
