@@ -152,11 +152,11 @@ SMALL_BATCH = 16
 def one_thread() -> Iterator[None]:
     """Run torch on one intra-op thread on the calling thread for a while; its count is put back after.
 
-    For short torch work off the training thread (loading and probing a model at start-up): an op that
-    runs on two threads gives the thread an OpenMP helper that outlives it, and once the process has
-    more OpenMP threads than cores, libgomp's threads stop spinning between ops and sleep instead. A
-    training run in a worker thread then used 1.45 of 2 cores and was 25% slower (bench/README.md,
-    2026-12-08, later).
+    For short torch work on a thread that lives on (loading and probing a model at start-up, on the
+    GUI thread when the window loads there): an op that runs on two threads gives the thread an OpenMP
+    helper thread for as long as it lives, and once the process has more OpenMP threads than cores,
+    libgomp's threads spin only briefly between ops and then sleep. A training run in a worker thread
+    then used 1.45 of 2 cores and was about 25% slower (bench/README.md, 2026-12-08, later).
     """
     import torch
 

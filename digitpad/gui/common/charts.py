@@ -78,8 +78,8 @@ def add_curve(plot: pg.PlotWidget, name: str, colour: str, *, symbol: bool, lege
         options.update(symbol="o", symbolSize=8, symbolBrush=colour, symbolPen=pg.mkPen("w", width=1))
     curve = plot.plot([], [], **options)
     # Drawn as separate segments, not one path: Qt's raster engine strokes a wide antialiased path of 600
-    # points in 50-170 ms (on 2 cores, growing as the curve crosses the plot), segments in 10-25 ms, and looks
-    # the same. The GUI thread holds the GIL while it paints, so a slow paint also stalls a training run.
+    # points in 45-120 ms (2 cores, more as the curve crosses the plot), the segments in 8-22 ms, and they look
+    # the same (bench/curve_paint.py). The GUI thread holds the GIL while it paints: a training run waits.
     curve.curve.setSegmentedLineMode("on")
     return curve
 

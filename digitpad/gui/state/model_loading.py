@@ -50,7 +50,8 @@ def load_startup_predictor(requested: str | os.PathLike | None, last_used: str |
     for path, description in candidates:
         try:
             # The gate is loaded here too, off the GUI thread (ModelInUse.set then finds it loaded). On one
-            # thread: a two-thread op would leave an OpenMP helper behind that slows every later training run.
+            # thread: on two, the load's probe would give this thread (the GUI thread, where the window loads
+            # there) an OpenMP helper for good, which slows every later training run (digitpad.model.threads).
             with one_thread():
                 predictor = load_gated_predictor(path)
         except CheckpointError as error:

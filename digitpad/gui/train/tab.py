@@ -41,8 +41,9 @@ SIDE_PANEL_WIDTH = 340
 #: A changed setting waits this long for the next one before the run's duration is measured again.
 ESTIMATE_DELAY_MS = 600
 #: The training curves are redrawn at most this often (seconds; and at each epoch's end). Progress comes 20
-#: times a second; a redraw of both plots takes 10-25 ms late in a run on 2 cores, with the GIL held, so
-#: redrawing each time cost a Best run about a fifth of its speed (bench/README.md, 2026-12-08, later).
+#: times a second, and a redraw of both plots takes up to 22 ms late in a run on 2 cores with the GIL held
+#: (bench/curve_paint.py; before the curves were drawn as segments, up to 120 ms, and a Best run's later
+#: epochs took up to 60% longer than its first: bench/README.md, 2026-12-08, later).
 CURVE_REFRESH_S = 0.25
 
 
