@@ -157,6 +157,9 @@ def one_thread() -> Iterator[None]:
     helper thread for as long as it lives, and once the process has more OpenMP threads than cores,
     libgomp's threads spin only briefly between ops and then sleep. A training run in a worker thread
     then used 1.45 of 2 cores and was about 25% slower (bench/README.md, 2026-12-08, later).
+
+    ``torch.set_num_threads`` also sets the count that threads starting torch later pick up; it is put back
+    on exit, so only a thread making its first torch call inside the block would run on one thread.
     """
     import torch
 
