@@ -50,7 +50,7 @@ from gate_cv import DIGITS_FILE, LETTERS_FILE, SHIFT_METRIC, placed_strokes  # n
 
 from digitpad.base.constants import NOT_A_DIGIT, NUM_CLASSES  # noqa: E402
 from digitpad.base.paths import shipped_gate_path  # noqa: E402
-from digitpad.data.pen_data import load_pen_data  # noqa: E402
+from digitpad.data.pen_data import NO_DIGIT_LETTERS, load_pen_data  # noqa: E402
 from digitpad.ink.preprocess import normalise  # noqa: E402
 from digitpad.ink.samples import model_input  # noqa: E402
 from digitpad.model.inference import Predictor  # noqa: E402
@@ -196,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gates", required=True, help="fold gates of gate_cv.py, {fold} for the fold's number")
     parser.add_argument("--features", choices=sorted(SUBSETS), default="all")
     parser.add_argument("--all-sources", action="store_true", help="learn from every source's letters too")
+    parser.add_argument(
+        "--lookalikes",
+        action="store_true",
+        help="learn from every source, with its letters written like digits (O, l, Z, S, b, g...) on the digits' "
+        "side: every source then shows both sides, so its digitiser says nothing",
+    )
     parser.add_argument("--dev-check", action="store_true", help="then read the dev set with the shipped gate")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fold-seed", type=int, default=12345)
@@ -215,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in range(args.folds):
         letters = [s for s in letter_data.no_digit_letters if folds[s.writer] == k]
         digits = [s for s in digit_data.digits if folds[s.writer] == k]
+        if args.lookalikes:  # read with the digits, marked apart (see --lookalikes)
+            digits += [s for s in letter_data.samples if s.label not in NO_DIGIT_LETTERS and folds[s.writer] == k]
         gate = Predictor.from_checkpoint(Path(args.gates.format(fold=k)))
         part = {name: np.concatenate([a, b]) for (name, a), b in zip(
             read(letters, 0, model, gate, gate_shift).items(), read(digits, 1, model, gate, gate_shift).values(),
@@ -222,15 +230,17 @@ def main(argv: list[str] | None = None) -> int:
         )}  # fmt: skip
         part["is_letter"] = np.r_[np.ones(len(letters), bool), np.zeros(len(digits), bool)]
         part["writer"] = np.array([s.writer for s in letters + digits])
+        part["label"] = np.array([str(s.label) for s in letters + digits])
         part["fold"] = np.full(len(letters) + len(digits), k)
         parts.append(part)
         print(f"fold {k}: {len(letters)} letters, {len(digits)} digits read ({time.perf_counter() - started:.0f} s)")
     data = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     inputs, is_letter, fold = data["inputs"][:, columns], data["is_letter"], data["fold"]
-    is_digit = ~is_letter
+    lookalike = np.array([not str(label).isdigit() for label in data["label"]]) & ~is_letter
+    is_digit = ~is_letter & ~lookalike
     sources = {writer[:SOURCE_TAG] for writer in data["writer"][is_digit]}
     same_source = np.array([writer[:SOURCE_TAG] in sources for writer in data["writer"]])
-    learn = np.ones(len(fold), bool) if args.all_sources else same_source
+    learn = np.ones(len(fold), bool) if args.all_sources or args.lookalikes else same_source
 
     log_odds = np.zeros(len(fold), np.float32)
     for k in range(args.folds):
@@ -240,8 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     allowed = gate_alone[is_digit].sum()
     shift = max(s for s in SHIFTS if declined(data["top"], with_shift(log_odds, s))[is_digit].sum() <= allowed)
     rule = declined(data["top"], with_shift(log_odds, shift))
-    print(f"\nfeatures {args.features}; learned from {'all sources' if args.all_sources else sorted(sources)}; "
-          f"shift {shift:+.2f}")  # fmt: skip
+    learned = "every source" + (" and its look-alikes" if args.lookalikes else "") if learn.all() else sorted(sources)
+    print(f"\nfeatures {args.features}; learned from {learned}; shift {shift:+.2f}")
+    if args.lookalikes:
+        print(
+            f"look-alike letters declined: {100 * gate_alone[lookalike].mean():.2f}% -> "
+            f"{100 * rule[lookalike].mean():.2f}%"
+        )
     print("fold   letters of the digits' sources: gate -> rule   other sources' letters: gate -> rule   digits '?'")
     for k in [*range(args.folds), None]:
         rows = np.ones(len(fold), bool) if k is None else fold == k
