@@ -620,6 +620,18 @@ def test_the_shipped_recipe_fills_the_form_and_reaches_the_run(make_tab, qtbot, 
     assert find(again, "epochsSpin").value() == BEST.train_config.epochs
 
 
+def test_the_log_greets_with_what_the_chosen_recipe_gives(make_tab, settings):
+    from digitpad.gui.state import preferences as prefs
+    from digitpad.training.recipes import BEST, SHIPPED
+
+    first_line = find(make_tab(), "trainingLog").toPlainText().splitlines()[0]
+    assert f"Ready. {BEST.title}: {BEST.description}" in first_line
+    # A remembered recipe is the one described (the line once promised the 3-epoch default's 99.3% whatever was chosen).
+    settings.setValue(prefs.TRAIN_RECIPE_KEY, SHIPPED.name)
+    first_line = find(make_tab(), "trainingLog").toPlainText().splitlines()[0]
+    assert f"Ready. {SHIPPED.title}: {SHIPPED.description}" in first_line
+
+
 def test_damaged_train_settings_fall_back_to_the_recipe(make_tab, settings):
     from digitpad.training.recipes import DEFAULT_RECIPE
 
