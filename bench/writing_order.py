@@ -1,7 +1,7 @@
 """Would how a character was written help the gate tell letters from digits? Measured, not shipped (2026-12-08).
 
     python bench/writing_order.py --gates /tmp/gate-cv/gate-fold{fold}.safetensors [--features all|lift|start]
-                                  [--all-sources] [--dev-check] [--hidden 16] [--seed 0]
+                                  [--all-sources | --lookalikes] [--dev-check] [--hidden 16] [--seed 0]
 
 The gate reads a character's raster, which forgets the order of the ink; people's
 pens do not (a "b" goes down its stem first, a 6 starts at its top). This bench
@@ -25,6 +25,8 @@ and gives P(not a digit) for the app's product rule.
 - ``--features``: ``all`` (the list below), ``lift`` (only those that do not depend on
   where the pen was lifted: the box's aspect, where the ink starts and ends, the
   start's direction, the ink's length), ``start`` (where it starts and which way).
+- ``--lookalikes``: the network learns from every source, with its letters written like digits (O, l, Z, S, b,
+  g...) on the digits' side, so that every source shows both sides (it made things worse: bench/README.md).
 - ``--dev-check``: the network trained on every fold, with that shift and the shipped
   gate, reads the dev set's digits and letters offline as single characters, against
   the shipped gate alone. The dev set is measured, never learned from.
