@@ -56,6 +56,7 @@ from digitpad.data.pen_data import NO_DIGIT_LETTERS, load_pen_data  # noqa: E402
 from digitpad.ink.preprocess import normalise  # noqa: E402
 from digitpad.ink.samples import model_input  # noqa: E402
 from digitpad.model.inference import Predictor  # noqa: E402
+from digitpad.model.reader import UNSURE_BELOW  # noqa: E402
 from digitpad.model.temperature import softmax  # noqa: E402
 
 DEV_DATA = REPO.parent / "shared" / "data" / "unipen-dev"
@@ -185,8 +186,8 @@ def fit(inputs: np.ndarray, is_letter: np.ndarray, hidden: int, seed: int):
 
 
 def declined(top: np.ndarray, not_digit: np.ndarray) -> np.ndarray:
-    """The app's product rule: "?" where the top digit's share of P(a digit) is under one half."""
-    return top * (1.0 - not_digit) < 0.5
+    """The app's product rule: "?" where the top digit's probability, times P(a digit), is under UNSURE_BELOW."""
+    return top * (1.0 - not_digit) < UNSURE_BELOW
 
 
 def with_shift(log_odds: np.ndarray, shift: float) -> np.ndarray:
